@@ -1,0 +1,154 @@
+"""The ``rag`` command: a thin translation layer over :mod:`rag.pipeline`.
+
+Library errors become one line on stderr and a non-zero exit code; nothing here
+holds logic that the API would need too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rag.errors import RagError
+from rag.settings import Settings
+from rag.types import SearchFilters
+
+
+def _pipeline(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+    from rag.pipeline import build_pipeline
+
+    return build_pipeline(settings or Settings())
+
+
+def translate_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn :class:`RagError` (and bad settings) into ``error: …`` and the error's exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RagError as err:
+            click.echo(f"error: {err}", err=True)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def _filters(date_from: str | None, date_to: str | None, source: str | None) -> SearchFilters | None:
+    filters = SearchFilters(date_from=date_from, date_to=date_to, source=source)
+    return None if filters.is_empty else filters
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
+def main(verbose: bool) -> None:
+    """Ask the Taiyuan Daily archive questions and get cited answers (太原日报问答)."""
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    # The default model is converted from a local package; nothing is ever fetched.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--rebuild", is_flag=True, help="Start a fresh index instead of updating the existing one.")
+@translate_errors
+def ingest(paths: tuple[Path, ...], rebuild: bool) -> None:
+    """Parse page files (default: the seeds folder) into the index, incrementally."""
+    pipeline = _pipeline()
+    targets = list(paths) or [pipeline.settings.seeds_dir]
+    report = pipeline.ingest(targets, rebuild=rebuild, show_progress=True)
+    stats = pipeline.stats()
+    click.echo(
+        f"added {report.articles_added} articles ({report.chunks_added} chunks), "
+        f"removed {report.articles_removed} ({report.chunks_removed} chunks), "
+        f"unchanged {report.articles_unchanged}; index: {stats['articles']} articles, "
+        f"{stats['chunks']} chunks at {pipeline.settings.index_dir}"
+    )
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--source", help="Only articles of this page file.")
+@translate_errors
+def articles(as_json: bool, source: str | None) -> None:
+    """List the parsed articles (id, date, kind, title, length) to check the segmentation."""
+    items = [a for a in _pipeline().articles() if not source or a.source == source]
+    if as_json:
+        _print_json([a.to_dict() for a in items])
+        return
+    for a in items:
+        click.echo(f"{a.id}  {a.date}  {a.kind:<10}  {len(a.body):>5}  {a.source[:3]}  {a.title}")
+    click.echo(f"{len(items)} articles", err=True)
+
+
+_filter_options = [
+    click.option("--top-k", type=int, default=None, help="How many passages to retrieve."),
+    click.option("--date-from", help="Only pages dated on or after (YYYY-MM-DD)."),
+    click.option("--date-to", help="Only pages dated on or before (YYYY-MM-DD)."),
+    click.option("--source", help="Only this page file."),
+    click.option("--retriever", type=click.Choice(["hybrid", "dense", "bm25"]), default=None),
+    click.option("--json", "as_json", is_flag=True, help="Print JSON."),
+]
+
+
+def _with_filters(func: Callable[..., Any]) -> Callable[..., Any]:
+    for option in reversed(_filter_options):
+        func = option(func)
+    return func
+
+
+@main.command()
+@click.argument("query")
+@_with_filters
+@translate_errors
+def search(query: str, top_k: int | None, date_from: str | None, date_to: str | None, source: str | None,
+           retriever: str | None, as_json: bool) -> None:
+    """Show the passages retrieved for QUERY."""
+    passages = _pipeline().search(query, top_k=top_k, filters=_filters(date_from, date_to, source),
+                                  mode=retriever)  # type: ignore[arg-type]
+    if as_json:
+        _print_json([p.to_dict() for p in passages])
+        return
+    for p in passages:
+        c = p.chunk
+        click.echo(f"[{p.rank}] {p.score:.4f}  {c.date}  {c.title}  ({c.source} {c.id})")
+        click.echo(f"    {c.text[:160]}{'…' if len(c.text) > 160 else ''}")
+
+
+@main.command()
+@click.argument("question")
+@_with_filters
+@translate_errors
+def ask(question: str, top_k: int | None, date_from: str | None, date_to: str | None, source: str | None,
+        retriever: str | None, as_json: bool) -> None:
+    """Answer QUESTION with cited quotes from the pages."""
+    answer = _pipeline().ask(question, top_k=top_k, filters=_filters(date_from, date_to, source),
+                             mode=retriever)  # type: ignore[arg-type]
+    if as_json:
+        _print_json(answer.to_dict())
+        return
+    click.echo(answer.text)
+    if answer.notice:
+        click.echo(f"({answer.notice})")
+    for c in answer.citations:
+        click.echo(f"[{c.n}] 《{c.title}》 {c.date} {c.source} [{c.start}:{c.end}]")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

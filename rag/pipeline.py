@@ -1,0 +1,281 @@
+"""The pipeline facade: one object that ingests pages and answers questions.
+
+Readers (search, ask) use whatever index is current; writers (ingest, delete)
+build a changed copy, save it atomically and then swap it in, so a query running
+during an upload sees the old or the new index, never a half-written one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from rag.chunk import ChunkerSettings
+from rag.errors import IndexNotFoundError, InvalidInputError
+from rag.index import Index, IngestReport
+from rag.parse import load_pages, parse_text
+from rag.protocols import Embedder, Generator
+from rag.retrieve import Retriever, RetrieverMode, RetrieverSettings
+from rag.settings import Settings
+from rag.types import Answer, Article, Passage, SearchFilters, Turn
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Parse → chunk → embed → store → retrieve → generate, behind a handful of methods.
+
+    The constructor is cheap: the model and the index load on first use (or in
+    :meth:`warm_up`).  When no index exists yet, the first use builds one from
+    ``settings.seeds_dir``.
+
+    Example:
+        >>> pipeline = build_pipeline(Settings())  # doctest: +SKIP
+        >>> pipeline.ask("第八届进博会山西展厅面积多大？").text  # doctest: +SKIP
+        '…面积435平方米的山西展厅将精彩亮相…[1]'
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        embedder: Embedder,
+        generator: Generator,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.generator = generator
+        self.chunker_settings = ChunkerSettings(size=settings.chunk_size, overlap=settings.chunk_overlap)
+        self.retriever_settings = RetrieverSettings(
+            mode=settings.retriever,
+            top_k=settings.top_k,
+            candidates=max(settings.candidates, settings.top_k),
+            rrf_k=settings.rrf_k,
+            dense_weight=settings.dense_weight,
+            bm25_weight=settings.bm25_weight,
+        )
+        self._index: Index | None = None
+        self._load_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    # -- the index -------------------------------------------------------------------
+
+    @property
+    def index(self) -> Index:
+        """The current index, loaded (or built from the seeds) on first access."""
+        index = self._index
+        if index is None:
+            with self._load_lock:
+                if self._index is None:
+                    self._index = self._open_index()
+                index = self._index
+        return index
+
+    def _open_index(self) -> Index:
+        path = self.settings.index_dir
+        if Index.exists(path):
+            return Index.load(path, self.embedder, self.chunker_settings)
+        seeds = self.settings.seeds_dir
+        if not seeds.is_dir() or not any(seeds.glob("*.txt")):
+            raise IndexNotFoundError(
+                f"no index at {path} and no page files (*.txt) in {seeds}: run `rag ingest PATH…`"
+            )
+        log.info("no index at %s: building it from %s", path, seeds)
+        index = Index(self.embedder, self.chunker_settings)
+        self._sync(index, load_pages([seeds]), show_progress=False)
+        index.save(path)
+        return index
+
+    @property
+    def index_loaded(self) -> bool:
+        """Whether the index is in memory (for readiness probes)."""
+        return self._index is not None
+
+    def warm_up(self) -> None:
+        """Load the model and the index now rather than on the first question."""
+        self.index  # noqa: B018 - the property loads it
+        self.embedder.encode_queries(["预热"])
+
+    @staticmethod
+    def _sync(index: Index, articles: Sequence[Article], *, show_progress: bool) -> IngestReport:
+        by_source: dict[str, list[Article]] = {}
+        for article in articles:
+            by_source.setdefault(article.source, []).append(article)
+        totals = IngestReport()
+        for source, group in by_source.items():
+            r = index.sync_source(source, group, show_progress=show_progress)
+            totals = IngestReport(
+                articles_added=totals.articles_added + r.articles_added,
+                articles_removed=totals.articles_removed + r.articles_removed,
+                articles_unchanged=totals.articles_unchanged + r.articles_unchanged,
+                chunks_added=totals.chunks_added + r.chunks_added,
+                chunks_removed=totals.chunks_removed + r.chunks_removed,
+                seconds=totals.seconds + r.seconds,
+            )
+        return totals
+
+    def _write(self, change, *, rebuild: bool = False) -> IngestReport:  # type: ignore[no-untyped-def]
+        """Apply ``change(index) -> IngestReport`` to a copy, save it, then swap it in."""
+        with self._write_lock:
+            if rebuild or not Index.exists(self.settings.index_dir) and self._index is None:
+                draft = Index(self.embedder, self.chunker_settings)
+            else:
+                draft = self.index.copy()
+            report = change(draft)
+            if report.changed or rebuild or not Index.exists(self.settings.index_dir):
+                draft.save(self.settings.index_dir)
+            self._index = draft
+            return report
+
+    def ingest(self, paths: Iterable[Path], *, rebuild: bool = False, show_progress: bool = False) -> IngestReport:
+        """Parse page files (or folders of them) and bring the index up to date with them."""
+        articles = load_pages(list(paths))
+        return self._write(lambda index: self._sync(index, articles, show_progress=show_progress), rebuild=rebuild)
+
+    def ingest_texts(self, pages: Sequence[tuple[str, str]], *, date: str | None = None) -> IngestReport:
+        """Ingest pages given as ``(file name, text)`` pairs (uploads); all or nothing."""
+        articles: list[Article] = []
+        for name, text in pages:
+            articles.extend(parse_text(text, source=name, date=date))
+        return self._write(lambda index: self._sync(index, articles, show_progress=False))
+
+    def delete_article(self, article_id: str) -> IngestReport:
+        """Remove one article and its chunks from the index."""
+
+        def change(index: Index) -> IngestReport:
+            removed = index.delete(article_id)
+            return IngestReport(articles_removed=1, chunks_removed=removed)
+
+        return self._write(change)
+
+    # -- reading ---------------------------------------------------------------------
+
+    def articles(self) -> list[Article]:
+        """Every indexed article, in page and reading order."""
+        return list(self.index.articles.values())
+
+    def article(self, article_id: str) -> Article:
+        """One article by id (raises :class:`~rag.errors.NotFoundError`)."""
+        return self.index.article(article_id)
+
+    def check_question(self, question: str) -> str:
+        """Return the stripped question or raise :class:`InvalidInputError` saying what is wrong."""
+        if not isinstance(question, str):
+            raise InvalidInputError("the question must be a string")
+        question = question.strip()
+        if not question:
+            raise InvalidInputError("the question is empty")
+        if len(question) > self.settings.max_question_chars:
+            raise InvalidInputError(
+                f"the question has {len(question)} characters; the limit is {self.settings.max_question_chars}"
+            )
+        return question
+
+    def retriever(self) -> Retriever:
+        """A retriever over the current index."""
+        return Retriever(self.index, self.retriever_settings)
+
+    def search(
+        self,
+        query: str,
+        *,
+        top_k: int | None = None,
+        filters: SearchFilters | None = None,
+        mode: RetrieverMode | None = None,
+    ) -> list[Passage]:
+        """Ranked passages for ``query``."""
+        query = self.check_question(query)
+        return self.retriever().run(query, top_k=top_k, filters=filters, mode=mode)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        filters: SearchFilters | None = None,
+        history: Sequence[Turn] = (),
+        mode: RetrieverMode | None = None,
+    ) -> Answer:
+        """Answer ``question`` with citations (or a refusal); ``timings`` holds per-stage milliseconds."""
+        answer: Answer | None = None
+        for item in self.ask_stream(question, top_k=top_k, filters=filters, history=history, mode=mode):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        filters: SearchFilters | None = None,
+        history: Sequence[Turn] = (),
+        mode: RetrieverMode | None = None,
+    ) -> Iterator[str | Answer]:
+        """Like :meth:`ask`, but yield answer text as it is produced before the final :class:`Answer`."""
+        question = self.check_question(question)
+        query = self.standalone_query(question, history)
+        t0 = time.perf_counter()
+        passages = self.retriever().run(query, top_k=top_k, filters=filters, mode=mode)
+        t1 = time.perf_counter()
+        for item in self.generator.stream(question, passages, history):
+            if isinstance(item, Answer):
+                t2 = time.perf_counter()
+                timings = {"retrieve_ms": round((t1 - t0) * 1000, 2), "generate_ms": round((t2 - t1) * 1000, 2)}
+                yield Answer(
+                    question=item.question,
+                    text=item.text,
+                    refused=item.refused,
+                    citations=item.citations,
+                    passages=item.passages,
+                    generator=item.generator,
+                    notice=item.notice,
+                    timings={**item.timings, **timings},
+                )
+            else:
+                yield item
+
+    def standalone_query(self, question: str, history: Sequence[Turn] = ()) -> str:
+        """The query to retrieve with: the question itself, or a follow-up made standalone."""
+        if not history:
+            return question
+        from rag.conversation import rewrite_followup
+
+        return rewrite_followup(question, history)
+
+    def stats(self) -> dict[str, object]:
+        """Model, dimension and counts of the current index."""
+        index = self.index
+        return {
+            "model": self.embedder.name,
+            "dimension": index.dimension,
+            "articles": len(index.articles),
+            "chunks": len(index),
+            "sources": index.sources,
+            "generator": self.generator.name,
+        }
+
+
+def build_pipeline(settings: Settings | None = None) -> Pipeline:
+    """The composition root: build the real embedder and generator from one :class:`Settings`."""
+    from rag.embed import SentenceTransformerEmbedder
+    from rag.generators import build_generator
+
+    settings = settings or Settings()
+    embedder = SentenceTransformerEmbedder(
+        settings.embedding_model,
+        cache_dir=settings.cache_dir,
+        query_prompt=settings.query_prompt,
+        passage_prompt=settings.passage_prompt,
+        batch_size=settings.embed_batch_size,
+        device=settings.device,
+    )
+    pipeline = Pipeline(settings, embedder, generator=None)  # type: ignore[arg-type]
+    pipeline.generator = build_generator(settings, idf=lambda term: pipeline.index.idf(term))
+    return pipeline
+
+
+__all__ = ["Pipeline", "build_pipeline", "RetrieverSettings"]
