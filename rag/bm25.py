@@ -9,6 +9,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -22,6 +23,7 @@ STOPWORDS: frozenset[str] = frozenset(
     月 日 年 号""".split()
 )
 
+USER_DICT = Path(__file__).parent / "data" / "userdict.txt"
 _TOKEN_OK = re.compile(r"[\w]", re.UNICODE)
 
 
@@ -31,6 +33,9 @@ def _jieba():  # type: ignore[no-untyped-def]
 
     jieba.setLogLevel(logging.WARNING)
     jieba.initialize()
+    # Names of this archive's recurring events, places and bodies that jieba's general
+    # dictionary splits apart (进博会 → 进/博会), which would blur lexical matching.
+    jieba.load_userdict(str(USER_DICT))
     return jieba
 
 

@@ -38,7 +38,7 @@ from rag.types import Article, Chunk, SearchFilters
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 #: Changes whenever ``rag.bm25.tokenize`` would tokenise differently.
-TOKENIZER_VERSION = "jieba-search-nfkc-v1"
+TOKENIZER_VERSION = "jieba-search-nfkc-userdict-v1"
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Set everything up and run the whole test suite (fast and slow tests, browser tests included).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if [ -f scripts/install-browser.sh ]; then bash scripts/install-browser.sh; fi
+export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+.venv/bin/ruff check rag api tests scripts
+.venv/bin/python -m pytest "$@"
