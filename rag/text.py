@@ -1,0 +1,197 @@
+"""Chinese text helpers shared by the parser, the chunker and the generator.
+
+Everything here is a pure function over ``str``:
+
+* :func:`split_sentences` cuts text into sentence spans that tile it exactly;
+* :func:`trim_span` narrows a span to its non-blank core (for quoting);
+* :func:`ends_sentence` tells whether a line ends a sentence (column-break repair);
+* :func:`split_clauses` cuts a sentence at commas outside quotes;
+* :func:`normalize_for_match` folds text for comparisons (dedup, ids, matching quotes).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+#: Characters that end a sentence.  ASCII "." is deliberately absent: it is far more
+#: often a decimal point, a URL or an abbreviation than a full stop in this corpus.
+TERMINATORS = frozenset("。！？；!?;")
+#: Ellipsis characters; "…" and "……" both end a sentence.
+ELLIPSIS = "…"
+#: Closing quotes and brackets that stay with the sentence they close.
+CLOSERS = frozenset("”’」』）)》】")
+#: Opening quotes and brackets, mapped to their closers.
+PAIRS: dict[str, str] = {
+    "“": "”",
+    "‘": "’",
+    "「": "」",
+    "『": "』",
+    "（": "）",
+    "(": ")",
+    "《": "》",
+    "【": "】",
+}
+#: Commas and the like that separate clauses inside a sentence.
+CLAUSE_SEPARATORS = frozenset("，,；;")
+
+
+def _line_end(text: str, i: int) -> int:
+    end = text.find("\n", i)
+    return len(text) if end < 0 else end
+
+
+def _opens_quote(text: str, i: int, stack: list[str]) -> bool:
+    """Whether the opener at ``i`` really opens a quote: enough closers follow on the same line.
+
+    Printed pages contain unbalanced quotes (“激活基层治理“神经末梢”); without this check a
+    stray opener would swallow every sentence boundary up to the end of the line.
+    """
+    closer = PAIRS[text[i]]
+    pending = sum(1 for c in stack if c == closer)
+    return text.count(closer, i + 1, _line_end(text, i)) > pending
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Cut ``text`` into sentences; return ``(start, end)`` character spans.
+
+    The spans tile the text: they are contiguous, non-empty and their concatenation is
+    ``text`` (whitespace after a sentence belongs to it; leading whitespace belongs to
+    the first sentence).  A sentence ends after 。！？；!?; or an ellipsis (… / ……),
+    together with any further terminators and closing quotes/brackets (”’」』）)》】) that
+    follow, so ``他说：“好。”`` stays one sentence.  A terminator inside a quote that
+    continues (``“神奇！精细！”``) is not a boundary.  A newline always is.
+
+    Example:
+        >>> t = "客商赞叹：“神奇！逼真！”大家笑了。\\n第二句"
+        >>> [t[s:e] for s, e in split_sentences(t)]
+        ['客商赞叹：“神奇！逼真！”', '大家笑了。\\n', '第二句']
+    """
+    spans: list[tuple[int, int]] = []
+    n = len(text)
+    start = 0
+    stack: list[str] = []
+    i = 0
+
+    def emit(end: int) -> None:
+        nonlocal start
+        if text[start:end].strip():
+            spans.append((start, end))
+            start = end
+        # A blank-only stretch is kept and becomes the head of the next sentence.
+
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            j = i + 1
+            while j < n and text[j].isspace():
+                j += 1
+            stack.clear()
+            emit(j)
+            i = j
+            continue
+        if ch in PAIRS and _opens_quote(text, i, stack):
+            stack.append(PAIRS[ch])
+        elif ch in CLOSERS and ch in stack:
+            while stack and stack.pop() != ch:
+                pass
+        if ch in TERMINATORS or ch == ELLIPSIS:
+            j = i + 1
+            while j < n and (text[j] in TERMINATORS or text[j] == ELLIPSIS):
+                j += 1
+            while j < n and text[j] in CLOSERS:
+                if text[j] in stack:
+                    while stack and stack.pop() != text[j]:
+                        pass
+                j += 1
+            if not stack:
+                while j < n and text[j].isspace():
+                    j += 1
+                emit(j)
+            i = j
+            continue
+        i += 1
+    if start < n:
+        if text[start:].strip() or not spans:
+            spans.append((start, n))
+        else:
+            spans[-1] = (spans[-1][0], n)
+    return spans
+
+
+def trim_span(text: str, start: int, end: int) -> tuple[int, int]:
+    """Narrow ``text[start:end]`` to its non-whitespace core (e.g. to quote a sentence).
+
+    Example:
+        >>> trim_span("  好。\\n", 0, 5)
+        (2, 4)
+    """
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def ends_sentence(text: str, extra: str = "") -> bool:
+    """Whether ``text`` (ignoring trailing blanks and closers) ends with a sentence terminator.
+
+    ``extra`` adds characters that count as an ending for the caller (e.g. "：").
+
+    Example:
+        >>> ends_sentence("他说：“好。”"), ends_sentence("丰富我市居民的购")
+        (True, False)
+    """
+    stripped = text.rstrip()
+    while stripped and stripped[-1] in CLOSERS:
+        stripped = stripped[:-1]
+    if not stripped:
+        return False
+    last = stripped[-1]
+    return last in TERMINATORS or last == ELLIPSIS or last in extra
+
+
+def split_clauses(sentence: str) -> list[str]:
+    """Split a sentence at commas and semicolons that are not inside quotes or brackets.
+
+    Separators and surrounding blanks are dropped; final terminators are stripped.
+
+    Example:
+        >>> split_clauses("8月29日，街道举办“讲红色故事，传红色基因”活动。")
+        ['8月29日', '街道举办“讲红色故事，传红色基因”活动']
+    """
+    clauses: list[str] = []
+    stack: list[str] = []
+    current: list[str] = []
+    for i, ch in enumerate(sentence):
+        if ch in PAIRS and _opens_quote(sentence, i, stack):
+            stack.append(PAIRS[ch])
+        elif ch in CLOSERS and ch in stack:
+            while stack and stack.pop() != ch:
+                pass
+        if ch in CLAUSE_SEPARATORS and not stack:
+            clauses.append("".join(current))
+            current = []
+            continue
+        current.append(ch)
+    clauses.append("".join(current))
+    cleaned = [c.strip().rstrip("。！？!?…").strip() for c in clauses]
+    return [c for c in cleaned if c]
+
+
+def normalize_for_match(text: str) -> str:
+    """Fold ``text`` for comparison: NFKC (full/half width), no whitespace or punctuation, lower case.
+
+    Two strings that differ only in width, spacing, punctuation or letter case normalise
+    to the same value.  Symbols such as "+" and digits are kept.
+
+    Example:
+        >>> normalize_for_match("“ＡＢＣ” 党建＋， 引领！")
+        'abc党建+引领'
+    """
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return "".join(ch for ch in folded if not (ch.isspace() or unicodedata.category(ch).startswith("P")))
+
+
+def han_count(text: str) -> int:
+    """Number of CJK unified ideographs in ``text`` (a length measure that ignores markup)."""
+    return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf")
