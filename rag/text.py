@@ -188,8 +188,11 @@ def normalize_for_match(text: str) -> str:
         >>> normalize_for_match("“ＡＢＣ” 党建＋， 引领！")
         'abc党建+引领'
     """
-    folded = unicodedata.normalize("NFKC", text).lower()
-    return "".join(ch for ch in folded if not (ch.isspace() or unicodedata.category(ch).startswith("P")))
+    # NFKC again after lower-casing and after filtering: both can leave decomposed
+    # sequences ("T" + "¨" → "ẗ"), and the result must be a fixed point.
+    folded = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).lower())
+    kept = "".join(ch for ch in folded if not (ch.isspace() or unicodedata.category(ch).startswith("P")))
+    return unicodedata.normalize("NFKC", kept)
 
 
 def han_count(text: str) -> int:
