@@ -40,6 +40,22 @@ class ScoredSentence:
     coverage: float
 
 
+def citation_for(n: int, sentence: ScoredSentence) -> Citation:
+    """The :class:`Citation` ``[n]`` quoting ``sentence`` (an exact span of its article body)."""
+    chunk = sentence.passage.chunk
+    return Citation(
+        n=n,
+        chunk_id=chunk.id,
+        article_id=chunk.article_id,
+        title=chunk.title,
+        date=chunk.date,
+        source=chunk.source,
+        quote=sentence.text,
+        start=sentence.start,
+        end=sentence.end,
+    )
+
+
 class ExtractiveGenerator:
     """Answers by quoting the retrieved sentences that best cover the question.
 
@@ -130,6 +146,10 @@ class ExtractiveGenerator:
         candidates.sort(key=lambda c: -c.score)
         return candidates
 
+    def rank_sentences(self, text: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
+        """Every usable sentence of ``passages``, best support for ``text`` first (cites LLM claims)."""
+        return self._candidates(text, passages)
+
     def _select(self, candidates: list[ScoredSentence]) -> list[ScoredSentence]:
         if not candidates:
             return []
@@ -163,20 +183,7 @@ class ExtractiveGenerator:
         citations: list[Citation] = []
         parts: list[str] = []
         for n, cand in enumerate(chosen, start=1):
-            chunk = cand.passage.chunk
-            citations.append(
-                Citation(
-                    n=n,
-                    chunk_id=chunk.id,
-                    article_id=chunk.article_id,
-                    title=chunk.title,
-                    date=chunk.date,
-                    source=chunk.source,
-                    quote=cand.text,
-                    start=cand.start,
-                    end=cand.end,
-                )
-            )
+            citations.append(citation_for(n, cand))
             parts.append(f"{cand.text}[{n}]")
         return Answer(
             question=question,
