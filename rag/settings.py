@@ -62,7 +62,19 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_model: str | None = None
     openai_api_key: str | None = None
-    openai_timeout: float = 30.0
+    openai_timeout: float = Field(30.0, gt=0, description="Seconds to connect or wait for the next byte.")
+    generator_device: str | None = Field(
+        None, description="torch device of the transformers generator (default: cuda when present, else cpu)."
+    )
+    max_new_tokens: int = Field(512, ge=16, le=8192, description="Longest answer a language model may write.")
+    temperature: float = Field(0.2, ge=0.0, le=2.0, description="Sampling temperature (0: greedy).")
+    llm_retries: int = Field(2, ge=0, le=10, description="Retries on 429, 5xx or no connection.")
+    llm_backoff: float = Field(0.5, ge=0.0, le=30.0, description="First retry delay, seconds (doubles).")
+    llm_deadline: float = Field(
+        120.0, gt=0, description="Seconds an answer may take in all; then the extractive answer is given."
+    )
+    llm_context_chars: int = Field(6000, ge=200, description="Characters of passage text put in the prompt.")
+    llm_rewrite: bool = Field(True, description="Let the model rewrite follow-up questions for retrieval.")
 
     # Server.
     host: str = "127.0.0.1"
@@ -71,4 +83,3 @@ class Settings(BaseSettings):
     api_key: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_upload_bytes: int = Field(5_000_000, ge=1)
-
