@@ -19,10 +19,12 @@ How a page is read (each step is one small function below):
 3. **Column breaks.**  A body paragraph that does not end a sentence (。！？；…：, closing
    quotes allowed) is glued to the next body paragraph (``…的购`` + ``物选择…``).  A
    heading never takes part, so a headline is never glued to a body.
-4. **Duplicates.**  A body paragraph (≥ 40 normalised characters) whose text is contained
-   in a longer paragraph elsewhere on the page is a second printing and is dropped,
-   with the byline right after such a run (page 001 prints an article once on its own
-   and once spliced into an interview; the interview then reads on continuously).
+4. **Duplicates.**  A body paragraph (≥ 40 normalised characters) contained in a longer
+   paragraph elsewhere on the page, or repeating an earlier equal one, is a second
+   printing and is dropped; next to dropped text, shorter repeats, headings already
+   printed earlier and a byline or credit right after go too.  Page 001 prints an
+   article once on its own and once spliced into an interview: the interview then
+   reads on continuously; a page printed twice in one file reads as once.
 5. **Round-ups.**  Three or more pairs of (place-name line — ends in 区/县/市/镇/乡/街道 —,
    paragraph) in a row are the entries of one round-up article titled by the heading
    above them; the place names stay in the body as entry labels.
@@ -376,47 +378,75 @@ def _units(text: str) -> list[_Unit]:
 def _join_column_breaks(units: list[_Unit]) -> list[_Unit]:
     """Glue a paragraph cut by a printed column to its continuation."""
     out: list[_Unit] = []
+    pieces: list[list[str]] = []  # text of each output unit, joined once at the end
     for unit in units:
         prev = out[-1] if out else None
         if (
             prev is not None
             and prev.kind == unit.kind == "body"
-            and not ends_sentence(prev.text, extra="：:")
+            and not ends_sentence(pieces[-1][-1], extra="：:")
             and not unit.text.startswith("本报讯")
         ):
-            prev.text += unit.text
+            pieces[-1].append(unit.text)
         else:
             out.append(unit)
+            pieces.append([unit.text])
+    for unit, parts in zip(out, pieces, strict=True):
+        unit.text = "".join(parts)
     return out
 
 
 def _drop_second_printings(units: list[_Unit], source: str) -> list[_Unit]:
-    """Drop body paragraphs printed a second time inside a longer paragraph of the same page."""
-    norms = [normalize_for_match(u.text) if u.kind == "body" else "" for u in units]
-    # One search string for the whole page: a paragraph that occurs anywhere but in
-    # itself is a second printing; offsets map each hit back to its paragraph.
-    page = "\x00".join(norms)
-    starts = list(itertools.accumulate((len(x) + 1 for x in norms), initial=0))
+    """Drop text printed a second time on the same page (see step 4 of the module notes).
+
+    A body paragraph of at least :data:`MIN_DUPLICATE_CHARS` normalised characters that
+    occurs inside a longer paragraph, or again after an equal one, is a second printing.
+    Next to a dropped paragraph, shorter repeats and headings printed earlier on the
+    page go too, and so does a byline or credit that directly follows dropped text.
+    """
+    norms = [normalize_for_match(u.text) if u.kind in ("body", "heading") else "" for u in units]
+    bodies = [norm if unit.kind == "body" else "" for unit, norm in zip(units, norms, strict=True)]
+    # One search string for the whole page: offsets map a hit back to its paragraph.
+    page = "\x00".join(bodies)
+    starts = list(itertools.accumulate((len(x) + 1 for x in bodies), initial=0))
     dropped: set[int] = set()
-    for i, norm in enumerate(norms):
-        if len(norm) < MIN_DUPLICATE_CHARS:
-            continue
-        hit = page.find(norm)
+
+    def printed_before(i: int) -> bool:
+        hit = page.find(bodies[i])
         while hit >= 0:
             j = bisect.bisect_right(starts, hit) - 1
-            if j != i and j not in dropped and (len(norms[j]) > len(norm) or j < i):
-                dropped.add(i)
-                break
-            hit = page.find(norm, hit + 1)
+            if j != i and j not in dropped and (len(bodies[j]) > len(bodies[i]) or j < i):
+                return True
+            hit = page.find(bodies[i], hit + 1)
+        return False
+
+    for i, norm in enumerate(bodies):
+        if len(norm) >= MIN_DUPLICATE_CHARS and printed_before(i):
+            dropped.add(i)
     if not dropped:
         return units
-    out = [
-        unit
-        for i, unit in enumerate(units)
-        if i not in dropped and not (i - 1 in dropped and unit.kind == "byline")
-    ]
-    log.info("%s: dropped %d paragraph(s) printed twice", source, len(dropped))
-    return out
+    first_heading: dict[str, int] = {}
+    for i, unit in enumerate(units):
+        if unit.kind == "heading":
+            first_heading.setdefault(norms[i], i)
+    changed = True
+    while changed:  # both directions, so that a whole run goes in a pass or two
+        changed = False
+        for direction in (range(len(units)), range(len(units) - 1, -1, -1)):
+            for i in direction:
+                if i in dropped or not (i - 1 in dropped or i + 1 in dropped):
+                    continue
+                kind = units[i].kind
+                repeat = (
+                    (kind == "body" and len(bodies[i]) >= 4 and printed_before(i))
+                    or (kind == "heading" and first_heading[norms[i]] < i)
+                    or (kind in ("byline", "credit") and i - 1 in dropped)
+                )
+                if repeat:
+                    dropped.add(i)
+                    changed = True
+    log.info("%s: dropped %d unit(s) printed twice", source, len(dropped))
+    return [unit for i, unit in enumerate(units) if i not in dropped]
 
 
 def _mark_roundups(units: list[_Unit]) -> None:
@@ -530,7 +560,8 @@ def _attach_orphan(drafts: list[_Draft], stack: list[_Unit], source: str) -> Non
     elif not target.title:
         _header(stack, target)
     else:
-        target.kicker = _join([_clean_kicker(u.text) for u in stack] + [target.kicker])
+        known = target.kicker.split(" | ")
+        target.kicker = _join([k for k in (_clean_kicker(u.text) for u in stack) if k not in known] + known)
 
 
 def _give_group_byline(drafts: list[_Draft], names: tuple[str, ...]) -> None:
@@ -798,6 +829,15 @@ def read_page_text(path: Path) -> str:
         raise DocumentError(f"{name}: page file not found") from None
     except IsADirectoryError:
         raise DocumentError(f"{name}: is a folder, not a page file") from None
+    return decode_page(raw, name)
+
+
+def decode_page(raw: bytes, name: str) -> str:
+    """Decode the bytes of a page file named ``name`` (UTF-8, with or without BOM); also for uploads.
+
+    Raises:
+        DocumentError: not UTF-8, binary or empty.
+    """
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:

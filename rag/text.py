@@ -12,6 +12,7 @@ Everything here is a pure function over ``str``:
 from __future__ import annotations
 
 import unicodedata
+from collections import Counter
 
 #: Characters that end a sentence.  ASCII "." is deliberately absent: it is far more
 #: often a decimal point, a URL or an abbreviation than a full stop in this corpus.
@@ -35,20 +36,50 @@ PAIRS: dict[str, str] = {
 CLAUSE_SEPARATORS = frozenset("，,；;")
 
 
-def _line_end(text: str, i: int) -> int:
-    end = text.find("\n", i)
-    return len(text) if end < 0 else end
+class _Quotes:
+    """Nesting of quotes and brackets while walking a text left to right, O(1) per character.
 
-
-def _opens_quote(text: str, i: int, stack: list[str]) -> bool:
-    """Whether the opener at ``i`` really opens a quote: enough closers follow on the same line.
-
-    Printed pages contain unbalanced quotes (“激活基层治理“神经末梢”); without this check a
-    stray opener would swallow every sentence boundary up to the end of the line.
+    An opener only opens when enough matching closers follow on the same line: printed
+    pages contain unbalanced quotes (“激活基层治理“神经末梢”), and a stray opener must
+    not swallow every sentence boundary up to the end of the line.
     """
-    closer = PAIRS[text[i]]
-    pending = sum(1 for c in stack if c == closer)
-    return text.count(closer, i + 1, _line_end(text, i)) > pending
+
+    def __init__(self, text: str) -> None:
+        # For each opener position: how many of its closers follow it on its line.
+        self._closers_after: dict[int, int] = {}
+        counts: Counter[str] = Counter()
+        for i in range(len(text) - 1, -1, -1):
+            ch = text[i]
+            if ch == "\n":
+                counts.clear()
+            elif ch in PAIRS:
+                self._closers_after[i] = counts[PAIRS[ch]]
+            elif ch in CLOSERS:
+                counts[ch] += 1
+        self._stack: list[str] = []
+        self._pending: Counter[str] = Counter()
+
+    @property
+    def inside(self) -> bool:
+        """Whether a quote or bracket is open."""
+        return bool(self._stack)
+
+    def feed(self, i: int, ch: str) -> None:
+        """Account for character ``ch`` at position ``i`` (every character, in order)."""
+        if ch == "\n":
+            self._stack.clear()
+            self._pending.clear()
+        elif ch in PAIRS:
+            closer = PAIRS[ch]
+            if self._closers_after.get(i, 0) > self._pending[closer]:
+                self._stack.append(closer)
+                self._pending[closer] += 1
+        elif ch in CLOSERS and self._pending[ch]:
+            while self._stack:
+                top = self._stack.pop()
+                self._pending[top] -= 1
+                if top == ch:
+                    break
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -58,8 +89,8 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     ``text`` (whitespace after a sentence belongs to it; leading whitespace belongs to
     the first sentence).  A sentence ends after 。！？；!?; or an ellipsis (… / ……),
     together with any further terminators and closing quotes/brackets (”’」』）)》】) that
-    follow, so ``他说：“好。”`` stays one sentence.  A terminator inside a quote that
-    continues (``“神奇！精细！”``) is not a boundary.  A newline always is.
+    follow, so ``他说：“好。”`` and ``“真好…”。`` stay one sentence.  A terminator inside
+    a quote that continues (``“神奇！精细！”``) is not a boundary.  A newline always is.
 
     Example:
         >>> t = "客商赞叹：“神奇！逼真！”大家笑了。\\n第二句"
@@ -69,49 +100,43 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     n = len(text)
     start = 0
-    stack: list[str] = []
+    quotes = _Quotes(text)
     i = 0
 
     def emit(end: int) -> None:
         nonlocal start
-        if text[start:end].strip():
+        if not text[start:end].isspace():
             spans.append((start, end))
             start = end
         # A blank-only stretch is kept and becomes the head of the next sentence.
 
     while i < n:
         ch = text[i]
+        quotes.feed(i, ch)
         if ch == "\n":
             j = i + 1
             while j < n and text[j].isspace():
+                quotes.feed(j, text[j])
                 j += 1
-            stack.clear()
             emit(j)
             i = j
             continue
-        if ch in PAIRS and _opens_quote(text, i, stack):
-            stack.append(PAIRS[ch])
-        elif ch in CLOSERS and ch in stack:
-            while stack and stack.pop() != ch:
-                pass
         if ch in TERMINATORS or ch == ELLIPSIS:
             j = i + 1
-            while j < n and (text[j] in TERMINATORS or text[j] == ELLIPSIS):
+            # Further terminators and closers stay with the sentence ("？！", "。”", "…”。").
+            while j < n and (text[j] in TERMINATORS or text[j] == ELLIPSIS or text[j] in CLOSERS):
+                quotes.feed(j, text[j])
                 j += 1
-            while j < n and text[j] in CLOSERS:
-                if text[j] in stack:
-                    while stack and stack.pop() != text[j]:
-                        pass
-                j += 1
-            if not stack:
+            if not quotes.inside:
                 while j < n and text[j].isspace():
+                    quotes.feed(j, text[j])
                     j += 1
                 emit(j)
             i = j
             continue
         i += 1
     if start < n:
-        if text[start:].strip() or not spans:
+        if not text[start:].isspace() or not spans:
             spans.append((start, n))
         else:
             spans[-1] = (spans[-1][0], n)
@@ -160,15 +185,11 @@ def split_clauses(sentence: str) -> list[str]:
         ['8月29日', '街道举办“讲红色故事，传红色基因”活动']
     """
     clauses: list[str] = []
-    stack: list[str] = []
+    quotes = _Quotes(sentence)
     current: list[str] = []
     for i, ch in enumerate(sentence):
-        if ch in PAIRS and _opens_quote(sentence, i, stack):
-            stack.append(PAIRS[ch])
-        elif ch in CLOSERS and ch in stack:
-            while stack and stack.pop() != ch:
-                pass
-        if ch in CLAUSE_SEPARATORS and not stack:
+        quotes.feed(i, ch)
+        if ch in CLAUSE_SEPARATORS and not quotes.inside:
             clauses.append("".join(current))
             current = []
             continue

@@ -232,6 +232,13 @@ def test_spliced_copy_is_dropped_and_interview_reads_on(pages: dict[str, list[Ar
     assert signing_article.subtitle == "涉及数字经济、高端装备制造等领域"
 
 
+@pytest.mark.parametrize("name", list(TITLES))
+def test_a_page_printed_twice_reads_as_once(name: str) -> None:
+    text = (SEEDS / name).read_text(encoding="utf-8")
+    once = parse_text(text, name, DATES[name])
+    assert parse_text(text + "\n\n" + text, name, DATES[name]) == once
+
+
 def test_reporters(pages: dict[str, list[Article]]) -> None:
     expected = [
         (P0, "进阶攀高向新行", ("李静",)),

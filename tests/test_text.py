@@ -38,6 +38,8 @@ def sentences(text: str) -> list[str]:
         ("等一下…好的。", ["等一下…", "好的。"]),
         ("真的吗？！是的。", ["真的吗？！", "是的。"]),
         ("他说：“好。”然后走了。", ["他说：“好。”", "然后走了。"]),
+        ("他说“真好…”。后面。", ["他说“真好…”。", "后面。"]),
+        ("“好！”“坏！”完。", ["“好！”", "“坏！”", "完。"]),
         ("赞叹：“神奇！精细！逼真！”薛文凯说。", ["赞叹：“神奇！精细！逼真！”", "薛文凯说。"]),
         ("（见下图。）下一句。", ["（见下图。）", "下一句。"]),
         ("『外‘内！’仍在外。』后。", ["『外‘内！’仍在外。』", "后。"]),
@@ -65,6 +67,12 @@ def test_unbalanced_opener_does_not_swallow_boundaries() -> None:
 
 def test_quote_left_open_at_line_end_is_ignored() -> None:
     assert sentences("他说：“好。还有。\n下一行。") == ["他说：“好。", "还有。\n", "下一行。"]
+
+
+def test_deep_quotes_take_linear_time() -> None:
+    # A quadratic scan would not finish this in any reasonable time.
+    text = "“" * 200_000 + "好。" + "”" * 200_000 + "后。"
+    assert [e for _, e in split_sentences(text)] == [len(text) - 2, len(text)]
 
 
 def test_newline_closes_a_quote() -> None:
