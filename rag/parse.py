@@ -221,7 +221,7 @@ class _Draft:
     subtitle: str = ""
     paras: list[str] = field(default_factory=list)
     reporters: list[str] = field(default_factory=list)
-    kind: str = ""  # photo | notice | roundup when decided by structure
+    kind: ArticleKind | None = None  # photo, notice or roundup when the structure decides
     closed: bool = False
     dispatch: bool = False
     has_author: bool = False
@@ -546,7 +546,7 @@ def _notice_fields(text: str) -> tuple[str, str]:
 
 
 def _starts_article(cur: _Draft | None, stack: list[_Unit], following: _Unit) -> bool:
-    if cur is None or cur.closed or cur.kind in ("photo", "notice", "roundup"):
+    if cur is None or cur.closed or cur.kind == "roundup":
         return True
     if following.text.startswith("本报讯") or cur.dispatch or len(stack) >= 2:
         return True
@@ -572,6 +572,8 @@ def _give_group_byline(drafts: list[_Draft], names: tuple[str, ...]) -> None:
 
 
 def _segment(units: list[_Unit], source: str) -> list[_Draft]:
+    """Walk the units once, opening, filling and closing articles (step 6 and 7)."""
+    # Photos and notices are layout inserts: they never become nor end the current article.
     drafts: list[_Draft] = []
     cur: _Draft | None = None
     i, n = 0, len(units)
@@ -592,18 +594,18 @@ def _segment(units: list[_Unit], source: str) -> list[_Draft]:
             elif following is None or following.kind not in ("body", "entry"):
                 _attach_orphan(drafts, stack, source)
             elif following.kind == "entry" or _starts_article(cur, stack, following):
-                cur = _Draft(kind="roundup" if following.kind == "entry" else "")
+                cur = _Draft(kind="roundup" if following.kind == "entry" else None)
                 _header(stack, cur)
                 drafts.append(cur)
-            else:
-                cur.paras.extend(u.text for u in stack)  # type: ignore[union-attr]
+            elif cur is not None:  # always set here: _starts_article is true without one
+                cur.paras.extend(u.text for u in stack)
             i = j
         elif unit.kind == "body" and i + 1 < n and units[i + 1].kind == "credit":
             drafts.append(_Draft(kind="photo", paras=[unit.text], reporters=list(units[i + 1].names)))
             i += 2
         elif unit.kind in ("body", "entry"):
-            if cur is None or cur.closed or cur.kind in ("photo", "notice"):
-                cur = _Draft(kind="roundup" if unit.kind == "entry" else "")
+            if cur is None or cur.closed:
+                cur = _Draft(kind="roundup" if unit.kind == "entry" else None)
                 drafts.append(cur)
             if not cur.paras and unit.text.startswith("本报讯"):
                 cur.dispatch = True
@@ -629,8 +631,8 @@ def _segment(units: list[_Unit], source: str) -> list[_Draft]:
 
 
 def _kind(draft: _Draft, body: str) -> ArticleKind:
-    if draft.kind in ("photo", "notice", "roundup"):
-        return draft.kind  # type: ignore[return-value]
+    if draft.kind is not None:
+        return draft.kind
     if draft.has_author or _COMMENTARY_RE.search(draft.kicker):
         return "commentary"
     if draft.dispatch and len(body) <= BRIEF_MAX_CHARS:
