@@ -1,0 +1,312 @@
+"""Fixtures for the end-to-end tests: a live API server on loopback and headless Debian Chromium.
+
+The browser is Debian's ``chromium`` driven through ``/usr/bin/chromedriver``; nothing is
+downloaded (Selenium Manager is bypassed by giving the driver path explicitly).  When
+Chromium is missing the tests are skipped with the command that installs it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rag.types import Answer, Passage, Turn
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+INSTALL_HINT = "run `sudo bash scripts/install-browser.sh` (Debian chromium + chromium-driver)"
+
+# Flags from the brief: headless, no sandbox (containers), and no background traffic, which the
+# closed network would refuse and which would slow every start.
+CHROMIUM_FLAGS = (
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--lang=zh-CN",
+)
+DESKTOP = (1280, 860)
+PHONE = (390, 844)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip browser tests, with the reason, when Debian's Chromium or its driver is not installed."""
+    missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
+    if not missing:
+        return
+    try:
+        import selenium  # noqa: F401
+    except ImportError:
+        missing.append("the selenium package")
+    skip = pytest.mark.skip(reason=f"{' and '.join(missing)} missing: {INSTALL_HINT}")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(skip)
+
+
+# -- the server ----------------------------------------------------------------------
+
+
+class DelayedGenerator:
+    """Wraps a generator so that answers stream visibly: a pause first, then one between pieces."""
+
+    def __init__(self, inner: Any, *, first_delay: float = 0.0, piece_delay: float = 0.0) -> None:
+        self.inner = inner
+        self.first_delay = first_delay
+        self.piece_delay = piece_delay
+
+    @property
+    def name(self) -> str:
+        """The wrapped generator's name."""
+        return str(self.inner.name)
+
+    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> Answer:
+        """Delegate (no delay: only streaming is slowed down)."""
+        return self.inner.generate(question, passages, history)
+
+    def stream(
+        self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()
+    ) -> Iterator[Any]:
+        """The wrapped stream, slowed down."""
+        time.sleep(self.first_delay)
+        for item in self.inner.stream(question, passages, history):
+            if isinstance(item, str):
+                time.sleep(self.piece_delay)
+            yield item
+
+
+@dataclass
+class LiveServer:
+    """A uvicorn server running the real app in a background thread on 127.0.0.1."""
+
+    url: str
+    pipeline: Any
+    _server: Any = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+
+    def stop(self) -> None:
+        """Stop accepting connections and wait for the server thread to end."""
+        self._server.should_exit = True
+        self._thread.join(timeout=15)
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def build_test_pipeline(index_dir: Path, *, real_model: bool = False, **overrides: Any) -> Any:
+    """A pipeline over the real seed pages; the fast hashing embedder unless ``real_model``."""
+    from rag.pipeline import Pipeline, build_pipeline
+    from rag.settings import Settings
+
+    settings = Settings(seeds_dir=REPO / "seeds", index_dir=index_dir, **overrides)
+    if real_model:
+        return build_pipeline(settings)
+    from rag.embed import HashingEmbedder
+    from rag.generators import build_generator
+
+    pipeline = Pipeline(settings, HashingEmbedder(), generator=None)  # type: ignore[arg-type]
+    pipeline.generator = build_generator(settings, idf=lambda term: pipeline.index.idf(term))
+    return pipeline
+
+
+def start_server(pipeline: Any) -> LiveServer:
+    """Serve ``create_app(pipeline=…)`` on a free loopback port; returns once it accepts requests."""
+    import httpx
+    import uvicorn
+
+    from api.app import create_app
+
+    pipeline.warm_up()
+    app = create_app(settings=pipeline.settings, pipeline=pipeline)
+    sock = _free_socket()
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    while httpx.get(url + "/readyz", timeout=10).status_code != 200:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the test server did not become ready")
+        time.sleep(0.05)
+    return LiveServer(url=url, pipeline=pipeline, _server=server, _thread=thread)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """One server for the whole session, over the seeds with the hashing embedder.
+
+    Answers stream with a short pause between pieces so the page is seen filling in.
+    """
+    pipeline = build_test_pipeline(tmp_path_factory.mktemp("index") / "default", max_question_chars=200)
+    pipeline.generator = DelayedGenerator(pipeline.generator, piece_delay=0.03)
+    server = start_server(pipeline)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start extra servers (e.g. one a test will stop, or one with a slow generator)."""
+    started: list[LiveServer] = []
+
+    def make(*, first_delay: float = 0.0, piece_delay: float = 0.0, real_model: bool = False) -> LiveServer:
+        pipeline = build_test_pipeline(tmp_path / f"index{len(started)}", real_model=real_model)
+        if first_delay or piece_delay:
+            pipeline.generator = DelayedGenerator(
+                pipeline.generator, first_delay=first_delay, piece_delay=piece_delay
+            )
+        server = start_server(pipeline)
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+# -- the browser ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    """Where screenshots go: ``$RAG_SCREENSHOT_DIR`` or ``screenshots/`` in the repository."""
+    path = Path(os.environ.get("RAG_SCREENSHOT_DIR") or REPO / "screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class Browser:
+    """A thin layer over a Selenium driver with the waits and look-ups the tests share."""
+
+    def __init__(self, driver: Any, screenshot_dir: Path) -> None:
+        self.driver = driver
+        self.screenshot_dir = screenshot_dir
+
+    def open(self, url: str, *, config: dict[str, int] | None = None) -> None:
+        """Load ``url``; ``config`` becomes ``window.TAIYUAN_CHAT_CONFIG`` before the page's scripts run."""
+        if config is not None:
+            import json
+
+            self.driver.execute_cdp_cmd(
+                "Page.addScriptToEvaluateOnNewDocument",
+                {"source": f"window.TAIYUAN_CHAT_CONFIG = {json.dumps(config)};"},
+            )
+        self.driver.get(url)
+        self.wait_for("#question")
+
+    def phone(self) -> int:
+        """Emulate a phone screen (390×844 CSS pixels, touch); returns the width."""
+        width, height = PHONE
+        self.driver.execute_cdp_cmd(
+            "Emulation.setDeviceMetricsOverride",
+            {"width": width, "height": height, "deviceScaleFactor": 2, "mobile": True},
+        )
+        return width
+
+    def find(self, css: str) -> Any:
+        """The first element matching ``css``."""
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_element(By.CSS_SELECTOR, css)
+
+    def find_all(self, css: str) -> list[Any]:
+        """Every element matching ``css``."""
+        from selenium.webdriver.common.by import By
+
+        return self.driver.find_elements(By.CSS_SELECTOR, css)
+
+    def wait_for(self, css: str, *, timeout: float = 20, visible: bool = True) -> Any:
+        """Wait until an element matching ``css`` exists (and is visible) and return it."""
+        from selenium.webdriver.common.by import By
+        from selenium.webdriver.support import expected_conditions as ec
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        condition = ec.visibility_of_element_located if visible else ec.presence_of_element_located
+        return WebDriverWait(self.driver, timeout).until(condition((By.CSS_SELECTOR, css)))
+
+    def wait_until(self, predicate: Callable[[], Any], *, timeout: float = 20, message: str = "") -> Any:
+        """Wait until ``predicate()`` is truthy and return its value."""
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        return WebDriverWait(self.driver, timeout).until(lambda _driver: predicate(), message)
+
+    def ask(self, question: str) -> None:
+        """Type ``question`` into the box and press Enter."""
+        from selenium.webdriver.common.keys import Keys
+
+        box = self.find("#question")
+        box.clear()
+        box.send_keys(question)
+        box.send_keys(Keys.ENTER)
+
+    def answers(self) -> list[Any]:
+        """The finished answer cards, oldest first."""
+        return self.find_all(".msg-assistant:not(.pending)")
+
+    def wait_for_answers(self, count: int, *, timeout: float = 30) -> Any:
+        """Wait until ``count`` answers are finished; returns the last one."""
+        self.wait_until(lambda: len(self.answers()) >= count, timeout=timeout, message=f"no answer #{count}")
+        return self.answers()[count - 1]
+
+    def stored(self) -> dict[str, Any]:
+        """The conversation as the page saved it in localStorage."""
+        return self.driver.execute_script(
+            "return JSON.parse(localStorage.getItem('taiyuan-rag.chat.v1') || 'null');"
+        )
+
+    def screenshot(self, name: str) -> Path:
+        """Save a PNG of the viewport under the screenshot folder."""
+        path = self.screenshot_dir / f"{name}.png"
+        self.driver.save_screenshot(str(path))
+        return path
+
+    def js_errors(self) -> list[str]:
+        """Uncaught JavaScript errors logged by the page so far."""
+        return [e["message"] for e in self.driver.get_log("browser") if e.get("source") == "javascript"]
+
+
+@pytest.fixture
+def browser(screenshot_dir: Path) -> Iterator[Browser]:
+    """A fresh headless Chromium (own profile, so its own localStorage) per test."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="rag-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={profile}")
+    options.add_argument(f"--window-size={DESKTOP[0]},{DESKTOP[1]}")
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield Browser(driver, screenshot_dir)
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)

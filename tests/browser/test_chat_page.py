@@ -1,0 +1,338 @@
+"""End-to-end tests of the chat page (api/static) in headless Chromium against a live server.
+
+Every test saves screenshots (``$RAG_SCREENSHOT_DIR``, default ``screenshots/``) so a person
+can look at what the browser showed.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import Browser, LiveServer
+
+pytestmark = pytest.mark.browser
+
+QUESTION = "第八届进博会山西展厅面积多大？"
+FOLLOW_UP = "包含全省多少家企业？"
+UNANSWERABLE = "火星上的企鹅每年冬天吃多少吨冰淇淋？"
+
+
+def _streamed_texts(browser: Browser) -> list[str]:
+    """The successive texts the streaming answer showed (recorded by a MutationObserver)."""
+    return browser.driver.execute_script("return window.__streamed || [];")
+
+
+def _record_streaming(browser: Browser) -> None:
+    # Each delta replaces the text node of the pending answer; keep a copy of every version.
+    browser.driver.execute_script(
+        """
+        window.__streamed = [];
+        new MutationObserver(function (records) {
+          records.forEach(function (r) {
+            if (r.target.classList && r.target.classList.contains('streaming')) {
+              r.addedNodes.forEach(function (n) { window.__streamed.push(n.textContent); });
+            }
+          });
+        }).observe(document.getElementById('messages'), {childList: true, subtree: true});
+        """
+    )
+
+
+def _body_span(server: LiveServer, citation: dict) -> str:
+    """The cited span cut from the article body on the Python side (code-point offsets)."""
+    article = server.pipeline.article(citation["article_id"])
+    return article.body[citation["start"] : citation["end"]]
+
+
+def test_ask_stream_cite_follow_up_reload(live_server: LiveServer, browser: Browser) -> None:
+    browser.open(live_server.url)
+    examples = [e.text for e in browser.find_all(".example")]
+    assert QUESTION in examples
+    browser.screenshot("desktop-01-empty")
+
+    _record_streaming(browser)
+    browser.ask(QUESTION)
+    pending = browser.wait_for(".msg-assistant.pending .answer-text.streaming")
+    browser.wait_until(lambda: pending.text.strip(), message="no streamed text")
+    browser.screenshot("desktop-02-streaming")
+    answer = browser.wait_for_answers(1)
+    browser.screenshot("desktop-03-answer")
+
+    final_text = answer.find_element("css selector", ".answer-text").text
+    streamed = [t for t in _streamed_texts(browser) if t]
+    # The answer arrived in pieces: several growing prefixes before the final text.
+    assert len(streamed) >= 3
+    assert all(b.startswith(a) and len(b) > len(a) for a, b in zip(streamed, streamed[1:], strict=False))
+    assert "435" in final_text
+    assert "未找到" not in answer.text
+    assert not answer.get_attribute("class").count("refused")
+
+    stored = browser.stored()
+    data = stored["messages"][-1]["data"]
+    assert data["citations"], "the answer should cite the page"
+    assert stored["sessionId"] == data["session_id"]
+
+    # Clicking [1] opens the article beside the chat with the quoted span highlighted and in view.
+    cite = answer.find_element("css selector", ".answer-text .cite")
+    assert cite.text == "[1]"
+    cite.click()
+    mark = browser.wait_for("#source-panel mark.quote")
+    citation = next(c for c in data["citations"] if c["n"] == 1)
+    assert mark.text == citation["quote"] == _body_span(live_server, citation)
+    info = browser.find("#source-info").text
+    article = live_server.pipeline.article(citation["article_id"])
+    assert article.title in info and article.date in info and article.source in info
+    for reporter in article.reporters:
+        assert reporter in info
+    assert browser.driver.execute_script(
+        """
+        const m = document.querySelector('mark.quote').getBoundingClientRect();
+        const p = document.getElementById('source-body').getBoundingClientRect();
+        return m.top >= p.top && m.top < p.bottom;
+        """
+    ), "the highlighted quote is not scrolled into view"
+    panel = browser.find("#source-panel").rect
+    chat = browser.find(".chat").rect
+    assert panel["x"] >= chat["x"] + chat["width"] - 1, "the article should open beside the chat"
+    browser.screenshot("desktop-04-citation")
+
+    # The retrieved passages are folded until opened, and show their scores.
+    details = answer.find_element("css selector", "details.passages")
+    assert details.get_attribute("open") is None
+    assert not answer.find_element("css selector", ".passage-list").is_displayed()
+    details.find_element("css selector", "summary").click()
+    scores = [s.text for s in answer.find_elements("css selector", ".passage .score")]
+    assert len(scores) == len(data["passages"])
+    assert scores[0] == f"得分 {data['passages'][0]['score']:.4f}"
+    browser.screenshot("desktop-05-passages")
+
+    # A follow-up in the same conversation keeps the session.
+    browser.ask(FOLLOW_UP)
+    follow = browser.wait_for_answers(2)
+    stored = browser.stored()
+    assert stored["sessionId"] == data["session_id"]
+    assert [m["role"] for m in stored["messages"]] == ["user", "assistant", "user", "assistant"]
+    assert "26" in follow.find_element("css selector", ".answer-text").text
+    browser.screenshot("desktop-06-follow-up")
+
+    # The conversation survives a reload, citations included.
+    browser.driver.refresh()
+    browser.wait_for_answers(2)
+    assert [m.text for m in browser.find_all(".msg-user .bubble")] == [QUESTION, FOLLOW_UP]
+    assert browser.find("#welcome").is_displayed() is False
+    browser.answers()[0].find_element("css selector", ".answer-text .cite").click()
+    assert browser.wait_for("mark.quote").text == citation["quote"]
+
+    # 新对话 empties it and offers the examples again.
+    browser.find("#new-chat").click()
+    browser.wait_for("#welcome .example")
+    assert browser.answers() == []
+    assert browser.stored()["sessionId"] is None
+    assert browser.js_errors() == []
+
+
+def test_refusal_looks_different(live_server: LiveServer, browser: Browser) -> None:
+    browser.open(live_server.url)
+    browser.ask(UNANSWERABLE)
+    answer = browser.wait_for_answers(1)
+    assert "refused" in answer.get_attribute("class")
+    assert answer.find_element("css selector", ".refusal-tag").text == "未找到相关资料"
+    assert answer.find_elements("css selector", ".answer-text .cite") == []
+    background = answer.value_of_css_property("background-color")
+    browser.ask(QUESTION)
+    normal = browser.wait_for_answers(2)
+    assert normal.value_of_css_property("background-color") != background
+    browser.driver.execute_script("arguments[0].scrollIntoView()", answer)
+    browser.screenshot("desktop-07-refusal")
+
+
+def test_example_question_and_copy(live_server: LiveServer, browser: Browser) -> None:
+    browser.open(live_server.url)
+    browser.driver.execute_cdp_cmd(
+        "Browser.grantPermissions",
+        {"origin": live_server.url, "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"]},
+    )
+    example = next(e for e in browser.find_all(".example") if "太原理工大学" in e.text)
+    question = example.text
+    example.click()
+    answer = browser.wait_for_answers(1)
+    assert browser.find(".msg-user .bubble").text == question
+    data = browser.stored()["messages"][-1]["data"]
+
+    copy = answer.find_element("css selector", "button.copy")
+    copy.click()
+    browser.wait_until(lambda: copy.text == "已复制", message="copy did not confirm")
+    copied = browser.driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "navigator.clipboard.readText().then(done, e => done('ERR ' + e));"
+    )
+    assert copied.startswith(data["answer"])
+    assert "来源：" in copied
+    for citation in data["citations"]:
+        assert f"[{citation['n']}] {citation['title']}" in copied
+        assert citation["quote"] in copied
+
+
+def test_filters_restrict_the_search(live_server: LiveServer, browser: Browser) -> None:
+    browser.open(live_server.url)
+    browser.find("#filter-toggle").click()
+    sources = {a.source for a in live_server.pipeline.articles()}
+    browser.wait_until(lambda: len(browser.find_all("#filter-source option")) == len(sources) + 1)
+    values = [o.get_attribute("value") for o in browser.find_all("#filter-source option")]
+    assert set(values[1:]) == sources
+
+    # Only the page about 2021's expo: passages all come from it.
+    page = next(a.source for a in live_server.pipeline.articles() if "世界之约" in a.title)
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find("#filter-source")).select_by_value(page)
+    assert browser.find("#filter-count").text == "1"
+    browser.screenshot("desktop-08-filters")
+    browser.ask(QUESTION)
+    answer = browser.wait_for_answers(1)
+    passages = browser.stored()["messages"][-1]["data"]["passages"]
+    assert passages and {p["source"] for p in passages} == {page}
+    assert "435" not in answer.find_element("css selector", ".answer-text").text
+
+    # A date range that holds no page finds nothing, and says so.
+    dates = sorted(a.date for a in live_server.pipeline.articles())
+    browser.find("#filter-clear").click()
+    browser.driver.execute_script(
+        "const i = document.getElementById('filter-date-to'); i.value = arguments[0];"
+        "i.dispatchEvent(new Event('change'));",
+        "2000-01-01" if dates[0] > "2000-01-01" else "1900-01-01",
+    )
+    browser.ask(QUESTION)
+    refused = browser.wait_for_answers(2)
+    assert "refused" in refused.get_attribute("class")
+    assert browser.stored()["filters"] == {"date_to": browser.find("#filter-date-to").get_attribute("value")}
+
+
+def test_server_error_message(live_server: LiveServer, browser: Browser) -> None:
+    browser.open(live_server.url)
+    max_chars = live_server.pipeline.settings.max_question_chars
+    browser.driver.execute_script("document.getElementById('question').removeAttribute('maxlength')")
+    browser.ask("进博会" * max_chars)
+    error = browser.wait_for(".msg-error")
+    assert error.find_element("css selector", ".error-tag").text == "问题无法处理"
+    assert str(max_chars) in error.text  # the server's own explanation is shown too
+    assert error.find_element("css selector", "button.retry").is_displayed()
+    browser.screenshot("desktop-09-http-error")
+
+
+def test_slow_server_is_announced_then_times_out(
+    server_factory: Callable[..., LiveServer], browser: Browser
+) -> None:
+    server = server_factory(first_delay=3.0)
+    browser.open(server.url, config={"slowMs": 500, "responseTimeoutMs": 1500, "idleTimeoutMs": 1500})
+    browser.ask(QUESTION)
+    status = browser.wait_for(".status-line.slow", timeout=5)
+    assert "较慢" in status.text
+    browser.screenshot("desktop-10-slow")
+    error = browser.wait_for(".msg-error", timeout=10)
+    assert "没有响应" in error.text or "超时" in error.text
+    assert browser.find("#send").text == "发送"
+
+
+def test_server_down_message(server_factory: Callable[..., LiveServer], browser: Browser) -> None:
+    server = server_factory()
+    browser.open(server.url)
+    browser.ask(QUESTION)
+    browser.wait_for_answers(1)
+    server.stop()
+    browser.ask(FOLLOW_UP)
+    error = browser.wait_for(".msg-error", timeout=15)
+    assert error.find_element("css selector", ".error-tag").text == "无法连接到服务器"
+    assert "服务已启动" in error.text
+    assert browser.find("#send").text == "发送", "the page must not stay busy"
+    browser.screenshot("desktop-11-server-down")
+
+
+def test_phone_width(live_server: LiveServer, browser: Browser) -> None:
+    width = browser.phone()
+    browser.open(live_server.url)
+    assert browser.driver.execute_script("return window.innerWidth") == width
+    browser.screenshot("phone-01-empty")
+    browser.find(".example").click()
+    answer = browser.wait_for_answers(1)
+    browser.screenshot("phone-02-answer")
+    assert browser.driver.execute_script("return document.documentElement.scrollWidth") <= width
+
+    answer.find_element("css selector", ".answer-text .cite").click()
+    browser.wait_for("mark.quote")
+    panel = browser.find("#source-panel").rect
+    assert panel["width"] == pytest.approx(width, abs=1), "on a phone the article covers the chat"
+    browser.screenshot("phone-03-citation")
+    browser.find("#source-close").click()
+    assert not browser.find("#source-panel").is_displayed()
+    browser.find("#filter-toggle").click()
+    assert browser.driver.execute_script("return document.documentElement.scrollWidth") <= width
+    browser.screenshot("phone-04-filters")
+
+
+@pytest.fixture
+def host_page(tmp_path: Path, live_server: LiveServer) -> Iterator[str]:
+    """Another site (another origin) that embeds the widget with the README's snippet."""
+    (tmp_path / "index.html").write_text(
+        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'><title>合作网站</title></head>"
+        "<body style='font-family:sans-serif'><h1>某合作网站</h1><p>这里是别人的页面。</p>"
+        f"<script src='{live_server.url}/widget.js' async></script></body></html>",
+        encoding="utf-8",
+    )
+    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/index.html"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_embedded_widget(host_page: str, live_server: LiveServer, browser: Browser) -> None:
+    browser.driver.get(host_page)
+    launcher = browser.wait_until(
+        lambda: browser.driver.execute_script(
+            "const h = document.querySelector('[data-taiyuan-rag-widget]');"
+            "return h && h.shadowRoot.querySelector('.launcher');"
+        ),
+        message="the widget did not appear",
+    )
+    browser.screenshot("widget-01-closed")
+    launcher.click()
+    frame = browser.driver.execute_script(
+        "return document.querySelector('[data-taiyuan-rag-widget]').shadowRoot.querySelector('iframe');"
+    )
+    assert frame.get_attribute("src") == f"{live_server.url}/?embed=widget"
+    browser.driver.switch_to.frame(frame)
+    browser.wait_for("#question")
+    browser.ask(QUESTION)
+    answer = browser.wait_for_answers(1)
+    assert "435" in answer.text
+    answer.find_element("css selector", ".answer-text .cite").click()
+    browser.wait_for("mark.quote")
+    browser.find("#source-close").click()
+    browser.driver.switch_to.default_content()
+    browser.screenshot("widget-02-open")
+
+
+@pytest.mark.slow
+def test_real_model_answers_in_the_page(server_factory: Callable[..., LiveServer], browser: Browser) -> None:
+    server = server_factory(real_model=True)
+    browser.open(server.url)
+    browser.ask("太原理工大学获批多少个国家自然科学基金项目？")
+    answer = browser.wait_for_answers(1, timeout=120)
+    assert "refused" not in answer.get_attribute("class")
+    answer.find_element("css selector", ".answer-text .cite").click()
+    mark = browser.wait_for("mark.quote")
+    citation = browser.stored()["messages"][-1]["data"]["citations"][0]
+    assert mark.text == _body_span(server, citation)
+    browser.screenshot("desktop-12-real-model")
