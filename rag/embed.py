@@ -5,11 +5,12 @@ Both implement :class:`rag.protocols.Embedder` and return float32, L2-normalised
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import unicodedata
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -144,7 +145,8 @@ def _load_sentence_transformer(path: str, device: str, *, local_only: bool, hint
     try:
         from sentence_transformers import SentenceTransformer
 
-        model = SentenceTransformer(path, device=device, local_files_only=local_only)
+        with _no_progress_bars():
+            model = SentenceTransformer(path, device=device, local_files_only=local_only)
         if device == "cpu":
             model.float()  # half-precision checkpoints are slow and lossy on CPU
         model.eval()
@@ -152,6 +154,20 @@ def _load_sentence_transformer(path: str, device: str, *, local_only: bool, hint
         reason = " ".join(str(err).split()) or type(err).__name__
         raise ModelError(f"cannot load embedding model {path!r}: {reason[:300]}; {hint}") from err
     return model
+
+
+@contextlib.contextmanager
+def _no_progress_bars() -> Iterator[None]:
+    """Hide transformers' per-load "Loading weights" bar, which would clutter every CLI run."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 _threads_lock = threading.Lock()

@@ -112,22 +112,28 @@ def test_unrelated_texts_are_not_near_identical(model) -> None:
     assert float(vectors[0] @ vectors[1]) < 0.95
 
 
-def _window_average(folder: Path, text: str) -> tuple[np.ndarray, np.ndarray]:
+@pytest.fixture(scope="module")
+def bert(folder: Path):
+    """The converted folder read with plain transformers: (tokenizer, BertModel)."""
+    from transformers import AutoModel, AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(folder), AutoModel.from_pretrained(folder).eval()
+
+
+def _window_average(bert, text: str) -> tuple[np.ndarray, np.ndarray]:
     """e5.c's long-input rule with the converted weights: mean of 510-token windows, weighted by length.
 
     Returns (window average, first window alone), both L2-normalised.
     """
     import torch
-    from transformers import AutoModel, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(folder)
-    bert = AutoModel.from_pretrained(folder).eval()
+    tokenizer, model = bert
     content = tokenizer(text, add_special_tokens=False)["input_ids"]
     means, weights = [], []
     for start in range(0, len(content), 510):
         window = [tokenizer.bos_token_id, *content[start : start + 510], tokenizer.eos_token_id]
         with torch.no_grad():
-            hidden = bert(input_ids=torch.tensor([window])).last_hidden_state[0]
+            hidden = model(input_ids=torch.tensor([window])).last_hidden_state[0]
         means.append(hidden.mean(dim=0).numpy())
         weights.append(len(window) - 2)
     average = np.average(np.stack(means), axis=0, weights=weights)
@@ -135,10 +141,10 @@ def _window_average(folder: Path, text: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 @pytest.mark.parametrize("text", LONG_STRINGS, ids=["chinese", "mixed"])
-def test_long_inputs_are_truncated_where_the_engine_averages_windows(folder, model, engine, text) -> None:
+def test_long_inputs_are_truncated_where_the_engine_averages_windows(bert, model, engine, text) -> None:
     assert model.max_seq_length == 512
     assert _token_count(model, "passage: " + text) > 2 * 512
-    averaged, first_window = _window_average(folder, "passage: " + text)
+    averaged, first_window = _window_average(bert, "passage: " + text)
     # The weights are the engine's: rebuilding its window rule gives its vector.
     assert float(averaged @ engine.passage(text)) >= 0.999
     # sentence-transformers keeps only the first 510 content tokens (documented difference).
