@@ -1,0 +1,132 @@
+"""Every error becomes one JSON shape, ``{"error": {"code", "message"}}``, with a fitting status.
+
+Library errors (:class:`~rag.errors.RagError`) keep their ``http_status`` and ``code``;
+validation errors become 422 with a readable message; anything unexpected is logged
+and answered with a bare 500 that leaks no stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.schemas import error_body
+from rag.errors import RagError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    411: "length_required",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "overloaded",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error raised by the HTTP layer itself (auth, limits), with its status and code."""
+
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """A JSON error response in the one shape."""
+    return JSONResponse(error_body(code, message), status_code=status, headers=headers)
+
+
+def _location(loc: Sequence[Any]) -> str:
+    # ("body", "filters", "date_from") reads better as filters.date_from; a bare "body"
+    # (the whole document) as "request body".
+    parts = [str(p) for p in loc if p != "body"]
+    return ".".join(parts) if parts else "request body"
+
+
+def describe_validation(errors: Sequence[dict[str, Any]]) -> str:
+    """One readable line for pydantic's error list (at most three problems named)."""
+    messages: list[str] = []
+    for err in errors[:3]:
+        kind = err.get("type", "")
+        where = _location(err.get("loc", ()))
+        if kind == "json_invalid":
+            reason = (err.get("ctx") or {}).get("error", "")
+            messages.append(f"the request body is not valid JSON ({reason})" if reason else "malformed JSON")
+        elif kind == "extra_forbidden":
+            messages.append(f"unknown field {where!r}")
+        elif kind == "missing":
+            messages.append(f"{where} is required")
+        elif kind in ("model_type", "model_attributes_type", "dict_type") and where == "request body":
+            messages.append("the request body must be a JSON object (Content-Type: application/json)")
+        else:
+            messages.append(f"{where}: {err.get('msg', 'invalid value')}")
+    if len(errors) > 3:
+        messages.append(f"and {len(errors) - 3} more")
+    return "; ".join(messages)
+
+
+async def _rag_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RagError)
+    status = exc.http_status
+    if status >= 500:
+        log.warning("%s: %s", exc.code, exc)
+    return error_response(status, exc.code, str(exc))
+
+
+async def _api_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(422, "invalid_input", describe_validation(exc.errors()))
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    status = exc.status_code
+    if status == 404:
+        message = f"no such endpoint or file: {request.url.path}"
+    elif status == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+    elif status == 413:
+        message = "the request body is too large"
+    else:
+        message = str(exc.detail)
+    return error_response(status, _HTTP_CODES.get(status, "http_error"), message, exc.headers)
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(
+        500, "internal_error", "the server failed to handle the request; it has been logged"
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that give every error the one JSON shape."""
+    app.add_exception_handler(RagError, _rag_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -1,0 +1,93 @@
+"""Native question answering: ``POST /api/chat`` (JSON or server-sent events) and ``POST /api/search``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from api.deps import PipelineDep, StateDep
+from api.routes.common import answer_payload, errors
+from api.schemas import ChatRequest, ChatResponse, PassageOut, SearchRequest, SearchResponse, error_body
+from api.streaming import SSE_HEADERS, AnswerStream, sse
+from rag.errors import RagError
+from rag.types import Answer
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["chat"])
+
+_STREAM_DOC = {
+    "description": 'The answer as JSON, or with `"stream": true` as server-sent events: `delta` events '
+    '`{"text": "…"}`, then one `done` event holding this same JSON; a failure after the stream '
+    "started arrives as an `error` event holding the error shape.",
+    "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/ChatDelta"}}},
+}
+
+
+async def _events(stream: AnswerStream, finish: Any) -> AsyncIterator[bytes]:
+    """Encode a streamed answer as ``delta`` events and a final ``done`` (or ``error``) event."""
+    try:
+        async for item in stream:
+            if isinstance(item, Answer):
+                yield sse(finish(item), event="done")
+            else:
+                yield sse({"text": item}, event="delta")
+    except RagError as err:
+        yield sse(error_body(err.code, str(err)), event="error")
+    except Exception:
+        log.exception("streamed answer failed")
+        yield sse(
+            error_body("internal_error", "the answer failed half-way; it has been logged"), event="error"
+        )
+
+
+@router.post(
+    "/api/chat",
+    response_model=ChatResponse,
+    summary="Answer a question with citations",
+    responses={200: _STREAM_DOC, **errors(413, 422, 429, 503)},
+)
+async def chat(body: ChatRequest, state: StateDep, pipeline: PipelineDep) -> Any:
+    """Answer `question` from the pages, quoting them with `[n]` citations (or refuse).
+
+    A follow-up (那它的面积有多大？ 后来呢？) is resolved from the conversation named by
+    `session_id`; conversations live on the server for an hour of inactivity.
+    """
+    session_id = body.session_id or state.sessions.new_id()
+    history = state.sessions.history(session_id)
+    filters = body.filters.to_filters() if body.filters else None
+    question = body.question
+
+    def finish(answer: Answer) -> dict[str, Any]:
+        state.sessions.append(session_id, question.strip(), answer.text)
+        state.metrics.observe_answer(answer.timings, answer.refused)
+        return answer_payload(answer, session_id)
+
+    if body.stream:
+        stream = await AnswerStream.open(
+            state, lambda: pipeline.ask_stream(question, top_k=body.top_k, filters=filters, history=history)
+        )
+        return StreamingResponse(_events(stream, finish), media_type="text/event-stream", headers=SSE_HEADERS)
+    answer = await state.run(pipeline.ask, question, top_k=body.top_k, filters=filters, history=history)
+    return finish(answer)
+
+
+@router.post(
+    "/api/search",
+    response_model=SearchResponse,
+    summary="Ranked passages for a query",
+    responses=errors(413, 422, 429, 503),
+)
+async def search(body: SearchRequest, state: StateDep, pipeline: PipelineDep) -> SearchResponse:
+    """The passages retrieval ranks highest for `query`, with their scores (no answer is composed)."""
+    passages = await state.run(
+        pipeline.search,
+        body.query,
+        top_k=body.top_k,
+        filters=body.filters.to_filters() if body.filters else None,
+        mode=body.retriever,
+    )
+    return SearchResponse(query=body.query.strip(), passages=[PassageOut(**p.to_dict()) for p in passages])
