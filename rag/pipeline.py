@@ -221,12 +221,13 @@ class Pipeline:
         t0 = time.perf_counter()
         passages = self.retriever().run(query, top_k=top_k, filters=filters, mode=mode)
         t1 = time.perf_counter()
-        for item in self.generator.stream(question, passages, history):
+        # The generator gets the standalone query too: 后来呢？ alone names nothing to quote.
+        for item in self.generator.stream(query, passages, history):
             if isinstance(item, Answer):
                 t2 = time.perf_counter()
                 timings = {"retrieve_ms": round((t1 - t0) * 1000, 2), "generate_ms": round((t2 - t1) * 1000, 2)}
                 yield Answer(
-                    question=item.question,
+                    question=question,
                     text=item.text,
                     refused=item.refused,
                     citations=item.citations,
