@@ -1,0 +1,155 @@
+"""The grounded generator: a language model writes the answer, the checks decide whether it is shown.
+
+:class:`GroundedGenerator` implements the :class:`~rag.protocols.Generator` protocol
+over any :class:`~rag.llm.backend.ChatBackend`:
+
+* it streams the model's text as it comes (reasoning inside ``<think>…</think>`` is
+  not shown);
+* when the stream ends, :class:`~rag.llm.grounding.GroundingChecker` repairs stray
+  markers, checks numbers, dates and names against the cited passages and builds the
+  citations;
+* the final :class:`~rag.types.Answer` is the checked model answer — or, when the model
+  failed (unreachable, too slow, an error status, a broken stream) or its answer did
+  not pass the checks, the extractive answer with a ``notice`` saying why.  Clients
+  show the final Answer's text in place of the streamed text, so a flagged answer is
+  streamed but never kept on screen.
+
+The user always gets an answer or a clear refusal: every failure of the model ends in
+the extractive answer, never in an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+
+from rag.generate import ExtractiveGenerator
+from rag.llm.backend import ChatBackend
+from rag.llm.grounding import GroundingChecker
+from rag.llm.prompt import build_messages
+from rag.types import Answer, Passage, Turn
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE_NOTICE = "语言模型暂不可用（{reason}），以下为摘录式回答。"
+UNGROUNDED_NOTICE = "语言模型的回答未通过引用核对（{reason}），以下为摘录式回答。"
+
+_THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+
+
+class _VisibleText:
+    """Filters a stream of pieces so that a leading ``<think>…</think>`` block is not shown."""
+
+    def __init__(self) -> None:
+        self._buffer = ""
+        self._open = True  # still deciding whether the reply starts with <think>
+
+    def feed(self, piece: str) -> str:
+        """The part of ``piece`` (with what was held back) that may be shown now."""
+        if not self._open:
+            return piece
+        self._buffer += piece
+        head = self._buffer.lstrip()
+        if _THINK_OPEN.startswith(head):
+            return ""  # maybe the start of "<think>": wait
+        if head.startswith(_THINK_OPEN):
+            end = head.find(_THINK_CLOSE)
+            if end < 0:
+                return ""
+            self._open = False
+            return head[end + len(_THINK_CLOSE) :].lstrip()
+        self._open = False
+        return self._buffer
+
+
+class GroundedGenerator:
+    """Answers with a language model, checked against the passages, with the extractive answer as fallback.
+
+    Args:
+        name: the generator's name (``transformers`` or ``openai``).
+        backend: the chat model.
+        fallback: the extractive generator; its scorer also picks the citation quotes.
+        max_context_chars: characters of passage text put in the prompt.
+
+    Example:
+        >>> from rag.generate import ExtractiveGenerator
+        >>> gen = GroundedGenerator("openai", backend, ExtractiveGenerator())  # doctest: +SKIP
+        >>> gen.generate("第八届进博会山西展厅面积多大？", passages).text  # doctest: +SKIP
+        '山西展厅面积435平方米[1]。'
+    """
+
+    def __init__(
+        self,
+        name: str,
+        backend: ChatBackend,
+        fallback: ExtractiveGenerator,
+        *,
+        max_context_chars: int = 6000,
+    ) -> None:
+        self._name = name
+        self.backend = backend
+        self.fallback = fallback
+        self.checker = GroundingChecker(fallback)
+        self.max_context_chars = max_context_chars
+
+    @property
+    def name(self) -> str:
+        """``transformers`` or ``openai``."""
+        return self._name
+
+    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> Answer:
+        """The checked answer of the model (or the extractive one with a notice)."""
+        answer: Answer | None = None
+        for item in self.stream(question, passages, history):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None  # stream() always ends with an Answer
+        return answer
+
+    def stream(
+        self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()
+    ) -> Iterator[str | Answer]:
+        """Yield the model's text as it comes, then the final (checked or fallback) :class:`Answer`."""
+        if not passages:
+            # Nothing retrieved: the refusal needs no model.
+            yield self.fallback.generate(question, passages, history)
+            return
+        messages = build_messages(question, passages, history, max_chars=self.max_context_chars)
+        visible = _VisibleText()
+        pieces: list[str] = []
+        try:
+            for piece in self.backend.stream(messages):
+                pieces.append(piece)
+                shown = visible.feed(piece)
+                if shown:
+                    yield shown
+        except Exception as err:  # noqa: BLE001 - any failure of the model ends in the fallback
+            log.warning("%s generator failed (%s): falling back to the extractive answer", self.name, err)
+            reason = str(err) or type(err).__name__
+            yield self._fallback(question, passages, history, UNAVAILABLE_NOTICE.format(reason=reason))
+            return
+        result = self.checker.check(question, "".join(pieces), passages)
+        if result.repairs:
+            log.info("%s answer: markers repaired: %s", self.name, ", ".join(result.repairs))
+        if not result.ok:
+            log.warning("%s answer flagged: %s", self.name, "; ".join(result.problems))
+            reason = "；".join(result.problems[:2]) + ("……" if len(result.problems) > 2 else "")
+            yield self._fallback(question, passages, history, UNGROUNDED_NOTICE.format(reason=reason))
+            return
+        yield Answer(
+            question=question,
+            text=result.text,
+            refused=result.refused,
+            citations=result.citations,
+            passages=tuple(passages),
+            generator=self.name,
+        )
+
+    def _fallback(
+        self, question: str, passages: Sequence[Passage], history: Sequence[Turn], notice: str
+    ) -> Answer:
+        return replace(self.fallback.generate(question, passages, history), notice=notice)
+
+
+__all__ = ["GroundedGenerator", "UNAVAILABLE_NOTICE", "UNGROUNDED_NOTICE"]

@@ -1,0 +1,195 @@
+"""A chat backend running a causal language model from a local folder with ``transformers``.
+
+The folder is what ``save_pretrained`` writes (or a single ``.gguf`` file, which
+transformers dequantises when the ``gguf`` package is installed); nothing is ever
+downloaded.  The model loads on first use, on ``cuda`` when present unless a device is
+configured.  The tokenizer's chat template formats the messages when it has one (with
+the system message folded into the first user message for templates that reject it);
+otherwise a plain 系统/用户/助手 transcript is used.  Text is streamed with
+``TextIteratorStreamer`` from a generation thread; one generation runs at a time, and
+a generation whose reader went away stops at the next token.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ModelError
+from rag.llm.backend import BackendError
+from rag.llm.prompt import Message, merge_system, render_plain
+
+log = logging.getLogger(__name__)
+
+#: Fewest new tokens worth generating when a long prompt leaves little room.
+MIN_NEW_TOKENS = 32
+
+
+def default_device() -> str:
+    """``cuda`` when a GPU is usable, else ``cpu``."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class TransformersBackend:
+    """Streams replies of a local causal language model.
+
+    Args:
+        path: a model folder (``config.json``, weights, tokenizer) or a ``.gguf`` file.
+        device: torch device; None picks ``cuda`` when present, else ``cpu``.
+        max_tokens: longest reply, in tokens.
+        temperature: sampling temperature (0: greedy decoding).
+        deadline: seconds a reply may take; generation stops there.
+
+    Raises:
+        ModelError: when ``path`` does not exist.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        device: str | None = None,
+        max_tokens: int = 512,
+        temperature: float = 0.2,
+        deadline: float = 120.0,
+    ) -> None:
+        self.path = Path(path).expanduser()
+        if not self.path.exists():
+            raise ModelError(f"no language model at {self.path} (RAG_TRANSFORMERS_MODEL)")
+        self.device = device
+        self.max_tokens = max_tokens
+        self.temperature = temperature
+        self.deadline = deadline
+        self._loaded: tuple[Any, Any] | None = None
+        self._load_lock = threading.Lock()
+        self._generate_lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        """``transformers:<folder name>``."""
+        return f"transformers:{self.path.name}"
+
+    def load(self) -> tuple[Any, Any]:
+        """The (tokenizer, model) pair, loaded on first call."""
+        if self._loaded is None:
+            with self._load_lock:
+                if self._loaded is None:
+                    self._loaded = self._load()
+        return self._loaded
+
+    def _load(self) -> tuple[Any, Any]:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        device = self.device or default_device()
+        folder, extra = self.path, {}
+        if self.path.is_file() and self.path.suffix == ".gguf":
+            folder, extra = self.path.parent, {"gguf_file": self.path.name}
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True, **extra)
+            model = AutoModelForCausalLM.from_pretrained(
+                folder,
+                local_files_only=True,
+                # Half precision only where it is fast; on a CPU float32 is both faster and safer.
+                dtype=torch.float32 if device == "cpu" else "auto",
+                **extra,
+            )
+        except Exception as err:  # noqa: BLE001 - any loading failure is the same to the user
+            raise BackendError(f"cannot load the language model in {self.path}: {err}") from err
+        model.to(device).eval()
+        log.info("loaded %s on %s", self.path, device)
+        return tokenizer, model
+
+    def prompt(self, messages: Sequence[Message]) -> str:
+        """The prompt text for ``messages``: the chat template's, or a plain transcript."""
+        tokenizer, _ = self.load()
+        if not getattr(tokenizer, "chat_template", None):
+            return render_plain(messages)
+        try:
+            text = tokenizer.apply_chat_template(list(messages), tokenize=False, add_generation_prompt=True)
+        except Exception:  # noqa: BLE001 - jinja raises its own errors for unsupported roles
+            text = tokenizer.apply_chat_template(
+                merge_system(messages), tokenize=False, add_generation_prompt=True
+            )
+        return str(text)
+
+    def stream(
+        self, messages: Sequence[Message], *, max_tokens: int | None = None, deadline: float | None = None
+    ) -> Iterator[str]:
+        """Yield decoded pieces of the model's reply as it is generated."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        tokenizer, model = self.load()
+        has_template = bool(getattr(tokenizer, "chat_template", None))
+        # A chat template writes its own BOS; a plain transcript needs the tokenizer's.
+        inputs = tokenizer(self.prompt(messages), return_tensors="pt", add_special_tokens=not has_template)
+        inputs = {k: v.to(model.device) for k, v in inputs.items()}
+        prompt_tokens = int(inputs["input_ids"].shape[1])
+        new_tokens = max_tokens or self.max_tokens
+        limit = getattr(model.config, "max_position_embeddings", None)
+        if limit and prompt_tokens + new_tokens > limit:
+            new_tokens = limit - prompt_tokens
+            if new_tokens < MIN_NEW_TOKENS:
+                raise BackendError(f"the prompt ({prompt_tokens} tokens) is too long for the model ({limit})")
+        seconds = deadline or self.deadline
+        stop = threading.Event()
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                return torch.full(
+                    (input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device
+                )
+
+        # The reader waits at most this long for a piece; generation itself stops at max_time.
+        streamer = TextIteratorStreamer(
+            tokenizer, skip_prompt=True, skip_special_tokens=True, timeout=seconds + 30
+        )
+        sampling: dict[str, Any] = (
+            {"do_sample": True, "temperature": self.temperature}
+            if self.temperature > 0
+            else {"do_sample": False}
+        )
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        kwargs = {
+            **inputs,
+            **sampling,
+            "streamer": streamer,
+            "max_new_tokens": new_tokens,
+            "max_time": seconds,
+            "pad_token_id": pad,
+            "stopping_criteria": StoppingCriteriaList([_Stop()]),
+        }
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                with torch.inference_mode():
+                    model.generate(**kwargs)
+            except BaseException as err:  # noqa: BLE001 - reported to the reader below
+                failure.append(err)
+                streamer.end()
+            finally:
+                self._generate_lock.release()
+
+        if not self._generate_lock.acquire(timeout=seconds):
+            raise BackendError("the local model is busy with other questions")
+        threading.Thread(target=run, name="rag-generate", daemon=True).start()
+        try:
+            for piece in streamer:
+                if piece:
+                    yield piece
+        except Exception as err:  # queue.Empty: the model produced nothing for too long
+            raise BackendError("the local model took too long to answer") from err
+        finally:
+            stop.set()  # a reader that went away (or failed) stops the generation
+        if failure:
+            raise BackendError(f"the local model failed: {failure[0]}") from failure[0]
+
+
+__all__ = ["TransformersBackend", "default_device", "MIN_NEW_TOKENS"]
