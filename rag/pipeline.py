@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from rag.chunk import ChunkerSettings
@@ -59,6 +59,9 @@ class Pipeline:
         self._index: Index | None = None
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        #: Optional ``(question, history) -> query`` for follow-ups (a language model's rewrite);
+        #: None uses the rule-based :func:`rag.conversation.rewrite_followup`.
+        self.rewriter: Callable[[str, Sequence[Turn]], str] | None = None
 
     # -- the index -------------------------------------------------------------------
 
@@ -243,6 +246,8 @@ class Pipeline:
         """The query to retrieve with: the question itself, or a follow-up made standalone."""
         if not history:
             return question
+        if self.rewriter is not None:
+            return self.rewriter(question, history)
         from rag.conversation import rewrite_followup
 
         return rewrite_followup(question, history)
@@ -263,7 +268,7 @@ class Pipeline:
 def build_pipeline(settings: Settings | None = None) -> Pipeline:
     """The composition root: build the real embedder and generator from one :class:`Settings`."""
     from rag.embed import SentenceTransformerEmbedder
-    from rag.generators import build_generator
+    from rag.generators import build_generator, build_query_rewriter
 
     settings = settings or Settings()
     embedder = SentenceTransformerEmbedder(
@@ -276,6 +281,7 @@ def build_pipeline(settings: Settings | None = None) -> Pipeline:
     )
     pipeline = Pipeline(settings, embedder, generator=None)  # type: ignore[arg-type]
     pipeline.generator = build_generator(settings, idf=lambda term: pipeline.index.idf(term))
+    pipeline.rewriter = build_query_rewriter(settings, pipeline.generator)
     return pipeline
 
 
