@@ -808,6 +808,10 @@
     if (!inflight) ask(ui.question.value);
   });
   ui.question.addEventListener("input", autosize);
+  if (window.matchMedia && window.matchMedia("(max-width: 760px)").matches) {
+    // Phones have no Shift key to speak of: the key hint would only crowd the box.
+    ui.question.placeholder = "输入问题";
+  }
   autosize();
 
   ui.messages.addEventListener("click", function (event) {

@@ -173,8 +173,10 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
     """Start extra servers (e.g. one a test will stop, or one with a slow generator)."""
     started: list[LiveServer] = []
 
-    def make(*, first_delay: float = 0.0, piece_delay: float = 0.0, real_model: bool = False) -> LiveServer:
-        pipeline = build_test_pipeline(tmp_path / f"index{len(started)}", real_model=real_model)
+    def make(
+        *, first_delay: float = 0.0, piece_delay: float = 0.0, real_model: bool = False, **settings: Any
+    ) -> LiveServer:
+        pipeline = build_test_pipeline(tmp_path / f"index{len(started)}", real_model=real_model, **settings)
         if first_delay or piece_delay:
             pipeline.generator = DelayedGenerator(
                 pipeline.generator, first_delay=first_delay, piece_delay=piece_delay

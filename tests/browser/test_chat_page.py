@@ -58,6 +58,13 @@ def test_ask_stream_cite_follow_up_reload(live_server: LiveServer, browser: Brow
     assert QUESTION in examples
     browser.screenshot("desktop-01-empty")
 
+    from selenium.webdriver.common.keys import Keys
+
+    box = browser.find("#question")
+    box.send_keys("第一行", Keys.SHIFT, Keys.ENTER, Keys.SHIFT, "第二行")
+    assert box.get_attribute("value") == "第一行\n第二行"
+    assert browser.find_all(".msg-user") == []  # Shift+Enter did not send
+
     _record_streaming(browser)
     browser.ask(QUESTION)
     pending = browser.wait_for(".msg-assistant.pending .answer-text.streaming")
@@ -237,9 +244,20 @@ def test_slow_server_is_announced_then_times_out(
     status = browser.wait_for(".status-line.slow", timeout=5)
     assert "较慢" in status.text
     browser.screenshot("desktop-10-slow")
-    error = browser.wait_for(".msg-error", timeout=10)
+    # The send button is a stop button meanwhile.
+    send = browser.find("#send")
+    assert send.text == "停止"
+    send.click()
+    stopped = browser.wait_for(".msg-error", timeout=5)
+    assert "已停止" in stopped.text
+    assert send.text == "发送"
+
+    browser.ask(QUESTION)
+    browser.wait_for(".status-line.slow", timeout=5)
+    browser.wait_until(lambda: len(browser.find_all(".msg-error")) == 2, timeout=10, message="no time-out")
+    error = browser.find_all(".msg-error")[-1]
     assert "没有响应" in error.text or "超时" in error.text
-    assert browser.find("#send").text == "发送"
+    assert send.text == "发送"
 
 
 def test_server_down_message(server_factory: Callable[..., LiveServer], browser: Browser) -> None:
@@ -254,6 +272,62 @@ def test_server_down_message(server_factory: Callable[..., LiveServer], browser:
     assert "服务已启动" in error.text
     assert browser.find("#send").text == "发送", "the page must not stay busy"
     browser.screenshot("desktop-11-server-down")
+
+
+# An uploaded page whose text looks like markup and holds characters outside the BMP
+# (CJK Extension B: two UTF-16 units each) before the sentence that will be quoted.
+HOSTILE_PAGE = (
+    "火星基地建成温室\n\n"
+    "本报讯 𠀀𠀁𠀂𠀃是四个罕见的古汉字。"
+    '火星基地今年建成了<b>三座</b>温室<img src=x onerror="window.__xss=1">。'
+    "基地负责人表示，明年还将在<script>window.__xss=2</script>北区继续扩建。\n"
+)
+
+
+def test_untrusted_text_is_shown_as_text(server_factory: Callable[..., LiveServer], browser: Browser) -> None:
+    import httpx
+
+    server = server_factory(api_key="test-key")
+    upload = httpx.post(
+        server.url + "/api/documents",
+        headers={"X-API-Key": "test-key"},
+        files=[("files", ("hostile.txt", HOSTILE_PAGE.encode("utf-8"), "text/plain"))],
+        data={"date": "2030-01-01"},
+        timeout=30,
+    )
+    assert upload.status_code == 201, upload.text
+
+    browser.open(server.url)
+    question = '火星基地今年建成了几座温室？<img src=x onerror="window.__xss=3">'
+    browser.ask(question)
+    answer = browser.wait_for_answers(1)
+    assert browser.find(".msg-user .bubble").text == question
+    text = answer.find_element("css selector", ".answer-text")
+    assert "<b>三座</b>" in text.text
+    assert answer.find_elements("css selector", "b, img, script") == []
+    assert browser.driver.execute_script("return window.__xss") is None
+
+    data = browser.stored()["messages"][-1]["data"]
+    citation = next(c for c in data["citations"] if "三座" in c["quote"])
+    button = next(b for b in text.find_elements("css selector", ".cite") if b.text == f"[{citation['n']}]")
+    button.click()
+    mark = browser.wait_for("mark.quote")
+    assert mark.text == citation["quote"] == _body_span(server, citation)
+    assert browser.find_all("#source-panel b, #source-panel img, #source-panel script") == []
+    # The code-point offsets from the server land on the same span in UTF-16 without any
+    # help from the quote text (which the page only uses as a fallback).
+    body = server.pipeline.article(citation["article_id"]).body
+    assert body.index("火星基地今年") > body.index("𠀀")
+    span = browser.driver.execute_script(
+        "const b = arguments[0], c = arguments[1];"
+        "const s = window.taiyuanChat.locateQuote(b, {start: c.start, end: c.end});"
+        "return b.slice(s[0], s[1]);",
+        body,
+        citation,
+    )
+    assert span == citation["quote"]
+    assert browser.driver.execute_script("return window.__xss") is None
+    browser.screenshot("desktop-12-markup-as-text")
 
 
 def test_phone_width(live_server: LiveServer, browser: Browser) -> None:
@@ -335,4 +409,4 @@ def test_real_model_answers_in_the_page(server_factory: Callable[..., LiveServer
     mark = browser.wait_for("mark.quote")
     citation = browser.stored()["messages"][-1]["data"]["citations"][0]
     assert mark.text == _body_span(server, citation)
-    browser.screenshot("desktop-12-real-model")
+    browser.screenshot("desktop-13-real-model")
