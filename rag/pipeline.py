@@ -7,6 +7,7 @@ during an upload sees the old or the new index, never a half-written one.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 from rag.chunk import ChunkerSettings
 from rag.errors import IndexNotFoundError, InvalidInputError
 from rag.index import Index, IngestReport
-from rag.parse import load_pages, parse_text
+from rag.parse import infer_page_date, load_pages, parse_text
 from rag.protocols import Embedder, Generator
 from rag.retrieve import Retriever, RetrieverMode, RetrieverSettings
 from rag.settings import Settings
@@ -138,10 +139,14 @@ class Pipeline:
         return self._write(lambda index: self._sync(index, articles, show_progress=show_progress), rebuild=rebuild)
 
     def ingest_texts(self, pages: Sequence[tuple[str, str]], *, date: str | None = None) -> IngestReport:
-        """Ingest pages given as ``(file name, text)`` pairs (uploads); all or nothing."""
+        """Ingest pages given as ``(file name, text)`` pairs (uploads); all or nothing.
+
+        Without ``date`` each page's date is inferred from its text, else today's date is used.
+        """
         articles: list[Article] = []
         for name, text in pages:
-            articles.extend(parse_text(text, source=name, date=date))
+            page_date = date or infer_page_date(text) or dt.date.today().isoformat()
+            articles.extend(parse_text(text, source=name, date=page_date))
         return self._write(lambda index: self._sync(index, articles, show_progress=False))
 
     def delete_article(self, article_id: str) -> IngestReport:
