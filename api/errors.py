@@ -15,6 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 
 from api.schemas import error_body
 from rag.errors import RagError
@@ -102,18 +103,33 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(422, "invalid_input", describe_validation(exc.errors()))
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Methods the API routes (not the file mount) accept on the request's path."""
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        scope = {**request.scope, "method": method}
+        for route in request.app.router.routes:
+            if not isinstance(route, Mount) and route.matches(scope)[0] == Match.FULL:
+                allowed.append(method)
+                break
+    return allowed
+
+
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    if status == 404:
-        message = f"no such endpoint or file: {request.url.path}"
-    elif status == 405:
-        message = f"{request.method} is not allowed on {request.url.path}"
-    elif status == 413:
-        message = "the request body is too large"
-    else:
-        message = str(exc.detail)
-    return error_response(status, _HTTP_CODES.get(status, "http_error"), message, exc.headers)
+    headers = exc.headers
+    message = str(exc.detail)
+    if status in (404, 405):
+        # The chat page is mounted at "/", so GET /api/chat reaches the file server:
+        # answer it as what it is, a wrong method on an API route.
+        allowed = _allowed_methods(request)
+        if allowed and request.method not in allowed:
+            status, headers = 405, {"Allow": ", ".join(allowed)}
+            message = f"{request.method} is not allowed on {request.url.path}; use {' or '.join(allowed)}"
+        elif status == 404:
+            message = f"no such endpoint or file: {request.url.path}"
+    return error_response(status, _HTTP_CODES.get(status, "http_error"), message, headers)
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

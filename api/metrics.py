@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from starlette.routing import Match, Mount
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.limits import ConcurrencyLimiter
@@ -101,15 +101,8 @@ def _route_label(scope: Scope) -> str:
     if isinstance(route, Mount):
         return "static"
     path = getattr(route, "path", None)
-    if isinstance(path, str):
-        return path
-    # Not routed (e.g. rejected by a middleware): find the template ourselves.
-    app = scope.get("app")
-    for candidate in getattr(getattr(app, "router", None), "routes", []):
-        match, _ = candidate.matches(scope)
-        if match == Match.FULL:
-            return "static" if isinstance(candidate, Mount) else getattr(candidate, "path", "unmatched")
-    return "unmatched"
+    # Requests refused before routing (an oversized body) have no route.
+    return path if isinstance(path, str) else "unmatched"
 
 
 class MetricsMiddleware:

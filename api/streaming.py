@@ -82,3 +82,33 @@ class AnswerStream:
     def __del__(self) -> None:
         # A response that never started iterating (client gone) must not keep the slot.
         self.close()
+
+
+def _json_data(model: str) -> dict[str, Any]:
+    return {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "contentSchema": {"$ref": f"#/components/schemas/{model}"},
+    }
+
+
+def sse_schema(events: dict[str, list[str | dict[str, Any]]]) -> dict[str, Any]:
+    """OpenAPI schema of one server-sent event: its ``event`` name and what its ``data`` may hold.
+
+    ``events`` maps an event name to the component models (or literal schemas) its data
+    is one of.
+    """
+    variants = []
+    for name, payloads in events.items():
+        data = [_json_data(p) if isinstance(p, str) else p for p in payloads]
+        variants.append(
+            {
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": {"const": name},
+                    "data": data[0] if len(data) == 1 else {"anyOf": data},
+                },
+            }
+        )
+    return variants[0] if len(variants) == 1 else {"oneOf": variants}

@@ -44,7 +44,11 @@ def test_pure_ellipsis_carries_the_whole_previous_question(followup: str) -> Non
 
 @pytest.mark.parametrize(
     "question",
-    ["市政协党组召开了什么会议？", "公民道德宣传日主题活动在哪里举行？", "第四届进博会太原有多少采购商参加？"],
+    [
+        "市政协党组召开了什么会议？",
+        "公民道德宣传日主题活动在哪里举行？",
+        "第四届进博会太原有多少采购商参加？",
+    ],
 )
 def test_a_question_with_its_own_subject_is_unchanged(question: str) -> None:
     assert rewrite_followup(question, conversation(EXPO)) == question

@@ -12,7 +12,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import PipelineDep, StateDep
 from api.routes.common import answer_payload, errors
 from api.schemas import ChatRequest, ChatResponse, PassageOut, SearchRequest, SearchResponse, error_body
-from api.streaming import SSE_HEADERS, AnswerStream, sse
+from api.streaming import SSE_HEADERS, AnswerStream, sse, sse_schema
 from rag.errors import RagError
 from rag.types import Answer
 
@@ -23,7 +23,13 @@ _STREAM_DOC = {
     "description": 'The answer as JSON, or with `"stream": true` as server-sent events: `delta` events '
     '`{"text": "…"}`, then one `done` event holding this same JSON; a failure after the stream '
     "started arrives as an `error` event holding the error shape.",
-    "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/ChatDelta"}}},
+    "content": {
+        "text/event-stream": {
+            "schema": sse_schema(
+                {"delta": ["ChatDelta"], "done": ["ChatResponse"], "error": ["ErrorResponse"]}
+            )
+        }
+    },
 }
 
 

@@ -19,7 +19,7 @@ from fastapi.responses import StreamingResponse
 from api.deps import PipelineDep, StateDep
 from api.routes.common import errors
 from api.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage, ModelList, error_body
-from api.streaming import SSE_HEADERS, AnswerStream, sse
+from api.streaming import SSE_HEADERS, AnswerStream, sse, sse_schema
 from rag.errors import InvalidInputError, RagError
 from rag.types import Answer, Turn
 
@@ -33,7 +33,11 @@ _STREAM_DOC = {
     "description": "A `chat.completion`, or with `stream: true` a server-sent stream of "
     "`chat.completion.chunk` objects (the last one with `finish_reason: stop` and `citations`) "
     "ending with `data: [DONE]`.",
-    "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/ChatCompletionChunk"}}},
+    "content": {
+        "text/event-stream": {
+            "schema": sse_schema({"message": ["ChatCompletionChunk", "ErrorResponse", {"const": "[DONE]"}]})
+        }
+    },
 }
 
 

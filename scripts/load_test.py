@@ -1,0 +1,163 @@
+"""Loopback load test of POST /api/chat: C concurrent clients, N requests, bounded in time.
+
+Prints one JSON object: requests, errors (by status), p50/p95/p99/max latency in ms,
+throughput, and (with --serve) how long `rag serve` took to become ready.
+
+    .venv/bin/python scripts/load_test.py --url http://127.0.0.1:8000            # a running server
+    .venv/bin/python scripts/load_test.py --serve --requests 1000 --clients 8    # start one on a free port
+
+The questions are a fixed set over the seed pages; every client cycles through them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import httpx
+
+QUESTIONS = [
+    "第八届进博会山西展厅的面积有多大？",
+    "山西展厅有多少家企业参展？",
+    "杏花岭区委书记侯森去哪里考察学习？",
+    "公民道德宣传日主题活动在哪里举行？",
+    "市政协党组召开扩大会议学习了什么？",
+    "第四届进博会太原有多少采购商参加？",
+    "山西工美产业联盟在进博会上卖了什么？",
+    "合肥市有什么值得借鉴的经验？",
+    "谁主持了市政协党组扩大会议？",
+    "今年的公民道德宣传日是第几个？",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+async def _wait_ready(client: httpx.AsyncClient, url: str, timeout: float) -> float:
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        try:
+            if (await client.get(f"{url}/readyz")).status_code == 200:
+                return time.perf_counter() - started
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise SystemExit(f"server at {url} not ready after {timeout:.0f} s")
+
+
+async def run(url: str, requests: int, clients: int, duration: float, warmup: int) -> dict[str, object]:
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
+        for i in range(warmup):
+            await client.post(f"{url}/api/chat", json={"question": QUESTIONS[i % len(QUESTIONS)]})
+        latencies: list[float] = []
+        statuses: Counter[str] = Counter()
+        issued = 0
+        deadline = time.perf_counter() + duration
+
+        async def worker(offset: int) -> None:
+            nonlocal issued
+            i = offset
+            while issued < requests and time.perf_counter() < deadline:
+                issued += 1
+                question = QUESTIONS[i % len(QUESTIONS)]
+                i += 1
+                t0 = time.perf_counter()
+                try:
+                    response = await client.post(f"{url}/api/chat", json={"question": question})
+                    status = str(response.status_code)
+                    if response.status_code == 200 and "answer" not in response.json():
+                        status = "bad_body"
+                except httpx.HTTPError as err:
+                    status = type(err).__name__
+                latencies.append((time.perf_counter() - t0) * 1000)
+                statuses[status] += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker(c) for c in range(clients)))
+        elapsed = time.perf_counter() - started
+    ok = statuses.get("200", 0)
+    return {
+        "url": url,
+        "clients": clients,
+        "requests": len(latencies),
+        "errors": len(latencies) - ok,
+        "statuses": dict(statuses),
+        "p50_ms": round(statistics.median(latencies), 1) if latencies else None,
+        "p95_ms": round(_percentile(latencies, 0.95), 1),
+        "p99_ms": round(_percentile(latencies, 0.99), 1),
+        "max_ms": round(max(latencies), 1) if latencies else None,
+        "throughput_rps": round(len(latencies) / elapsed, 1) if elapsed else None,
+        "seconds": round(elapsed, 2),
+        "stopped_by_deadline": len(latencies) < requests,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--url", default="http://127.0.0.1:8000", help="Base URL of a running server.")
+    parser.add_argument("--serve", action="store_true", help="Start `rag serve` on a free loopback port.")
+    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=120.0, help="Stop after this many seconds anyway.")
+    parser.add_argument("--warmup", type=int, default=10, help="Requests sent before measuring.")
+    parser.add_argument("--ready-timeout", type=float, default=600.0)
+    args = parser.parse_args()
+
+    server: subprocess.Popen[bytes] | None = None
+    url = args.url.rstrip("/")
+    result: dict[str, object] = {}
+    try:
+        if args.serve:
+            port = _free_port()
+            url = f"http://127.0.0.1:{port}"
+            rag = Path(sys.executable).with_name("rag")
+            command = [str(rag)] if rag.exists() else [sys.executable, "-m", "rag.cli"]
+            server = subprocess.Popen(
+                [*command, "serve", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
+                env=os.environ.copy(),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+            async def ready() -> float:
+                async with httpx.AsyncClient(timeout=2.0) as client:
+                    return await _wait_ready(client, url, args.ready_timeout)
+
+            result["ready_s"] = round(asyncio.run(ready()), 2)
+        result.update(asyncio.run(run(url, args.requests, args.clients, args.duration, args.warmup)))
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    print(json.dumps(result, ensure_ascii=False, indent=2))
+    return 0 if result.get("errors") == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

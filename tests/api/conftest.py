@@ -1,0 +1,133 @@
+"""Fixtures for the API tests: a fast pipeline over the seed pages and an app around it.
+
+The pipeline uses the hashing embedder and the extractive generator, so no model is
+loaded; the seed index is built once per session and copied for every test, so a
+test that uploads or deletes never affects another.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.limits import ApiLimits
+from rag.embed import HashingEmbedder
+from rag.generators import build_generator
+from rag.pipeline import Pipeline
+from rag.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+API_KEY = "test-key-0123456789"
+
+
+def make_pipeline(index_dir: Path, embedder: Any = None, **overrides: Any) -> Pipeline:
+    """A pipeline over the seeds with the hashing embedder (or ``embedder``) and the extractive generator."""
+    settings = Settings(**{"seeds_dir": REPO / "seeds", "index_dir": index_dir, **overrides})
+    pipeline = Pipeline(settings, embedder or HashingEmbedder(256), generator=None)  # type: ignore[arg-type]
+    pipeline.generator = build_generator(settings, idf=lambda term: pipeline.index.idf(term))
+    return pipeline
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An index of the five seed pages, built once."""
+    index_dir = tmp_path_factory.mktemp("seed-index") / "index"
+    make_pipeline(index_dir).warm_up()
+    return index_dir
+
+
+@pytest.fixture
+def index_dir(seed_index: Path, tmp_path: Path) -> Path:
+    """A private copy of the seed index."""
+    target = tmp_path / "index"
+    shutil.copytree(seed_index, target)
+    return target
+
+
+@pytest.fixture
+def pipeline(index_dir: Path) -> Pipeline:
+    """A pipeline over a private copy of the seed index, with an API key configured."""
+    return make_pipeline(index_dir, api_key=API_KEY)
+
+
+def wait_ready(client: TestClient | httpx.Client, timeout: float = 30.0) -> dict[str, Any]:
+    """Poll /readyz until it answers 200; returns its JSON."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get("/readyz")
+        if response.status_code == 200:
+            return dict(response.json())
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not ready after {timeout} s: {response.json()}")
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def client(pipeline: Pipeline) -> Iterator[TestClient]:
+    """A test client of an app around ``pipeline`` (started, ready)."""
+    with TestClient(create_app(pipeline=pipeline)) as test_client:
+        wait_ready(test_client)
+        yield test_client
+
+
+@dataclass
+class LiveServer:
+    """The app served by uvicorn on a free loopback port, in a thread."""
+
+    url: str
+    app: Any
+    server: Any = field(repr=False)
+    thread: threading.Thread = field(repr=False)
+
+    def stop(self) -> None:
+        """Ask uvicorn to exit and wait for it."""
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+
+def serve(app: Any) -> LiveServer:
+    """Run ``app`` with uvicorn on 127.0.0.1 in a daemon thread; returns once it is ready."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.02)
+    live = LiveServer(url=f"http://127.0.0.1:{port}", app=app, server=server, thread=thread)
+    with httpx.Client(base_url=live.url, timeout=10) as http:
+        wait_ready(http)
+    return live
+
+
+@pytest.fixture
+def live_factory() -> Iterator[Callable[..., LiveServer]]:
+    """Start live servers of ``create_app(pipeline=…, limits=…)``; all are stopped after the test."""
+    started: list[LiveServer] = []
+
+    def start(pipeline: Pipeline, limits: ApiLimits | None = None) -> LiveServer:
+        live = serve(create_app(pipeline=pipeline, limits=limits))
+        started.append(live)
+        return live
+
+    yield start
+    for live in started:
+        live.stop()

@@ -1,0 +1,200 @@
+"""GET /api/articles, GET/DELETE /api/articles/{id} and POST /api/documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import API_KEY, make_pipeline
+from fastapi.testclient import TestClient
+from test_api_chat import assert_error
+
+from api.app import create_app
+from rag.parse import infer_page_date
+from rag.pipeline import Pipeline
+
+AUTH = {"X-API-Key": API_KEY}
+NEW_PAGE = """\
+# 晋祠博物馆举办古建筑摄影展
+
+本报讯(记者 张三) 2025年11月10日，晋祠博物馆古建筑摄影展开幕，展出摄影作品一百二十幅，展期持续到12月31日。
+
+此次展览分为“殿堂楼阁”“彩塑壁画”“碑刻匾额”三个单元，市民可免费预约参观。
+"""
+
+
+def upload(client: TestClient, *files: tuple[str, bytes], headers: dict[str, str] | None = None, **data: str):  # type: ignore[no-untyped-def]
+    return client.post(
+        "/api/documents",
+        files=[("files", (name, content, "text/plain")) for name, content in files],
+        data=data or None,
+        headers=AUTH if headers is None else headers,
+    )
+
+
+def counts(client: TestClient) -> tuple[int, int]:
+    ready = client.get("/readyz").json()
+    return ready["articles"], ready["chunks"]
+
+
+# -- reading -------------------------------------------------------------------------
+
+
+def test_list_holds_every_article_in_full(client: TestClient, pipeline: Pipeline) -> None:
+    body = client.get("/api/articles").json()
+    expected = [a.to_dict() for a in pipeline.articles()]
+    assert body["total"] == len(expected) > 10
+    assert body["articles"] == expected
+
+
+def test_list_filters_and_pages(client: TestClient, pipeline: Pipeline) -> None:
+    source = "004_6d3b14249bc8cb53.txt"
+    of_source = [a.id for a in pipeline.articles() if a.source == source]
+    body = client.get("/api/articles", params={"source": source}).json()
+    assert [a["id"] for a in body["articles"]] == of_source and body["total"] == len(of_source)
+    page = client.get("/api/articles", params={"offset": 2, "limit": 3}).json()
+    assert [a["id"] for a in page["articles"]] == [a.id for a in pipeline.articles()][2:5]
+    assert_error(client.get("/api/articles", params={"limit": 0}), 422, "invalid_input")
+
+
+def test_one_article(client: TestClient, pipeline: Pipeline) -> None:
+    article = pipeline.articles()[3]
+    assert client.get(f"/api/articles/{article.id}").json() == article.to_dict()
+
+
+@pytest.mark.parametrize("article_id", ["000000000000", "..%2F..%2Fetc%2Fpasswd", "%2e%2e", "a b"])
+def test_unknown_or_malformed_ids(client: TestClient, article_id: str) -> None:
+    response = client.get(f"/api/articles/{article_id}")
+    assert response.status_code in (404, 422)
+    assert_error(response, response.status_code)
+
+
+# -- the API key -----------------------------------------------------------------------
+
+
+def test_writes_are_refused_when_no_key_is_configured(index_dir: Path) -> None:
+    pipeline = make_pipeline(index_dir)  # no api_key
+    with TestClient(create_app(pipeline=pipeline)) as client:
+        article = pipeline.articles()[0]
+        assert_error(client.delete(f"/api/articles/{article.id}", headers=AUTH), 403, "writes_disabled")
+        assert_error(upload(client, ("p.txt", NEW_PAGE.encode())), 403, "writes_disabled")
+        assert client.get(f"/api/articles/{article.id}").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"X-API-Key": "wrong"}, {"Authorization": "Bearer wrong"}, {"X-API-Key": API_KEY[:-1]}],
+)
+def test_writes_need_the_right_key(client: TestClient, pipeline: Pipeline, headers: dict[str, str]) -> None:
+    article = pipeline.articles()[0]
+    assert_error(client.delete(f"/api/articles/{article.id}", headers=headers), 401, "unauthorized")
+    assert_error(upload(client, ("p.txt", NEW_PAGE.encode()), headers=headers), 401, "unauthorized")
+
+
+def test_bearer_token_is_accepted(client: TestClient, pipeline: Pipeline) -> None:
+    article = pipeline.articles()[0]
+    response = client.delete(f"/api/articles/{article.id}", headers={"Authorization": f"Bearer {API_KEY}"})
+    assert response.status_code == 200
+
+
+# -- uploads and deletions ---------------------------------------------------------------
+
+
+def test_upload_adds_a_page_to_the_live_and_saved_index(client: TestClient, index_dir: Path) -> None:
+    before = counts(client)
+    response = upload(client, ("jinci.txt", NEW_PAGE.encode()))
+    assert response.status_code == 201, response.text
+    report = response.json()
+    assert report["files"] == ["jinci.txt"] and report["articles_added"] == 1 and report["chunks_added"] >= 1
+    assert (report["index"]["articles"], report["index"]["chunks"]) == counts(client)
+    assert counts(client)[0] == before[0] + 1
+
+    answer = client.post("/api/chat", json={"question": "晋祠博物馆摄影展展出多少幅作品？"}).json()
+    assert "一百二十幅" in answer["answer"]
+    article = client.get(f"/api/articles/{answer['citations'][0]['article_id']}").json()
+    assert article["source"] == "jinci.txt" and article["reporters"] == ["张三"]
+    assert article["date"] == infer_page_date(NEW_PAGE) is not None
+    # It was saved: a fresh pipeline over the same folder sees it.
+    assert any(a.source == "jinci.txt" for a in make_pipeline(index_dir).articles())
+
+
+def test_upload_takes_an_explicit_date(client: TestClient) -> None:
+    response = upload(client, ("jinci.txt", NEW_PAGE.encode()), date="2024-02-03")
+    assert response.status_code == 201
+    articles = client.get("/api/articles", params={"source": "jinci.txt"}).json()["articles"]
+    assert [a["date"] for a in articles] == ["2024-02-03"]
+
+
+def test_reuploading_a_page_replaces_its_articles(client: TestClient) -> None:
+    upload(client, ("jinci.txt", NEW_PAGE.encode()))
+    changed = NEW_PAGE.replace("一百二十幅", "九十幅")
+    report = upload(client, ("jinci.txt", changed.encode())).json()
+    assert report["articles_added"] == 1 and report["articles_removed"] == 1
+    bodies = [
+        a["body"] for a in client.get("/api/articles", params={"source": "jinci.txt"}).json()["articles"]
+    ]
+    assert len(bodies) == 1 and "九十幅" in bodies[0]
+
+
+def test_upload_names_never_become_paths(client: TestClient, tmp_path: Path) -> None:
+    response = upload(client, ("../../outside/evil.txt", NEW_PAGE.encode()))
+    assert response.status_code == 201
+    assert response.json()["files"] == ["evil.txt"]
+    assert not (tmp_path.parent / "outside").exists()
+
+
+@pytest.mark.parametrize(
+    ("files", "status", "code"),
+    [
+        ([("gbk.txt", NEW_PAGE.encode("gbk"))], 400, "bad_document"),
+        ([("bin.txt", b"\x00\x01\x02abc")], 400, "bad_document"),
+        ([("empty.txt", b"  \n ")], 400, "bad_document"),
+        ([("ok.txt", NEW_PAGE.encode()), ("bad.txt", b"\xff\xfe\xfa")], 400, "bad_document"),
+        ([("a.txt", NEW_PAGE.encode()), ("a.txt", NEW_PAGE.encode())], 400, "bad_document"),
+    ],
+)
+def test_bad_uploads_change_nothing(
+    client: TestClient, files: list[tuple[str, bytes]], status: int, code: str
+) -> None:
+    before = counts(client)
+    listing = client.get("/api/articles").json()
+    assert_error(upload(client, *files), status, code)
+    assert counts(client) == before
+    assert client.get("/api/articles").json() == listing
+
+
+def test_oversized_uploads_are_413(index_dir: Path) -> None:
+    pipeline = make_pipeline(index_dir, api_key=API_KEY, max_upload_bytes=2_000)
+    with TestClient(create_app(pipeline=pipeline)) as client:
+        assert_error(upload(client, ("big.txt", NEW_PAGE.encode() * 20)), 413, "payload_too_large")
+        assert upload(client, ("small.txt", NEW_PAGE.encode())).status_code == 201
+
+
+def test_upload_needs_multipart_files(client: TestClient) -> None:
+    assert_error(client.post("/api/documents", json={"files": ["x"]}, headers=AUTH), 415)
+    text_field = client.post(
+        "/api/documents", data={"files": "text"}, files={"x": ("x.txt", b"x")}, headers=AUTH
+    )
+    assert_error(text_field, 400, "bad_document")
+    no_files = client.post(
+        "/api/documents", data={"date": "2025-01-01"}, files={"x": ("x.txt", b"x")}, headers=AUTH
+    )
+    assert_error(no_files, 400, "bad_document")
+    assert_error(upload(client, ("p.txt", NEW_PAGE.encode()), date="yesterday"), 400, "bad_document")
+
+
+def test_delete_removes_an_article_everywhere(
+    client: TestClient, pipeline: Pipeline, index_dir: Path
+) -> None:
+    article = next(a for a in pipeline.articles() if "侯森" in a.body)
+    before = counts(client)
+    response = client.delete(f"/api/articles/{article.id}", headers=AUTH)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["deleted"] == article.id and body["chunks_removed"] >= 1
+    assert counts(client) == (before[0] - 1, before[1] - body["chunks_removed"])
+    assert_error(client.get(f"/api/articles/{article.id}"), 404, "not_found")
+    search = client.post("/api/search", json={"query": "侯森 合肥 考察", "top_k": 10}).json()
+    assert all(p["article_id"] != article.id for p in search["passages"])
+    assert article.id not in {a.id for a in make_pipeline(index_dir).articles()}
+    assert_error(client.delete(f"/api/articles/{article.id}", headers=AUTH), 404, "not_found")
