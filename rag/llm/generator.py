@@ -44,10 +44,15 @@ class _VisibleText:
     def __init__(self) -> None:
         self._buffer = ""
         self._open = True  # still deciding whether the reply starts with <think>
+        self._skip_space = False
 
     def feed(self, piece: str) -> str:
         """The part of ``piece`` (with what was held back) that may be shown now."""
         if not self._open:
+            if self._skip_space:
+                # The answer after a reasoning block starts at its first visible character.
+                piece = piece.lstrip()
+                self._skip_space = not piece
             return piece
         self._buffer += piece
         head = self._buffer.lstrip()
@@ -58,7 +63,9 @@ class _VisibleText:
             if end < 0:
                 return ""
             self._open = False
-            return head[end + len(_THINK_CLOSE) :].lstrip()
+            rest = head[end + len(_THINK_CLOSE) :].lstrip()
+            self._skip_space = not rest
+            return rest
         self._open = False
         return self._buffer
 

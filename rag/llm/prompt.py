@@ -49,10 +49,13 @@ SYSTEM_PROMPT = f"""你是《太原日报》资料问答助手，只依据检索
 # Orders addressed to a model, in Chinese or English.
 _INSTRUCTION = re.compile(
     r"(忽略|无视|忘记|忘掉|不要理会|违背)[^。！？\n]{0,12}(指令|指示|提示|规则|要求|设定|命令|内容)"
-    r"|(你现在是|你的新身份|从现在起你|扮演一个|系统提示|新的指令|请改为回答|请直接输出|请只回答)"
+    r"|(你现在是|你的新身份|从现在起你|扮演一个|系统提示|请改为回答|请直接输出|请只回答)"
+    r"|新的?(指令|提示词)"
+    # A line that speaks as a chat role (系统：…, assistant: …) impersonates the prompt.
+    r"|^\s*(系统|助手|system|assistant|user)\s*[:：]"
     r"|(ignore|disregard|forget)\s+(all\s+|any\s+)?(the\s+)?(previous|prior|above|earlier|preceding)"
     r"|system\s+prompt|you\s+are\s+now",
-    re.IGNORECASE,
+    re.IGNORECASE | re.MULTILINE,
 )
 _TAG = re.compile(r"<(/?\s*资料)")
 _MARKER = re.compile(r"\[\d+\]")
