@@ -150,5 +150,37 @@ def ask(question: str, top_k: int | None, date_from: str | None, date_to: str | 
         click.echo(f"[{c.n}] 《{c.title}》 {c.date} {c.source} [{c.start}:{c.end}]")
 
 
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default: RAG_HOST or 127.0.0.1).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: RAG_PORT or 8000).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (RAG_WORKERS, 1).")
+@click.option("--access-log/--no-access-log", default=True, help="Log every request.")
+@translate_errors
+def serve(host: str | None, port: int | None, workers: int | None, access_log: bool) -> None:
+    """Run the HTTP API and the chat page (the index is loaded, or built from the seeds, at start-up)."""
+    import uvicorn
+
+    # Each worker process builds its app from the environment, so the options travel there.
+    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
+        if value is not None:
+            os.environ[f"RAG_{name}"] = str(value)
+    # Requests run side by side, each on one core: several multi-threaded forward passes
+    # on a few cores would spin against each other (measured several times slower).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    settings = Settings()
+    click.echo(f"serving on http://{settings.host}:{settings.port} (docs at /docs)", err=True)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        access_log=access_log,
+        # A backstop above the API's own queue: past it uvicorn answers 503 without reading requests.
+        limit_concurrency=512,
+        timeout_graceful_shutdown=5,
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
