@@ -5,11 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-from llm_helpers import ScriptedLLM, passage_of
+from llm_helpers import SEEDS, ScriptedLLM, passage_of
 
 from rag.generate import ExtractiveGenerator
 from rag.llm.generator import GroundedGenerator
@@ -17,7 +16,6 @@ from rag.llm.openai_backend import OpenAIBackend
 from rag.parse import load_pages
 from rag.types import Article, Passage
 
-SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 #: 理工大获批国家自然科学基金项目135个 / 太原理工大学两人参加中国第38次南极科考 / 太原市图书馆自习室座无虚席
 PASSAGE_IDS = ("776ff4dd08f4", "45e59a9c7866", "26ee6a898d90")
 

@@ -14,9 +14,13 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from rag.types import Article, Chunk, Passage
+
+#: The seed pages of the repository.
+SEEDS = Path(__file__).resolve().parents[2] / "seeds"
 
 
 def passage_of(article: Article, rank: int, start: int = 0, end: int | None = None) -> Passage:
