@@ -12,8 +12,9 @@ import asyncio
 import os
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,18 +27,25 @@ def _default_active() -> int:
     return max(2, cores)
 
 
-@dataclass(frozen=True)
-class ApiLimits:
-    """Bounds of the HTTP layer (tuning of the server, so not in :class:`rag.settings.Settings`)."""
+class ApiLimits(BaseSettings):
+    """Bounds of the HTTP layer (server tuning, not product settings); each is ``RAG_API_<FIELD>``."""
 
-    max_active: int = field(default_factory=_default_active)
-    max_waiting: int = 64
-    wait_seconds: float = 15.0
-    json_body_bytes: int = 256_000
-    max_upload_files: int = 20
-    session_ttl_seconds: float = 3600.0
-    max_sessions: int = 2000
-    max_session_turns: int = 12
+    model_config = SettingsConfigDict(env_prefix="RAG_API_", frozen=True)
+
+    max_active: int = Field(
+        default_factory=_default_active, ge=1, description="Pipeline calls running at once."
+    )
+    max_waiting: int = Field(64, ge=0, description="Requests queued for a slot; beyond, 429.")
+    wait_seconds: float = Field(15.0, ge=0, description="Longest wait for a slot; beyond, 429.")
+    json_body_bytes: int = Field(256_000, ge=1024, description="Largest JSON request body.")
+    max_upload_files: int = Field(20, ge=1, description="Most page files in one upload.")
+    session_ttl_seconds: float = Field(
+        3600.0, gt=0, description="A conversation is forgotten after this idle time."
+    )
+    max_sessions: int = Field(
+        2000, ge=1, description="Most conversations kept (least recently used dropped)."
+    )
+    max_session_turns: int = Field(12, ge=2, description="Messages kept per conversation.")
 
 
 class ConcurrencyLimiter:

@@ -24,7 +24,9 @@ async def healthz() -> Health:
 async def readyz(state: StateDep) -> Readiness:
     """The index and model are loaded: questions are answered without a loading delay."""
     pipeline = state.pipeline
-    if pipeline is None or not state.ready or not pipeline.index_loaded:
+    # Ready once warm-up finished; after a failed warm-up, once a later request loaded the index.
+    warmed = state.ready or state.startup_error is not None
+    if pipeline is None or not warmed or not pipeline.index_loaded:
         message = state.startup_error or "the index and model are still loading"
         raise ApiError(503, "not_ready", message, headers={"Retry-After": "2"})
     stats = pipeline.stats()

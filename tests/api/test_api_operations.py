@@ -14,7 +14,7 @@ from test_api_chat import assert_error
 
 from api.app import create_app
 from api.errors import ApiError
-from api.limits import ConcurrencyLimiter
+from api.limits import ApiLimits, ConcurrencyLimiter
 from api.sessions import SessionStore
 from rag.pipeline import Pipeline
 
@@ -212,3 +212,13 @@ def test_limiter_queues_then_refuses() -> None:
 def test_limiter_rejects_nonsense(bad: tuple[int, int, float]) -> None:
     with pytest.raises(ValueError):
         ConcurrencyLimiter(*bad)
+
+
+def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_API_MAX_ACTIVE", "3")
+    monkeypatch.setenv("RAG_API_SESSION_TTL_SECONDS", "60")
+    limits = ApiLimits()
+    assert (limits.max_active, limits.session_ttl_seconds, limits.max_waiting) == (3, 60.0, 64)
+    monkeypatch.setenv("RAG_API_MAX_ACTIVE", "0")
+    with pytest.raises(ValueError):
+        ApiLimits()
