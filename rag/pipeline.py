@@ -49,14 +49,7 @@ class Pipeline:
         self.embedder = embedder
         self.generator = generator
         self.chunker_settings = ChunkerSettings(size=settings.chunk_size, overlap=settings.chunk_overlap)
-        self.retriever_settings = RetrieverSettings(
-            mode=settings.retriever,
-            top_k=settings.top_k,
-            candidates=max(settings.candidates, settings.top_k),
-            rrf_k=settings.rrf_k,
-            dense_weight=settings.dense_weight,
-            bm25_weight=settings.bm25_weight,
-        )
+        self.retriever_settings = RetrieverSettings.from_settings(settings)
         self._index: Index | None = None
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()

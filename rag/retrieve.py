@@ -1,10 +1,10 @@
-"""Retrieval: dense, BM25 or hybrid (weighted reciprocal-rank fusion), near-duplicates collapsed."""
+"""Retrieval: dense, BM25 or hybrid (score or rank fusion of both), near-duplicates collapsed."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from rag.bm25 import tokenize
 from rag.errors import InvalidInputError
@@ -12,8 +12,13 @@ from rag.index import Index
 from rag.text import normalize_for_match
 from rag.types import Chunk, Passage, SearchFilters
 
+if TYPE_CHECKING:
+    from rag.settings import Settings
+
 RetrieverMode = Literal["hybrid", "dense", "bm25"]
 RETRIEVER_MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
+FusionMethod = Literal["convex", "rrf"]
+FUSION_METHODS: tuple[str, ...] = ("convex", "rrf")
 
 
 @dataclass(frozen=True)
@@ -23,19 +28,36 @@ class RetrieverSettings:
     mode: RetrieverMode = "hybrid"
     top_k: int = 5
     candidates: int = 50
+    #: How hybrid mode combines the two rankings (see ``eval/EXPERIMENTS.md`` for why convex).
+    fusion: FusionMethod = "convex"
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    dense_weight: float = 0.7
+    bm25_weight: float = 0.3
     #: Chunks whose normalised texts overlap this much (shorter one's share) count as duplicates.
     duplicate_overlap: float = 0.8
 
     def __post_init__(self) -> None:
+        if self.fusion not in FUSION_METHODS:
+            raise ValueError(f"fusion must be one of {FUSION_METHODS}, got {self.fusion!r}")
         if self.mode not in RETRIEVER_MODES:
             raise ValueError(f"retriever mode must be one of {RETRIEVER_MODES}, got {self.mode!r}")
         if self.top_k < 1:
             raise ValueError(f"top_k must be ≥ 1, got {self.top_k}")
         if self.candidates < self.top_k:
             raise ValueError(f"candidates ({self.candidates}) must be ≥ top_k ({self.top_k})")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> RetrieverSettings:
+        """The retriever knobs of the product-wide :class:`~rag.settings.Settings`."""
+        return cls(
+            mode=settings.retriever,
+            top_k=settings.top_k,
+            candidates=max(settings.candidates, settings.top_k),
+            fusion=settings.fusion,
+            rrf_k=settings.rrf_k,
+            dense_weight=settings.dense_weight,
+            bm25_weight=settings.bm25_weight,
+        )
 
 
 def _shingles(text: str, n: int = 4) -> set[str]:
@@ -46,9 +68,15 @@ def _shingles(text: str, n: int = 4) -> set[str]:
 class Retriever:
     """Finds the passages most likely to answer a question.
 
-    Hybrid mode fuses the dense (embedding) ranking and the BM25 ranking with
-    weighted reciprocal-rank fusion, ``Σ w / (rrf_k + rank)``; near-duplicate chunks
-    (an article printed twice, overlapping chunks) are collapsed to the best one.
+    Hybrid mode fuses the dense (embedding) and the BM25 candidates.  The default,
+    ``fusion="convex"``, min-max normalises each retriever's scores over its candidate
+    list and adds them with the two weights (``0.7 · dense + 0.3 · bm25``; a chunk one
+    retriever did not return gets 0 from it); ``fusion="rrf"`` is weighted
+    reciprocal-rank fusion, ``Σ w / (rrf_k + rank)``.  Convex fusion keeps how *much*
+    better the best hit is, which ranks alone throw away: on the inverse-cloze benchmark
+    plain RRF lost to dense retrieval at R@5 while convex fusion beats it at every k.
+    Near-duplicate chunks (an article printed twice, overlapping chunks) are collapsed
+    to the best one.
 
     Example:
         >>> retriever = Retriever(index, RetrieverSettings(top_k=3))  # doctest: +SKIP
@@ -76,7 +104,9 @@ class Retriever:
         mode = mode or self.settings.mode
         if mode not in RETRIEVER_MODES:
             raise InvalidInputError(f"retriever must be one of {', '.join(RETRIEVER_MODES)}, got {mode!r}")
-        depth = max(self.settings.candidates, top_k * 4)
+        # A fixed depth for every top_k up to half of it: convex fusion normalises over the
+        # candidate lists, so their length must not change the order of the first hits.
+        depth = max(self.settings.candidates, top_k * 2)
         rankings: list[tuple[float, list[tuple[Chunk, float]]]] = []
         if mode in ("hybrid", "dense"):
             vector = self.index.embedder.encode_queries([query])
@@ -91,14 +121,7 @@ class Retriever:
         return self._dedupe(fused, top_k)
 
     def _fuse(self, rankings: Sequence[tuple[float, list[tuple[Chunk, float]]]]) -> list[tuple[Chunk, float]]:
-        scores: dict[str, float] = {}
-        chunks: dict[str, Chunk] = {}
-        for weight, ranking in rankings:
-            for rank, (chunk, _) in enumerate(ranking, start=1):
-                scores[chunk.id] = scores.get(chunk.id, 0.0) + weight / (self.settings.rrf_k + rank)
-                chunks[chunk.id] = chunk
-        order = sorted(scores, key=lambda cid: -scores[cid])
-        return [(chunks[cid], scores[cid]) for cid in order]
+        return fuse(rankings, self.settings.fusion, self.settings.rrf_k)
 
     def _dedupe(self, ranked: Sequence[tuple[Chunk, float]], top_k: int) -> list[Passage]:
         kept: list[tuple[Chunk, float, set[str]]] = []
@@ -113,3 +136,44 @@ class Retriever:
             if len(kept) >= top_k:
                 break
         return [Passage(chunk=c, score=s, rank=r) for r, (c, s, _) in enumerate(kept, start=1)]
+
+
+def _min_max(ranking: Sequence[tuple[Chunk, float]]) -> list[float]:
+    """Scores rescaled to 0–1 over the list (all 1.0 when they are equal)."""
+    values = [score for _, score in ranking]
+    low, high = min(values, default=0.0), max(values, default=0.0)
+    if high <= low:
+        return [1.0] * len(values)
+    return [(v - low) / (high - low) for v in values]
+
+
+def fuse(
+    rankings: Sequence[tuple[float, Sequence[tuple[Chunk, float]]]],
+    method: FusionMethod = "convex",
+    rrf_k: int = 60,
+) -> list[tuple[Chunk, float]]:
+    """Combine weighted rankings of ``(chunk, score)`` into one, best first.
+
+    ``convex``: ``Σ weight · minmax(score)`` (0 from a ranking that lacks the chunk);
+    ``rrf``: ``Σ weight / (rrf_k + rank)``.  Ties keep the order of first appearance.
+
+    Example:
+        >>> a, b = (Chunk(i, i, "", 0, 0, "", "", "") for i in "ab")
+        >>> fused = fuse([(0.7, [(a, 0.9), (b, 0.8)]), (0.3, [(b, 12.0), (a, 2.0)])])
+        >>> [(c.id, round(s, 2)) for c, s in fused]
+        [('a', 0.7), ('b', 0.3)]
+    """
+    if method not in FUSION_METHODS:
+        raise ValueError(f"fusion must be one of {FUSION_METHODS}, got {method!r}")
+    scores: dict[str, float] = {}
+    chunks: dict[str, Chunk] = {}
+    for weight, ranking in rankings:
+        if method == "convex":
+            contributions = [weight * v for v in _min_max(ranking)]
+        else:
+            contributions = [weight / (rrf_k + rank) for rank in range(1, len(ranking) + 1)]
+        for (chunk, _), value in zip(ranking, contributions, strict=True):
+            scores[chunk.id] = scores.get(chunk.id, 0.0) + value
+            chunks[chunk.id] = chunk
+    order = sorted(scores, key=lambda cid: -scores[cid])
+    return [(chunks[cid], scores[cid]) for cid in order]

@@ -47,9 +47,12 @@ class Settings(BaseSettings):
     top_k: int = Field(5, ge=1, le=50)
     retriever: Literal["hybrid", "dense", "bm25"] = "hybrid"
     candidates: int = Field(50, ge=5, le=1000, description="Hits taken from each retriever before fusion.")
+    fusion: Literal["convex", "rrf"] = Field(
+        "convex", description="Hybrid fusion: weighted min-max scores (convex) or reciprocal ranks (rrf)."
+    )
     rrf_k: int = Field(60, ge=1, le=1000)
-    dense_weight: float = Field(1.0, ge=0.0)
-    bm25_weight: float = Field(1.0, ge=0.0)
+    dense_weight: float = Field(0.7, ge=0.0, description="Weight of the dense ranking in hybrid fusion.")
+    bm25_weight: float = Field(0.3, ge=0.0, description="Weight of the BM25 ranking in hybrid fusion.")
 
     # Generation.
     generator: Literal["extractive", "transformers", "openai"] = "extractive"
