@@ -36,7 +36,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # --------------------------------------------------------------------------- normalisation
 
 
-@pytest.mark.parametrize("variant", ["435平方米", "435㎡", "四百三十五平方米", "４３５平方米", "435 平米", "435m2"])
+@pytest.mark.parametrize(
+    "variant", ["435平方米", "435㎡", "四百三十五平方米", "４３５平方米", "435 平米", "435m2"]
+)
 def test_area_spellings_normalise_alike(variant):
     assert normalize_answer(variant) == "435平方米"
 
@@ -133,8 +135,14 @@ def _write(tmp_path: Path, rows: list) -> Path:
     return path
 
 
-GOOD = {"id": "q1", "question": "面积多大？", "answers": ["435平方米"], "evidence": ["面积435平方米"],
-        "answerable": True, "type": "numeric"}
+GOOD = {
+    "id": "q1",
+    "question": "面积多大？",
+    "answers": ["435平方米"],
+    "evidence": ["面积435平方米"],
+    "answerable": True,
+    "type": "numeric",
+}
 
 
 def test_load_qa_reads_the_dev_set():
@@ -169,8 +177,16 @@ def test_load_qa_rejects_duplicate_ids(tmp_path):
 
 
 def _chunk(cid: str, text: str, title: str = "标题", date: str = "2025-11-05") -> Chunk:
-    return Chunk(id=cid, article_id=cid.split(":")[0], text=text, start=0, end=len(text), title=title,
-                 date=date, source="p.txt")
+    return Chunk(
+        id=cid,
+        article_id=cid.split(":")[0],
+        text=text,
+        start=0,
+        end=len(text),
+        title=title,
+        date=date,
+        source="p.txt",
+    )
 
 
 def test_evidence_matches_across_a_column_break():
@@ -182,16 +198,36 @@ def test_evidence_matches_across_a_column_break():
 
 
 def test_score_question_measures_retrieval_answer_and_citations():
-    item = QAItem(id="q1", question="面积多大？", answers=("435平方米",), evidence=("面积435平方米的山西展厅",),
-                  answerable=True, type="numeric")
+    item = QAItem(
+        id="q1",
+        question="面积多大？",
+        answers=("435平方米",),
+        evidence=("面积435平方米的山西展厅",),
+        answerable=True,
+        type="numeric",
+    )
     good = _chunk("a:0", "面积435平方米的山西展厅将精彩亮相。")
     other = _chunk("b:0", "太原市图书馆自习室座无虚席。")
     matcher = EvidenceMatcher([good, other])
     passages = [Passage(other, 0.9, 1), Passage(good, 0.8, 2)]
-    citation = Citation(n=1, chunk_id="a:0", article_id="a", title="标题", date="2025-11-05", source="p.txt",
-                        quote="面积435平方米的山西展厅将精彩亮相。", start=0, end=18)
-    answer = Answer(question=item.question, text="面积四百三十五平方米的山西展厅将精彩亮相。[1]", refused=False,
-                    citations=(citation,), passages=tuple(passages))
+    citation = Citation(
+        n=1,
+        chunk_id="a:0",
+        article_id="a",
+        title="标题",
+        date="2025-11-05",
+        source="p.txt",
+        quote="面积435平方米的山西展厅将精彩亮相。",
+        start=0,
+        end=18,
+    )
+    answer = Answer(
+        question=item.question,
+        text="面积四百三十五平方米的山西展厅将精彩亮相。[1]",
+        refused=False,
+        citations=(citation,),
+        passages=tuple(passages),
+    )
     result = score_question(item, passages, answer, matcher, {"ask_total_ms": 3.0})
     assert result.relevance == [False, True]
     assert result.first_relevant_rank == 2
@@ -206,13 +242,23 @@ def test_score_question_measures_retrieval_answer_and_citations():
 
 
 def test_refusals_are_scored_both_ways():
-    unanswerable = QAItem(id="u", question="第九届进博会在哪？", answers=(), evidence=(), answerable=False,
-                          type="unanswerable")
-    answerable = QAItem(id="a", question="面积？", answers=("435平方米",), evidence=("435平方米",), answerable=True,
-                        type="numeric")
+    unanswerable = QAItem(
+        id="u", question="第九届进博会在哪？", answers=(), evidence=(), answerable=False, type="unanswerable"
+    )
+    answerable = QAItem(
+        id="a",
+        question="面积？",
+        answers=("435平方米",),
+        evidence=("435平方米",),
+        answerable=True,
+        type="numeric",
+    )
     refusal = Answer(question="", text="资料中没有找到。", refused=True)
     matcher = EvidenceMatcher([])
-    results = [score_question(unanswerable, [], refusal, matcher), score_question(answerable, [], refusal, matcher)]
+    results = [
+        score_question(unanswerable, [], refusal, matcher),
+        score_question(answerable, [], refusal, matcher),
+    ]
     summary = summarize(results)
     assert summary["unanswerable_refused"] == 1.0
     assert summary["answerable_refused"] == 1.0
@@ -221,7 +267,9 @@ def test_refusals_are_scored_both_ways():
 
 
 def test_check_thresholds_reports_each_failing_metric():
-    thresholds = {"metrics": {"hit@5": {"min": 0.9}, "answerable_refused": {"max": 0.1}, "mrr@10": {"min": 0.5}}}
+    thresholds = {
+        "metrics": {"hit@5": {"min": 0.9}, "answerable_refused": {"max": 0.1}, "mrr@10": {"min": 0.5}}
+    }
     failures = check_thresholds({"hit@5": 0.85, "answerable_refused": 0.2, "mrr@10": 0.7}, thresholds)
     assert len(failures) == 2
     assert any("hit@5" in f and "below" in f for f in failures)
@@ -252,8 +300,13 @@ def dev_items() -> list[QAItem]:
 
 def test_evaluate_compares_retrievers_on_one_index(hashing_pipeline, dev_items):
     seen: list[tuple[int, str]] = []
-    report = evaluate(hashing_pipeline, dev_items, ["bm25", "dense"], qa_file="dev",
-                      progress=lambda done, total, mode: seen.append((done, mode)))
+    report = evaluate(
+        hashing_pipeline,
+        dev_items,
+        ["bm25", "dense"],
+        qa_file="dev",
+        progress=lambda done, total, mode: seen.append((done, mode)),
+    )
     assert [r.retriever for r in report.runs] == ["bm25", "dense"]
     assert len(seen) == 2 * len(dev_items)
     for run in report.runs:
@@ -291,8 +344,19 @@ def test_report_files_show_charts_and_failures(hashing_pipeline, dev_items, tmp_
 
 def test_cli_eval_json_and_thresholds(hashing_pipeline, monkeypatch, tmp_path):
     monkeypatch.setattr(cli, "_pipeline", lambda settings=None: hashing_pipeline)
-    qa = _write(tmp_path, [{"id": "q1", "question": "第八届进博会山西展厅面积有多大？", "answers": ["435平方米"],
-                            "evidence": ["面积435平方米的山西展厅将精彩亮相"], "answerable": True, "type": "numeric"}])
+    qa = _write(
+        tmp_path,
+        [
+            {
+                "id": "q1",
+                "question": "第八届进博会山西展厅面积有多大？",
+                "answers": ["435平方米"],
+                "evidence": ["面积435平方米的山西展厅将精彩亮相"],
+                "answerable": True,
+                "type": "numeric",
+            }
+        ],
+    )
     result = CliRunner().invoke(cli.main, ["eval", str(qa), "--json", "--compare", "bm25,hybrid"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
