@@ -62,6 +62,8 @@ _ZH_DIGITS = {
 _ZH_SMALL = {"十": 10, "百": 100, "千": 1000}
 _ZH_LARGE = {"万": 10**4, "亿": 10**8}
 _NAME_FLAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
+_PERSON_FLAGS = frozenset({"nr", "nrfg", "nrt"})
+_NAME_TAILS = frozenset({"ng", "g", "n", "nr", "nrfg", "zg", "a", "ag"})
 _BOOK_TITLE = re.compile(r"《([^》]{2,40})》")
 
 
@@ -212,7 +214,21 @@ def _names(text: str) -> list[Fact]:
     from rag.bm25 import _jieba
 
     _jieba()  # the archive's user dictionary makes its names single words
-    names = {w.word for w in pseg.cut(text) if w.flag in _NAME_FLAGS and len(w.word) >= 2}
+    words = [(w.word, w.flag) for w in pseg.cut(text)]
+    names: set[str] = set()
+    for i, (word, flag) in enumerate(words):
+        if flag not in _NAME_FLAGS or len(word) < 2:
+            continue
+        following = words[i + 1] if i + 1 < len(words) else ("", "")
+        if (
+            flag in _PERSON_FLAGS
+            and len(word) == 2
+            and len(following[0]) == 1
+            and following[1] in _NAME_TAILS
+        ):
+            # jieba cuts unknown three-character names short (王煜尘 → 王煜 + 尘).
+            word += following[0]
+        names.add(word)
     names.update(_BOOK_TITLE.findall(text))
     return [Fact(name, frozenset({normalize_for_match(name)}), is_number=False) for name in sorted(names)]
 
