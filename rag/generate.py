@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from rag.answer_types import ASKING_WORDS, expectation, specific_terms
 from rag.bm25 import tokenize
 from rag.text import normalize_for_match, split_sentences
 from rag.types import Answer, Citation, Passage, Turn
@@ -21,11 +22,25 @@ REFUSAL_TEXT = "资料中没有找到与该问题直接相关的内容。"
 
 # A lead such as "本报讯(记者 尹哲)" or "本报讯 " is the paper's boilerplate, not part of
 # the fact being quoted.
-_LEAD = re.compile(r"^\s*本报讯\s*(?:[（(][^）)]{0,30}[）)])?\s*")
-_DIGITS = re.compile(r"[0-9０-９一二三四五六七八九十百千万亿两]+")
-_NUMERIC_Q = re.compile(r"多少|几|多大|多长|多高|多重|面积|金额|比例|数量|人数|规模|百分|增长|下降")
-_DATE_Q = re.compile(r"何时|什么时候|哪天|哪一天|几月|哪年|哪一年|日期|时间|几号")
-_DATE_A = re.compile(r"\d{1,4}\s*[年月日]|[一二三四五六七八九十]+月|今年|去年|明年")
+_LEAD = re.compile(r"\s*本报讯\s*(?:[（(][^）)]{0,30}[）)])?\s*")
+
+
+def _share(term: str, text: str) -> float:
+    """1 when ``term`` occurs in ``text``; else a little credit for the characters it shares.
+
+    Chinese rephrasings often keep one character of a word (开幕/启幕, 参展/展会),
+    so a partial match is weak evidence rather than none.
+    """
+    if term in text:
+        return 1.0
+    if len(term) < 2:
+        return 0.0
+    return 0.3 * sum(ch in text for ch in term) / len(term)
+
+
+def _local(norm: str) -> str:
+    """Read 我市/本市 as 太原市: the paper's own way of naming its city."""
+    return norm.replace("我市", "太原市").replace("本市", "太原市")
 
 
 @dataclass(frozen=True)
@@ -38,6 +53,9 @@ class ScoredSentence:
     text: str
     score: float
     coverage: float
+    #: Holds the kind of answer asked for (a figure, a date, a name…) and every
+    #: edition/year the question pins down.
+    answers_type: bool = True
 
 
 def citation_for(n: int, sentence: ScoredSentence) -> Citation:
@@ -65,6 +83,8 @@ class ExtractiveGenerator:
         max_sentences: how many sentences an answer quotes at most.
         refusal_threshold: minimum weighted coverage of the question's terms by the
             best sentence (with its article as context) below which the answer is a refusal.
+        topic_ratio: an answering sentence must cover at least this share of what the
+            best-covering sentence covers.
 
     Example:
         >>> gen = ExtractiveGenerator()
@@ -79,16 +99,18 @@ class ExtractiveGenerator:
         idf: Callable[[str], float] | None = None,
         *,
         max_sentences: int = 2,
-        refusal_threshold: float = 0.35,
+        refusal_threshold: float = 0.25,
+        topic_ratio: float = 0.6,
     ) -> None:
         self._idf = idf
         self.max_sentences = max_sentences
         self.refusal_threshold = refusal_threshold
+        self.topic_ratio = topic_ratio
 
     # -- scoring ---------------------------------------------------------------------
 
     def _weights(self, question: str) -> dict[str, float]:
-        terms = {t for t in tokenize(question) if len(normalize_for_match(t)) > 0}
+        terms = {t for t in tokenize(question) if len(normalize_for_match(t)) > 0 and t not in ASKING_WORDS}
         # Drop a term already contained in a longer one (jieba's search mode yields both
         # 进博会 and 博会): counting both would double their weight.
         terms = {t for t in terms if not any(t != o and t in o for o in terms)}
@@ -102,34 +124,36 @@ class ExtractiveGenerator:
     def _candidates(self, question: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
         weights = self._weights(question)
         total = sum(weights.values()) or 1.0
-        wants_number = bool(_NUMERIC_Q.search(question))
-        wants_date = bool(_DATE_Q.search(question))
+        expected = expectation(question)
+        # An edition or year the question names (第九届, 2024) must be in some passage:
+        # otherwise the pages answer a neighbouring question, not this one.
+        pinned = specific_terms(list(weights))
+        contexts = "".join(
+            _local(normalize_for_match(p.chunk.title + p.chunk.text)) + p.chunk.date.replace("-", "")
+            for p in passages
+        )
+        pins_found = all(t in contexts for t in pinned)
         candidates: list[ScoredSentence] = []
         for passage in passages:
             chunk = passage.chunk
-            context = normalize_for_match(chunk.title + chunk.text)
+            # The paper calls Taiyuan 我市, and a page's year is known from its date even
+            # when the text never prints it.
+            context = _local(normalize_for_match(chunk.title + chunk.text)) + chunk.date.replace("-", "")
             for s_start, s_end in split_sentences(chunk.text):
-                raw = chunk.text[s_start:s_end]
-                lead = _LEAD.match(raw)
-                if lead:
-                    s_start += lead.end()
-                # Trim whitespace so the quote is exactly the sentence.
-                while s_start < s_end and chunk.text[s_start].isspace():
-                    s_start += 1
-                while s_end > s_start and chunk.text[s_end - 1].isspace():
-                    s_end -= 1
+                s_start, s_end = self._trim(chunk.text, s_start, s_end)
                 text = chunk.text[s_start:s_end]
-                norm = normalize_for_match(text)
+                norm = _local(normalize_for_match(text))
                 if len(norm) < 6:
                     continue
-                in_sentence = sum(w for t, w in weights.items() if t in norm)
-                in_context = sum(w for t, w in weights.items() if t not in norm and t in context)
+                in_sentence = sum(w * _share(t, norm) for t, w in weights.items())
+                in_context = sum(
+                    w * max(_share(t, context) - _share(t, norm), 0.0) for t, w in weights.items()
+                )
                 coverage = (in_sentence + 0.6 * in_context) / total
                 score = coverage + 0.3 * (in_sentence / total)
-                if wants_number and _DIGITS.search(text):
-                    score += 0.1
-                if wants_date and _DATE_A.search(text):
-                    score += 0.1
+                typed = expected is None or expected.matches(text, question)
+                if expected is not None and typed:
+                    score += 0.25
                 # Prefer higher-ranked passages and sentences of moderate length.
                 score += 0.05 / passage.rank
                 score -= 0.05 * max(0.0, math.log(len(norm) / 120)) if len(norm) > 120 else 0.0
@@ -141,10 +165,23 @@ class ExtractiveGenerator:
                         text=text,
                         score=score,
                         coverage=coverage,
+                        answers_type=typed and pins_found,
                     )
                 )
         candidates.sort(key=lambda c: -c.score)
         return candidates
+
+    @staticmethod
+    def _trim(text: str, start: int, end: int) -> tuple[int, int]:
+        """Drop a 本报讯 lead and surrounding white space so the quote is the sentence itself."""
+        lead = _LEAD.match(text, start, end)
+        if lead:
+            start = lead.end()
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        return start, end
 
     def rank_sentences(self, text: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
         """Every usable sentence of ``passages``, best support for ``text`` first (cites LLM claims)."""
@@ -159,7 +196,9 @@ class ExtractiveGenerator:
             if len(chosen) >= self.max_sentences:
                 break
             overlaps = any(
-                cand.passage.chunk.article_id == c.passage.chunk.article_id and cand.start < c.end and c.start < cand.end
+                cand.passage.chunk.article_id == c.passage.chunk.article_id
+                and cand.start < c.end
+                and c.start < cand.end
                 for c in chosen
             )
             same_text = any(normalize_for_match(cand.text) == normalize_for_match(c.text) for c in chosen)
@@ -174,10 +213,19 @@ class ExtractiveGenerator:
 
     def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> Answer:
         """Compose the answer (or a refusal) for ``question`` from ``passages``."""
-        candidates = self._candidates(question, passages)
+        ranked = self._candidates(question, passages)
+        best_coverage = max((c.coverage for c in ranked), default=0.0)
+        # A sentence of the asked-for kind that covers much less of the question than
+        # the best sentence does answers some other story (160名志愿者 for a question
+        # about 紫林醋业's trainees): only on-topic sentences may answer.
+        candidates = [c for c in ranked if c.answers_type and c.coverage >= self.topic_ratio * best_coverage]
         if not candidates or candidates[0].coverage < self.refusal_threshold:
             return Answer(
-                question=question, text=REFUSAL_TEXT, refused=True, passages=tuple(passages), generator=self.name
+                question=question,
+                text=REFUSAL_TEXT,
+                refused=True,
+                passages=tuple(passages),
+                generator=self.name,
             )
         chosen = self._select(candidates)
         citations: list[Citation] = []
@@ -194,9 +242,10 @@ class ExtractiveGenerator:
             generator=self.name,
         )
 
-    def stream(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> Iterator[str | Answer]:
+    def stream(
+        self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()
+    ) -> Iterator[str | Answer]:
         """Yield the answer text in small pieces, then the final :class:`Answer`."""
         answer = self.generate(question, passages, history)
-        for piece in re.findall(r".{1,8}", answer.text, flags=re.S):
-            yield piece
+        yield from re.findall(r".{1,8}", answer.text, flags=re.S)
         yield answer

@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     generator: Literal["extractive", "transformers", "openai"] = "extractive"
     max_question_chars: int = Field(2000, ge=10)
     answer_sentences: int = Field(2, ge=1, le=10)
-    refusal_threshold: float = Field(0.35, ge=0.0, le=1.0)
+    refusal_threshold: float = Field(0.25, ge=0.0, le=1.0)
 
     # Language-model generators (issue 7).
     transformers_model: str | None = None

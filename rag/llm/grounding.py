@@ -67,6 +67,12 @@ _NAME_TAILS = frozenset({"ng", "g", "n", "nr", "nrfg", "zg", "a", "ag"})
 _BOOK_TITLE = re.compile(r"《([^》]{2,40})》")
 
 
+#: How much of a claim's terms a passage sentence must cover for a stray marker to be
+#: moved to that passage; stricter than answering, since a wrong repair puts words in
+#: a source's mouth.
+REPAIR_COVERAGE = 0.5
+
+
 @dataclass(frozen=True)
 class Claim:
     """A stretch of answer text and the passage numbers its markers cite."""
@@ -297,7 +303,7 @@ class GroundingChecker:
         facts = answer_facts(claim.text)
         ranked = self._ranked(claim.text, passages)
         target: int | None = None
-        if ranked and ranked[0].coverage >= self.scorer.refusal_threshold:
+        if ranked and ranked[0].coverage >= REPAIR_COVERAGE:
             n = next(i for i, p in enumerate(passages, start=1) if p is ranked[0].passage)
             if not _support(facts, [evidence[n - 1]]):
                 target = n

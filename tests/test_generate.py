@@ -1,0 +1,75 @@
+from rag.chunk import SentenceChunker
+from rag.generate import REFUSAL_TEXT, ExtractiveGenerator
+from rag.types import Article, Passage
+
+EXPO = Article(
+    id="expo",
+    title="进阶攀高向新行",
+    body=(
+        "本报讯 深秋时节，世界目光再次投向黄浦江畔。11月5日，第八届中国国际进口博览会启幕。\n"
+        "本届进博会以“表里山河·晋览未来”为主题，面积435平方米的山西展厅将精彩亮相，其中位于我市的有7家。"
+    ),
+    source="000.txt",
+    date="2025-11-05",
+    kind="news",
+)
+VINEGAR = Article(
+    id="vinegar",
+    title="紫林醋业举办安全生产培训",
+    body="本报讯 11月1日，紫林醋业组织全体员工开展安全生产专项培训。",
+    source="000.txt",
+    date="2025-11-05",
+    kind="brief",
+)
+
+
+def _passages(*articles):
+    chunks = SentenceChunker().run(articles)
+    return [Passage(chunk=c, score=1.0 / (i + 1), rank=i + 1) for i, c in enumerate(chunks)]
+
+
+def test_answer_quotes_the_sentence_holding_the_asked_figure_with_exact_spans():
+    passages = _passages(EXPO, VINEGAR)
+    answer = ExtractiveGenerator().generate("第八届进博会山西展厅面积多大？", passages)
+    assert not answer.refused
+    assert "435平方米" in answer.text and answer.text.rstrip().endswith("]")
+    first = answer.citations[0]
+    assert first.n == 1 and "[1]" in answer.text
+    assert EXPO.body[first.start : first.end] == first.quote
+    assert first.article_id == "expo" and first.date == "2025-11-05"
+
+
+def test_the_paper_lead_is_not_part_of_the_quote():
+    answer = ExtractiveGenerator().generate("紫林醋业什么时候开展安全生产培训？", _passages(VINEGAR))
+    assert not answer.refused
+    assert answer.citations[0].quote.startswith("11月1日")
+
+
+def test_refuses_when_the_asked_kind_of_answer_is_missing():
+    # On topic, but the pages give no count of trainees.
+    answer = ExtractiveGenerator().generate("紫林醋业培训有多少名员工参加？", _passages(VINEGAR, EXPO))
+    assert answer.refused and answer.text == REFUSAL_TEXT and not answer.citations
+
+
+def test_refuses_an_edition_the_pages_do_not_mention():
+    answer = ExtractiveGenerator().generate("第九届进博会山西展厅面积多大？", _passages(EXPO))
+    assert answer.refused
+
+
+def test_refuses_an_unrelated_question_and_an_empty_retrieval():
+    gen = ExtractiveGenerator()
+    assert gen.generate("太原地铁2号线什么时候开通？", _passages(VINEGAR)).refused
+    assert gen.generate("任何问题", []).refused
+
+
+def test_wo_shi_reads_as_taiyuan():
+    answer = ExtractiveGenerator().generate("山西展厅里有几家太原企业？", _passages(EXPO))
+    assert not answer.refused and "7家" in answer.text
+
+
+def test_stream_yields_text_then_the_same_answer():
+    gen = ExtractiveGenerator()
+    items = list(gen.stream("第八届进博会山西展厅面积多大？", _passages(EXPO)))
+    *pieces, final = items
+    assert "".join(pieces) == final.text
+    assert final.citations
