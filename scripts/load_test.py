@@ -1,7 +1,8 @@
 """Loopback load test of POST /api/chat: C concurrent clients, N requests, bounded in time.
 
 Prints one JSON object: requests, errors (by status), p50/p95/p99/max latency in ms,
-throughput, and (with --serve) how long `rag serve` took to become ready.
+throughput, the machine's load average, and (with --serve) how long `rag serve` took to
+become ready and the server's CPU time per request.
 
     .venv/bin/python scripts/load_test.py --url http://127.0.0.1:8000            # a running server
     .venv/bin/python scripts/load_test.py --serve --requests 1000 --clients 8    # start one on a free port
@@ -43,6 +44,12 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux), to report the server's cost per request."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -94,8 +101,10 @@ async def run(url: str, requests: int, clients: int, duration: float, warmup: in
                 statuses[status] += 1
 
         started = time.perf_counter()
+        client_cpu = time.process_time()
         await asyncio.gather(*(worker(c) for c in range(clients)))
         elapsed = time.perf_counter() - started
+        client_cpu = time.process_time() - client_cpu
     ok = statuses.get("200", 0)
     return {
         "url": url,
@@ -109,6 +118,7 @@ async def run(url: str, requests: int, clients: int, duration: float, warmup: in
         "max_ms": round(max(latencies), 1) if latencies else None,
         "throughput_rps": round(len(latencies) / elapsed, 1) if elapsed else None,
         "seconds": round(elapsed, 2),
+        "client_cpu_ms_per_request": round(client_cpu * 1000 / max(len(latencies), 1), 1),
         "stopped_by_deadline": len(latencies) < requests,
     }
 
@@ -147,7 +157,13 @@ def main() -> int:
                     return await _wait_ready(client, url, args.ready_timeout)
 
             result["ready_s"] = round(asyncio.run(ready()), 2)
+            cpu_before = _cpu_seconds(server.pid)
         result.update(asyncio.run(run(url, args.requests, args.clients, args.duration, args.warmup)))
+        if server is not None:
+            # Load-independent: what one request costs the server, whatever else shares the machine.
+            used = _cpu_seconds(server.pid) - cpu_before
+            result["server_cpu_ms_per_request"] = round(used * 1000 / (args.requests + args.warmup), 1)
+        result["load_average_1m"] = round(os.getloadavg()[0], 2)
     finally:
         if server is not None:
             server.terminate()
