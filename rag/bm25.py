@@ -17,10 +17,10 @@ import numpy as np
 # BM25's idf already discounts common words; this list removes question scaffolding
 # (什么, 多少, 哪些…) that would otherwise match unrelated sentences.
 STOPWORDS: frozenset[str] = frozenset(
-    """的 了 是 在 和 与 及 或 也 都 就 而 并 等 将 对 为 以 于 把 被 从 向 到 由 中 上 下 这 那 其 之 个 有 无
-    什么 多少 哪些 哪个 哪里 哪 几 几个 如何 怎么 怎样 为何 为什么 是否 吗 呢 吧 啊 请问 请 问 谁 何 何时 哪年 哪天
-    一 一个 我们 你们 他们 她们 它们 它 他 她 我 你 我市 本报讯 记者 通讯员 报道 表示 介绍 据 了解 获悉 多 少 时候 什么样
-    月 日 年 号""".split()
+    """的 了 是 在 和 与 及 或 也 都 就 而 并 等 将 对 为 以 于 把 被 从 向 到 由 中 上 下 这 那
+    其 之 个 有 无 什么 多少 哪些 哪个 哪里 哪 几 几个 如何 怎么 怎样 为何 为什么 是否 吗 呢
+    吧 啊 请问 请 问 谁 何 何时 哪年 哪天 一 一个 我们 你们 他们 她们 它们 它 他 她 我 你
+    我市 本报讯 记者 通讯员 报道 表示 介绍 据 了解 获悉 多 少 时候 什么样 月 日 年 号""".split()
 )
 
 USER_DICT = Path(__file__).parent / "data" / "userdict.txt"

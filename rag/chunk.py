@@ -107,8 +107,10 @@ class SentenceChunker:
             # Step back `overlap` sentences, but always advance and never repeat more
             # than half a chunk.
             back = j
-            while back > i + 1 and j - back < overlap and spans[j][1] - spans[back - 1][0] <= size // 2 + (
-                spans[j][1] - spans[j][0]
+            while (
+                back > i + 1
+                and j - back < overlap
+                and spans[j][1] - spans[back - 1][0] <= size // 2 + (spans[j][1] - spans[j][0])
             ):
                 back -= 1
             i = back

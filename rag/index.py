@@ -223,7 +223,9 @@ class Index:
 
     # -- writing ---------------------------------------------------------------------
 
-    def sync_source(self, source: str, articles: Sequence[Article], *, show_progress: bool = False) -> IngestReport:
+    def sync_source(
+        self, source: str, articles: Sequence[Article], *, show_progress: bool = False
+    ) -> IngestReport:
         """Make the index hold exactly ``articles`` for page file ``source``.
 
         Articles whose id (derived from their content) is already indexed are kept as
@@ -409,7 +411,9 @@ def _read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def _check_manifest(path: Path, manifest: dict[str, Any], embedder: Embedder, chunker: ChunkerSettings) -> None:
+def _check_manifest(
+    path: Path, manifest: dict[str, Any], embedder: Embedder, chunker: ChunkerSettings
+) -> None:
     """Raise :class:`IndexMismatchError` naming what differs and how to fix it."""
     fix = "rebuild it with `rag ingest --rebuild` (or point RAG_INDEX_DIR elsewhere)"
     if manifest.get("format_version") != FORMAT_VERSION:

@@ -126,10 +126,14 @@ class Pipeline:
             self._index = draft
             return report
 
-    def ingest(self, paths: Iterable[Path], *, rebuild: bool = False, show_progress: bool = False) -> IngestReport:
+    def ingest(
+        self, paths: Iterable[Path], *, rebuild: bool = False, show_progress: bool = False
+    ) -> IngestReport:
         """Parse page files (or folders of them) and bring the index up to date with them."""
         articles = load_pages(list(paths))
-        return self._write(lambda index: self._sync(index, articles, show_progress=show_progress), rebuild=rebuild)
+        return self._write(
+            lambda index: self._sync(index, articles, show_progress=show_progress), rebuild=rebuild
+        )
 
     def ingest_texts(self, pages: Sequence[tuple[str, str]], *, date: str | None = None) -> IngestReport:
         """Ingest pages given as ``(file name, text)`` pairs (uploads); all or nothing.
@@ -168,10 +172,9 @@ class Pipeline:
         question = question.strip()
         if not question:
             raise InvalidInputError("the question is empty")
-        if len(question) > self.settings.max_question_chars:
-            raise InvalidInputError(
-                f"the question has {len(question)} characters; the limit is {self.settings.max_question_chars}"
-            )
+        limit = self.settings.max_question_chars
+        if len(question) > limit:
+            raise InvalidInputError(f"the question has {len(question)} characters; the limit is {limit}")
         return question
 
     def retriever(self) -> Retriever:
@@ -226,7 +229,10 @@ class Pipeline:
         for item in self.generator.stream(query, passages, history):
             if isinstance(item, Answer):
                 t2 = time.perf_counter()
-                timings = {"retrieve_ms": round((t1 - t0) * 1000, 2), "generate_ms": round((t2 - t1) * 1000, 2)}
+                timings = {
+                    "retrieve_ms": round((t1 - t0) * 1000, 2),
+                    "generate_ms": round((t2 - t1) * 1000, 2),
+                }
                 yield Answer(
                     question=question,
                     text=item.text,
@@ -263,24 +269,35 @@ class Pipeline:
         }
 
 
-def build_pipeline(settings: Settings | None = None) -> Pipeline:
-    """The composition root: build the real embedder and generator from one :class:`Settings`."""
-    from rag.embed import SentenceTransformerEmbedder
-    from rag.generators import build_generator, build_query_rewriter
+def build_embedder(settings: Settings) -> Embedder:
+    """The configured embedder: a sentence-transformers model, or ``hashing:<dim>`` (the fast test fake)."""
+    from rag.embed import HashingEmbedder, SentenceTransformerEmbedder
 
-    settings = settings or Settings()
-    embedder = SentenceTransformerEmbedder(
-        settings.embedding_model,
+    name = settings.embedding_model
+    if name.startswith("hashing:"):
+        try:
+            return HashingEmbedder(int(name.split(":", 1)[1]))
+        except ValueError:
+            raise InvalidInputError(f"RAG_EMBEDDING_MODEL={name!r}: expected hashing:<dimension>") from None
+    return SentenceTransformerEmbedder(
+        name,
         cache_dir=settings.cache_dir,
         query_prompt=settings.query_prompt,
         passage_prompt=settings.passage_prompt,
         batch_size=settings.embed_batch_size,
         device=settings.device,
     )
-    pipeline = Pipeline(settings, embedder, generator=None)  # type: ignore[arg-type]
+
+
+def build_pipeline(settings: Settings | None = None) -> Pipeline:
+    """The composition root: build the real embedder and generator from one :class:`Settings`."""
+    from rag.generators import build_generator, build_query_rewriter
+
+    settings = settings or Settings()
+    pipeline = Pipeline(settings, build_embedder(settings), generator=None)  # type: ignore[arg-type]
     pipeline.generator = build_generator(settings, idf=lambda term: pipeline.index.idf(term))
     pipeline.rewriter = build_query_rewriter(settings, pipeline.generator)
     return pipeline
 
 
-__all__ = ["Pipeline", "build_pipeline", "RetrieverSettings"]
+__all__ = ["Pipeline", "build_embedder", "build_pipeline", "RetrieverSettings"]

@@ -70,8 +70,10 @@ class FaissVectorStore:
 
     def reconstruct(self, ids: np.ndarray) -> np.ndarray:
         """Return the stored vectors of ``ids`` (used when copying a store)."""
-        return np.vstack([self._index.reconstruct(int(i)) for i in ids]) if len(ids) else np.zeros(
-            (0, self._dimension), dtype="float32"
+        return (
+            np.vstack([self._index.reconstruct(int(i)) for i in ids])
+            if len(ids)
+            else np.zeros((0, self._dimension), dtype="float32")
         )
 
     def save(self, path: Path) -> None:
