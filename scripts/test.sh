@@ -3,7 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-if [ -f scripts/install-browser.sh ]; then bash scripts/install-browser.sh; fi
+bash scripts/install-browser.sh
+bash scripts/validate-compose.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check rag api tests scripts
 .venv/bin/python -m pytest "$@"
