@@ -222,3 +222,14 @@ def test_limits_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> No
     monkeypatch.setenv("RAG_API_MAX_ACTIVE", "0")
     with pytest.raises(ValueError):
         ApiLimits()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/../pyproject.toml", "/..%2f..%2fpyproject.toml", "/%2e%2e/%2e%2e/rag/settings.py", "/static/../../x"],
+)
+def test_no_path_leaves_the_static_folder(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404
+    assert "ruff" not in response.text and "BaseSettings" not in response.text
+    assert_error(response, 404, "not_found")
