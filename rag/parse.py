@@ -81,6 +81,7 @@ from rag.text import (
     split_clauses,
     split_sentences,
     trim_span,
+    zh_to_int,
 )
 from rag.types import Article, ArticleKind
 
@@ -136,20 +137,6 @@ _FUTURE_BEFORE = ("定于", "将于", "至", "到", "截至")
 _YEAR_RE = re.compile(r"(?<!\d)((?:19|20)\d{2})年")
 _YEAR_SKIP_BEFORE = "到至—–-~～"
 _YEAR_SKIP_AFTER = ("—", "–", "-", "~", "～", "前", "底前", "以前", "远景", "目标")
-_CN_DIGITS = {
-    "〇": 0,
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 _CN_NUMBER = r"([一二三四五六七八九十\d]{1,3})"
 #: Recurring events whose ordinal dates a page: (pattern, year of edition 0).
 _EVENT_YEARS: tuple[tuple[re.Pattern[str], int], ...] = (
@@ -695,14 +682,7 @@ def parse_text(text: str, source: str, date: str | None = None) -> list[Article]
 
 
 def _cn_number(s: str) -> int | None:
-    if s.isdigit():
-        return int(s)
-    if "十" in s:
-        tens, _, ones = s.partition("十")
-        if (tens and tens not in _CN_DIGITS) or (ones and ones not in _CN_DIGITS):
-            return None
-        return (_CN_DIGITS[tens] if tens else 1) * 10 + (_CN_DIGITS[ones] if ones else 0)
-    return _CN_DIGITS.get(s) if len(s) == 1 else None
+    return int(s) if s.isdigit() else zh_to_int(s)
 
 
 def _infer_year(text: str) -> int | None:

@@ -219,3 +219,40 @@ def normalize_for_match(text: str) -> str:
 def han_count(text: str) -> int:
     """Number of CJK unified ideographs in ``text`` (a length measure that ignores markup)."""
     return sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3400" <= ch <= "\u4dbf")
+
+
+#: Values of the Chinese digits (〇/零 … 九, and 两).
+CHINESE_DIGITS: dict[str, int] = {"零": 0, "〇": 0, "两": 2} | {
+    ch: i for i, ch in enumerate("一二三四五六七八九", start=1)
+}
+#: Multipliers inside a section (十, 百, 千) and closing a section (万, 亿).
+CHINESE_SMALL_UNITS: dict[str, int] = {"十": 10, "百": 100, "千": 1000}
+CHINESE_LARGE_UNITS: dict[str, int] = {"万": 10**4, "亿": 10**8}
+
+
+def zh_to_int(numeral: str) -> int | None:
+    """The value of a Chinese numeral (二十五 → 25, 二〇二五 → 2025, 三千五百 → 3500), or None.
+
+    Example:
+        >>> zh_to_int("二十五"), zh_to_int("二〇二五"), zh_to_int("十"), zh_to_int("万")
+        (25, 2025, 10, None)
+    """
+    if not numeral or all(c in CHINESE_LARGE_UNITS for c in numeral):
+        return None
+    if len(numeral) > 1 and all(c in CHINESE_DIGITS for c in numeral):
+        return int("".join(str(CHINESE_DIGITS[c]) for c in numeral))
+    # total: whole 亿 groups; wan: the 万 group below them; section: below 万.
+    total = wan = section = digit = 0
+    for char in numeral:
+        if char in CHINESE_DIGITS:
+            digit = CHINESE_DIGITS[char]
+        elif char in CHINESE_SMALL_UNITS:
+            section += (digit or 1) * CHINESE_SMALL_UNITS[char]
+            digit = 0
+        elif char == "万":
+            wan += (section + digit or 1) * 10**4
+            section = digit = 0
+        else:
+            total = (total + wan + section + digit or 1) * 10**8
+            wan = section = digit = 0
+    return total + wan + section + digit

@@ -28,7 +28,7 @@ from decimal import Decimal, InvalidOperation
 
 from rag.generate import REFUSAL_TEXT, ExtractiveGenerator, ScoredSentence, citation_for
 from rag.llm.prompt import defuse, looks_like_instruction
-from rag.text import normalize_for_match, trim_span
+from rag.text import CHINESE_LARGE_UNITS, normalize_for_match, trim_span, zh_to_int
 from rag.types import Citation, Passage
 
 _DIGIT = "0-9０-９"
@@ -45,22 +45,6 @@ _ZH_NUMERAL = re.compile(r"[零〇一二三四五六七八九十百千万亿两]
 # A single Chinese numeral is a quantity only before a measure word or after 第 (一个, 第八届);
 # otherwise 一 is mostly part of a word (统一, 一起).
 _ZH_UNITS = "年月日号届个项名家次人位座条天周岁倍所场批轮期件台辆户元亩吨米层栋"
-_ZH_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_ZH_SMALL = {"十": 10, "百": 100, "千": 1000}
-_ZH_LARGE = {"万": 10**4, "亿": 10**8}
 _NAME_FLAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
 _PERSON_FLAGS = frozenset({"nr", "nrfg", "nrt"})
 _NAME_TAILS = frozenset({"ng", "g", "n", "nr", "nrfg", "zg", "a", "ag"})
@@ -161,41 +145,13 @@ def _canonical(number: str) -> str:
         return number
 
 
-def zh_to_int(numeral: str) -> int | None:
-    """The value of a Chinese numeral (二十五 → 25, 二〇二五 → 2025, 三千五百 → 3500), or None.
-
-    Example:
-        >>> zh_to_int("二十五"), zh_to_int("二〇二五"), zh_to_int("十"), zh_to_int("万")
-        (25, 2025, 10, None)
-    """
-    if not numeral or all(c in _ZH_LARGE for c in numeral):
-        return None
-    if len(numeral) > 1 and all(c in _ZH_DIGITS for c in numeral):
-        return int("".join(str(_ZH_DIGITS[c]) for c in numeral))
-    # total: whole 亿 groups; wan: the 万 group below them; section: below 万.
-    total = wan = section = digit = 0
-    for char in numeral:
-        if char in _ZH_DIGITS:
-            digit = _ZH_DIGITS[char]
-        elif char in _ZH_SMALL:
-            section += (digit or 1) * _ZH_SMALL[char]
-            digit = 0
-        elif char == "万":
-            wan += (section + digit or 1) * 10**4
-            section = digit = 0
-        else:
-            total = (total + wan + section + digit or 1) * 10**8
-            wan = section = digit = 0
-    return total + wan + section + digit
-
-
 def _number_forms(text: str, *, strict: bool) -> list[Fact]:
     """Numbers in ``text``; ``strict`` keeps only Chinese numerals that surely are quantities."""
     text = unicodedata.normalize("NFKC", text)
     facts: list[Fact] = []
     for match in _ARABIC.finditer(text):
         forms = {_canonical(match[0])}
-        scale = _ZH_LARGE.get(text[match.end() : match.end() + 1])
+        scale = CHINESE_LARGE_UNITS.get(text[match.end() : match.end() + 1])
         if scale:
             forms.add(_canonical(str(Decimal(match[0].replace(",", "")) * scale)))
         facts.append(Fact(match[0], frozenset(forms)))
