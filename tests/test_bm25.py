@@ -15,7 +15,8 @@ def test_tokenize_folds_full_width_and_case():
 
 def test_rare_matching_term_ranks_first():
     bm25 = BM25Index()
-    docs = [tokenize(t) for t in ["太原市召开会议研究工作", "太原理工大学南极科考", "太原市图书馆自习室座无虚席"]]
+    texts = ["太原市召开会议研究工作", "太原理工大学南极科考", "太原市图书馆自习室座无虚席"]
+    docs = [tokenize(t) for t in texts]
     bm25.add([0, 1, 2], docs)
     scores, positions = bm25.search(tokenize("南极科考"), k=3)
     assert positions.tolist() == [1]

@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import pytest
 
 from rag.chunk import ChunkerSettings, SentenceChunker
@@ -37,7 +39,7 @@ def test_overlap_repeats_the_previous_sentence():
     art = _article(BODY)
     chunks = SentenceChunker(ChunkerSettings(size=120, overlap=1)).run([art])
     assert len(chunks) >= 3
-    for prev, nxt in zip(chunks, chunks[1:]):
+    for prev, nxt in pairwise(chunks):
         assert nxt.start > prev.start
         assert nxt.start < prev.end, "neighbouring chunks should share a sentence"
         shared = art.body[nxt.start : prev.end]
@@ -46,7 +48,7 @@ def test_overlap_repeats_the_previous_sentence():
 
 def test_no_overlap_tiles_without_repeats():
     chunks = SentenceChunker(ChunkerSettings(size=60, overlap=0)).run([_article(BODY)])
-    for prev, nxt in zip(chunks, chunks[1:]):
+    for prev, nxt in pairwise(chunks):
         assert nxt.start >= prev.end
 
 
