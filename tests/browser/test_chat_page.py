@@ -58,6 +58,7 @@ def test_ask_stream_cite_follow_up_reload(live_server: LiveServer, browser: Brow
     assert QUESTION in examples
     browser.screenshot("desktop-01-empty")
 
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.keys import Keys
 
     box = browser.find("#question")
@@ -68,7 +69,14 @@ def test_ask_stream_cite_follow_up_reload(live_server: LiveServer, browser: Brow
     _record_streaming(browser)
     browser.ask(QUESTION)
     pending = browser.wait_for(".msg-assistant.pending .answer-text.streaming")
-    browser.wait_until(lambda: pending.text.strip(), message="no streamed text")
+
+    def streamed_or_done() -> bool:
+        try:
+            return bool(pending.text.strip())
+        except StaleElementReferenceException:  # the final answer already replaced the streaming card
+            return True
+
+    browser.wait_until(streamed_or_done, message="no streamed text")
     browser.screenshot("desktop-02-streaming")
     answer = browser.wait_for_answers(1)
     browser.screenshot("desktop-03-answer")
