@@ -91,9 +91,14 @@ class Pipeline:
         return self._index is not None
 
     def warm_up(self) -> None:
-        """Load the model and the index now rather than on the first question."""
+        """Load the model, the index and the tokenisers now rather than on the first question."""
+        from rag.answer_types import person_names
+        from rag.bm25 import tokenize
+
         self.index  # noqa: B018 - the property loads it
         self.embedder.encode_queries(["预热"])
+        tokenize("预热")
+        person_names("主任王勇表示")  # jieba's tagger loads its model on first use (~1 s)
 
     @staticmethod
     def _sync(index: Index, articles: Sequence[Article], *, show_progress: bool) -> IngestReport:
