@@ -30,7 +30,7 @@ import numpy as np
 
 from rag.chunk import ChunkerSettings
 from rag.errors import DocumentError, InvalidInputError
-from rag.evaluate import QAItem, RunResult, evaluate
+from rag.evaluate import QAItem, QuestionResult, RunResult, evaluate
 from rag.index import TOKENIZER_VERSION, Index
 from rag.protocols import Embedder
 from rag.retrieve import RETRIEVER_MODES, Retriever, RetrieverSettings
@@ -538,13 +538,23 @@ def run_haystack(
 
 
 def _drift(run: RunResult) -> dict[str, int]:
-    """How often questions about the seed pages (2021–2025) lean on 1998 paragraphs."""
+    """How often questions about the seed pages (2021–2025) lean on 1998 paragraphs.
+
+    Counts answerable questions with a distractor at rank 1 or in the top 5, and answers
+    (to answerable and to unanswerable questions) that cite one.
+    """
     year = PD_DATE[:4]
     answerable = [r for r in run.results if r.answerable]
+    unanswerable = [r for r in run.results if not r.answerable]
+
+    def cites(r: QuestionResult) -> bool:
+        return any(d.startswith(year) for d in r.cited_dates)
+
     return {
         "drift_rank1": sum(1 for r in answerable if r.retrieved and r.retrieved[0].date.startswith(year)),
         "drift_in_top5": sum(1 for r in answerable if any(p.date.startswith(year) for p in r.retrieved[:5])),
-        "drift_cited": sum(1 for r in answerable if any(d.startswith(year) for d in r.cited_dates)),
+        "drift_cited": sum(1 for r in answerable if cites(r)),
+        "drift_cited_unanswerable": sum(1 for r in unanswerable if cites(r)),
     }
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import InvalidInputError
-from rag.text import normalize_for_match
+from rag.text import CHINESE_DIGITS, CHINESE_LARGE_UNITS, normalize_for_match, zh_to_int
 from rag.types import Answer, Chunk, Passage
 
 if TYPE_CHECKING:
@@ -143,23 +143,7 @@ def _qa_item(row: Any, where: str) -> QAItem:
 # --------------------------------------------------------------------------- answer matching
 
 _CITATION_MARK = re.compile(r"\[\d+\]")
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
-_CN_BIG = {"万": 10**4, "亿": 10**8}
-_CN = "".join(_CN_DIGITS)
+_CN = "".join(CHINESE_DIGITS)
 # A Chinese numeral needs a digit (or starts with 十): 千余/百姓/万柏林 are words, not numbers.
 _CN_NUMBER = re.compile(rf"(?:[{_CN}][{_CN}十百千万亿]*|十[{_CN}十百千万亿]*)(?:点[{_CN}]+)?")
 _PERCENT_WORD = re.compile(rf"百分之([\d.]+|[{_CN}十百千点]+)")
@@ -180,25 +164,9 @@ _UNITS = [
 def _cn_value(text: str) -> Decimal:
     """Value of a Chinese numeral: 四百三十五 → 435, 二〇二五 → 2025, 三点五 → 3.5, 三万 → 30000."""
     whole, _, frac = text.partition("点")
-    if all(ch in _CN_DIGITS for ch in whole):
-        value = Decimal("".join(str(_CN_DIGITS[ch]) for ch in whole))
-    else:
-        total, section, number = 0, 0, 0
-        for ch in whole:
-            if ch in _CN_DIGITS:
-                number = _CN_DIGITS[ch]
-            elif ch in _CN_UNITS:
-                section += (number or 1) * _CN_UNITS[ch]
-                number = 0
-            else:  # 万 or 亿 closes a section
-                section += number
-                total = (
-                    (total + section) * _CN_BIG[ch] if _CN_BIG[ch] > 10**4 else total + section * _CN_BIG[ch]
-                )
-                section, number = 0, 0
-        value = Decimal(total + section + number)
+    value = Decimal(zh_to_int(whole) or 0)
     if frac:
-        value += Decimal("0." + "".join(str(_CN_DIGITS[ch]) for ch in frac))
+        value += Decimal("0." + "".join(str(CHINESE_DIGITS[ch]) for ch in frac))
     return value
 
 
@@ -213,7 +181,7 @@ def _scaled(match: re.Match[str]) -> str:
     except InvalidOperation:  # pragma: no cover - the pattern only matches numbers
         return match.group(0)
     for ch in match.group(2):
-        value *= _CN_BIG[ch]
+        value *= CHINESE_LARGE_UNITS[ch]
     return _plain(value)
 
 

@@ -59,6 +59,10 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def _ms(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
 # --------------------------------------------------------------------------- plain text
 
 
@@ -89,7 +93,7 @@ def render_text(report: EvalReport) -> str:
     lines.append("")
     lines.append("latency ms (p50 / p95)")
     for run in runs:
-        stages = ", ".join(f"{s} {_fmt(v['p50'])}/{_fmt(v['p95'])}" for s, v in run.latency.items())
+        stages = ", ".join(f"{s} {_ms(v['p50'])}/{_ms(v['p95'])}" for s, v in run.latency.items())
         lines.append(f"  {run.retriever}: {stages}")
     return "\n".join(lines)
 
