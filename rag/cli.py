@@ -58,8 +58,9 @@ def _print_json(data: Any) -> None:
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
 def main(verbose: bool) -> None:
     """Ask the Taiyuan Daily (太原日报) archive; get cited answers."""
-    level = logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
+    )
     # The default model is converted from a local package; nothing is ever fetched.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -118,11 +119,19 @@ def _with_filters(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.argument("query")
 @_with_filters
 @translate_errors
-def search(query: str, top_k: int | None, date_from: str | None, date_to: str | None, source: str | None,
-           retriever: str | None, as_json: bool) -> None:
+def search(
+    query: str,
+    top_k: int | None,
+    date_from: str | None,
+    date_to: str | None,
+    source: str | None,
+    retriever: str | None,
+    as_json: bool,
+) -> None:
     """Show the passages retrieved for QUERY."""
-    passages = _pipeline().search(query, top_k=top_k, filters=_filters(date_from, date_to, source),
-                                  mode=retriever)  # type: ignore[arg-type]
+    passages = _pipeline().search(
+        query, top_k=top_k, filters=_filters(date_from, date_to, source), mode=retriever
+    )  # type: ignore[arg-type]
     if as_json:
         _print_json([p.to_dict() for p in passages])
         return
@@ -136,11 +145,19 @@ def search(query: str, top_k: int | None, date_from: str | None, date_to: str | 
 @click.argument("question")
 @_with_filters
 @translate_errors
-def ask(question: str, top_k: int | None, date_from: str | None, date_to: str | None, source: str | None,
-        retriever: str | None, as_json: bool) -> None:
+def ask(
+    question: str,
+    top_k: int | None,
+    date_from: str | None,
+    date_to: str | None,
+    source: str | None,
+    retriever: str | None,
+    as_json: bool,
+) -> None:
     """Answer QUESTION with cited quotes from the pages."""
-    answer = _pipeline().ask(question, top_k=top_k, filters=_filters(date_from, date_to, source),
-                             mode=retriever)  # type: ignore[arg-type]
+    answer = _pipeline().ask(
+        question, top_k=top_k, filters=_filters(date_from, date_to, source), mode=retriever
+    )  # type: ignore[arg-type]
     if as_json:
         _print_json(answer.to_dict())
         return
@@ -199,14 +216,22 @@ def _progress_bar(total: int):  # type: ignore[no-untyped-def]
 @main.command(name="eval")
 @click.argument("qa_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print every metric and every question as JSON.")
-@click.option("--report", "report_dir", type=click.Path(path_type=Path, file_okay=False),
-              help="Write report.md and report.html (with charts and the failed questions) into DIR.")
+@click.option(
+    "--report",
+    "report_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write report.md and report.html (with charts and the failed questions) into DIR.",
+)
 @click.option("--compare", help="Retrievers to run side by side on the same index, e.g. bm25,dense,hybrid.")
-@click.option("--thresholds", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              help="Exit 1 when a metric of the first retriever is worse than this file allows.")
+@click.option(
+    "--thresholds",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="Exit 1 when a metric of the first retriever is worse than this file allows.",
+)
 @translate_errors
-def eval_(qa_file: Path, as_json: bool, report_dir: Path | None, compare: str | None,
-          thresholds: Path | None) -> None:
+def eval_(
+    qa_file: Path, as_json: bool, report_dir: Path | None, compare: str | None, thresholds: Path | None
+) -> None:
     """Score retrieval, answers, citations, refusals and latency on QA_FILE (JSON Lines)."""
     from rag.evaluate import check_thresholds, evaluate, load_qa, load_thresholds
     from rag.report import render_text, write_report
@@ -238,10 +263,20 @@ def bench() -> None:
 
 
 @bench.command()
-@click.option("--paragraphs", type=click.IntRange(min=10), default=3000, show_default=True,
-              help="Paragraphs to index as articles.")
-@click.option("--queries", type=click.IntRange(min=1), default=150, show_default=True,
-              help="Sentences cut out of indexed paragraphs to query with.")
+@click.option(
+    "--paragraphs",
+    type=click.IntRange(min=10),
+    default=3000,
+    show_default=True,
+    help="Paragraphs to index as articles.",
+)
+@click.option(
+    "--queries",
+    type=click.IntRange(min=1),
+    default=150,
+    show_default=True,
+    help="Sentences cut out of indexed paragraphs to query with.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling.")
 @click.option("--retrievers", default="bm25,dense,hybrid", show_default=True, help="Retrievers to score.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -254,19 +289,42 @@ def ict(paragraphs: int, queries: int, seed: int, retrievers: str, as_json: bool
     modes = [r.strip() for r in retrievers.split(",") if r.strip()]
     bar, advance = _progress_bar(queries * len(modes))
     with bar:
-        result = run_ict(pipeline.settings, pipeline.embedder, paragraphs=paragraphs, queries=queries,
-                         seed=seed, retrievers=modes, progress=advance)
+        result = run_ict(
+            pipeline.settings,
+            pipeline.embedder,
+            paragraphs=paragraphs,
+            queries=queries,
+            seed=seed,
+            retrievers=modes,
+            progress=advance,
+        )
     click.echo(dump(result) if as_json else render_ict(result))
 
 
 @bench.command()
-@click.option("--distractors", type=click.IntRange(min=0), default=3000, show_default=True,
-              help="People's Daily paragraphs added to the seeds (20000 or more: all of them).")
-@click.option("--qa", "qa_file", type=click.Path(path_type=Path, exists=True, dir_okay=False),
-              default=Path("eval/qa_dev.jsonl"), show_default=True, help="QA set to run.")
+@click.option(
+    "--distractors",
+    type=click.IntRange(min=0),
+    default=3000,
+    show_default=True,
+    help="People's Daily paragraphs added to the seeds (20000 or more: all of them).",
+)
+@click.option(
+    "--qa",
+    "qa_file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    default=Path("eval/qa_dev.jsonl"),
+    show_default=True,
+    help="QA set to run.",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paragraph sample.")
-@click.option("--throughput-sample", type=click.IntRange(min=0), default=200, show_default=True,
-              help="Paragraphs embedded without the cache to measure indexing speed (0: skip).")
+@click.option(
+    "--throughput-sample",
+    type=click.IntRange(min=0),
+    default=200,
+    show_default=True,
+    help="Paragraphs embedded without the cache to measure indexing speed (0: skip).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (with every question).")
 @translate_errors
 def haystack(distractors: int, qa_file: Path, seed: int, throughput_sample: int, as_json: bool) -> None:
@@ -277,8 +335,14 @@ def haystack(distractors: int, qa_file: Path, seed: int, throughput_sample: int,
     items = load_qa(qa_file)
     bar, advance = _progress_bar(2 * len(items))
     with bar:
-        result = run_haystack(Settings(), items, distractors=distractors, seed=seed,
-                              throughput_sample=throughput_sample, progress=advance)
+        result = run_haystack(
+            Settings(),
+            items,
+            distractors=distractors,
+            seed=seed,
+            throughput_sample=throughput_sample,
+            progress=advance,
+        )
     click.echo(dump(result) if as_json else render_haystack(result))
 
 
