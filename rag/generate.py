@@ -187,11 +187,13 @@ class ExtractiveGenerator:
         """Every usable sentence of ``passages``, best support for ``text`` first (cites LLM claims)."""
         return self._candidates(text, passages)
 
-    def _select(self, candidates: list[ScoredSentence]) -> list[ScoredSentence]:
+    def _select(self, question: str, candidates: list[ScoredSentence]) -> list[ScoredSentence]:
         if not candidates:
             return []
         best = candidates[0]
         chosen = [best]
+        terms = list(self._weights(question))
+        covered = {t for t in terms if t in _local(normalize_for_match(best.text))}
         for cand in candidates[1:]:
             if len(chosen) >= self.max_sentences:
                 break
@@ -204,6 +206,13 @@ class ExtractiveGenerator:
             same_text = any(normalize_for_match(cand.text) == normalize_for_match(c.text) for c in chosen)
             if overlaps or same_text or cand.score < 0.8 * best.score:
                 continue
+            # A quote from another article must add something the question asks about;
+            # otherwise it is a look-alike sentence from another story (a 1998 figure
+            # beside a 2023 one).
+            adds = {t for t in terms if t in _local(normalize_for_match(cand.text))} - covered
+            if not adds and cand.passage.chunk.article_id != best.passage.chunk.article_id:
+                continue
+            covered |= adds
             chosen.append(cand)
         # Quote in reading order when both come from the same article.
         chosen.sort(key=lambda c: (c.passage.rank, c.start))
@@ -227,7 +236,7 @@ class ExtractiveGenerator:
                 passages=tuple(passages),
                 generator=self.name,
             )
-        chosen = self._select(candidates)
+        chosen = self._select(question, candidates)
         citations: list[Citation] = []
         parts: list[str] = []
         for n, cand in enumerate(chosen, start=1):

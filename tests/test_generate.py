@@ -73,3 +73,25 @@ def test_stream_yields_text_then_the_same_answer():
     *pieces, final = items
     assert "".join(pieces) == final.text
     assert final.citations
+
+
+def test_a_second_quote_from_another_story_must_add_something():
+    other = Article(
+        id="gd1998",
+        title="广东外贸",
+        body="广东外贸总量占全国的40%左右，增长明显。",
+        source="pd.txt",
+        date="1998-01-05",
+        kind="news",
+    )
+    taiyuan = Article(
+        id="ty",
+        title="支持太原建设开放高地",
+        body="太原外贸总量占全省的80%左右，对全省开放发展具有重要牵引作用。",
+        source="003.txt",
+        date="2023-09-21",
+        kind="brief",
+    )
+    answer = ExtractiveGenerator().generate("太原外贸总量占全省的比例是多少？", _passages(taiyuan, other))
+    assert not answer.refused and "80%" in answer.text
+    assert {c.article_id for c in answer.citations} == {"ty"}
