@@ -18,21 +18,13 @@ from typing import Any
 
 import pytest
 
+from rag.evaluate import QUESTION_TYPES
+
 ROOT = Path(__file__).resolve().parents[1]
 QA_PATH = ROOT / "eval" / "qa_dev.jsonl"
 SEEDS = ROOT / "seeds"
 
-TYPES = {
-    "factoid",
-    "numeric",
-    "date",
-    "paraphrase",
-    "multi_hop",
-    "temporal",
-    "list",
-    "summary",
-    "unanswerable",
-}
+TYPES = set(QUESTION_TYPES)
 REQUIRED_FIELDS = {"id", "question", "answers", "evidence", "answerable", "type", "source"}
 OPTIONAL_FIELDS = {"note"}
 
