@@ -214,7 +214,9 @@ def _progress_bar(total: int):  # type: ignore[no-untyped-def]
 
 
 @main.command(name="eval")
-@click.argument("qa_file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.argument(
+    "qa_files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False)
+)
 @click.option("--json", "as_json", is_flag=True, help="Print every metric and every question as JSON.")
 @click.option(
     "--report",
@@ -228,20 +230,42 @@ def _progress_bar(total: int):  # type: ignore[no-untyped-def]
     type=click.Path(path_type=Path, exists=True, dir_okay=False),
     help="Exit 1 when a metric of the first retriever is worse than this file allows.",
 )
+@click.option(
+    "--split",
+    type=click.Choice(["all", "calibrate", "report"]),
+    default="all",
+    show_default=True,
+    help="Only one fixed half of the questions (by a hash of the id): calibrate to tune, report to report.",
+)
 @translate_errors
 def eval_(
-    qa_file: Path, as_json: bool, report_dir: Path | None, compare: str | None, thresholds: Path | None
+    qa_files: tuple[Path, ...],
+    as_json: bool,
+    report_dir: Path | None,
+    compare: str | None,
+    thresholds: Path | None,
+    split: str,
 ) -> None:
-    """Score retrieval, answers, citations, refusals and latency on QA_FILE (JSON Lines)."""
-    from rag.evaluate import check_thresholds, evaluate, load_qa, load_thresholds
+    """Score retrieval, answers, citations, refusals and latency on the QA_FILES (JSON Lines).
+
+    Several files are scored as one set; their question ids must be unique across them.
+    """
+    from dataclasses import replace
+
+    from rag.errors import InvalidInputError
+    from rag.evaluate import check_thresholds, evaluate, load_qa_files, load_thresholds, select_split
     from rag.report import render_text, write_report
 
-    items = load_qa(qa_file)
+    items = select_split(load_qa_files(qa_files), split)
+    if not items:
+        raise InvalidInputError(f"no question of {', '.join(map(str, qa_files))} is in the {split} split")
     limits = load_thresholds(thresholds) if thresholds else None
     retrievers = [r.strip() for r in compare.split(",") if r.strip()] if compare else None
+    label = " + ".join(map(str, qa_files)) + ("" if split == "all" else f" (split {split})")
     bar, advance = _progress_bar(len(items) * len(retrievers or [None]))
     with bar:
-        report = evaluate(_pipeline(), items, retrievers, qa_file=str(qa_file), progress=advance)
+        report = evaluate(_pipeline(), items, retrievers, qa_file=label, progress=advance)
+    report = replace(report, context={**report.context, "qa_files": list(map(str, qa_files)), "split": split})
     if as_json:
         _print_json(report.to_dict())
     else:

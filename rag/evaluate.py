@@ -2,7 +2,9 @@
 
 Entry points:
 
-* :func:`load_qa` reads a QA set (JSON Lines, see ``eval/README.md``);
+* :func:`load_qa` reads a QA set (JSON Lines, see ``eval/README.md``), :func:`load_qa_files`
+  several at once (ids unique across them); :func:`split_of` puts each question in one
+  of two fixed halves (``calibrate`` to tune on, ``report`` to report on);
 * :func:`evaluate` runs it through a :class:`~rag.pipeline.Pipeline` with one or more
   retrievers and returns an :class:`EvalReport` (``report.to_dict()`` is what
   ``rag eval --json`` prints; :mod:`rag.report` renders it as Markdown and HTML);
@@ -16,14 +18,19 @@ What is measured, per retriever, overall and per question type:
 * **answers**: *correct* when the answer contains a gold span after
   :func:`normalize_answer` (widths, spaces, punctuation, number formats); character F1
   against the best gold span; key-point recall for ``summary`` and ``list`` questions;
-* **citations**: precision (cited passages that contain evidence) and the share of
-  correct answers with at least one such citation;
-* **refusals**: unanswerable questions refused, answerable questions wrongly refused;
+  the median answer length (characters, citation markers removed) and the share of
+  correct answers whose first sentence already holds a gold span;
+* **citations**: precision (cited passages that contain evidence), precision on the
+  quoted sentence alone (:func:`quote_supports`), and the share of correct answers with
+  at least one supporting cited passage;
+* **refusals**: unanswerable questions refused (all of them, the near misses of an
+  answerable question, the others), answerable questions wrongly refused;
 * **latency** p50/p95 of each stage (the top-10 search, and ask's retrieve/generate/total).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -35,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from rag.errors import InvalidInputError
 from rag.text import CHINESE_DIGITS, CHINESE_LARGE_UNITS, normalize_for_match, zh_to_int
@@ -62,6 +69,11 @@ KEYPOINT_TYPES: frozenset[str] = frozenset({"summary", "list"})
 HIT_KS: tuple[int, ...] = (1, 3, 5, 10)
 #: Depth of the ranking scored by MRR and nDCG.
 RANK_DEPTH = 10
+#: The two halves of a QA set (see :func:`split_of`); ``all`` selects both.
+SPLITS: tuple[str, ...] = ("calibrate", "report")
+#: A quote shares at least this many normalised characters with an evidence string
+#: (or all of a shorter one) to support it.
+QUOTE_OVERLAP_CHARS = 8
 
 # --------------------------------------------------------------------------- the QA set
 
@@ -138,6 +150,47 @@ def _qa_item(row: Any, where: str) -> QAItem:
         type=row["type"],
         note=str(row.get("note") or ""),
     )
+
+
+def load_qa_files(paths: Iterable[Path | str]) -> list[QAItem]:
+    """Read several QA sets as one, in order; ids must be unique across all of them.
+
+    Raises :class:`InvalidInputError` naming a duplicate id and the two files that hold it.
+    """
+    items: list[QAItem] = []
+    origin: dict[str, Path] = {}
+    for path in map(Path, paths):
+        for item in load_qa(path):
+            if item.id in origin:
+                raise InvalidInputError(f"duplicate id {item.id!r}: in {origin[item.id]} and in {path}")
+            origin[item.id] = path
+            items.append(item)
+    if not items:
+        raise InvalidInputError("no QA file given")
+    return items
+
+
+def split_of(item_id: str) -> Literal["calibrate", "report"]:
+    """The half of a QA set that question ``item_id`` belongs to, fixed by a hash of the id.
+
+    SHA-256 of the UTF-8 id (not :func:`hash`, which changes between processes), so a
+    question stays in its half across runs, machines and file orders: tune thresholds
+    on ``calibrate``, report figures on ``report``.
+
+    Example:
+        >>> split_of("q001"), split_of("q002")
+        ('calibrate', 'report')
+    """
+    return "calibrate" if hashlib.sha256(item_id.encode("utf-8")).digest()[-1] % 2 == 0 else "report"
+
+
+def select_split(items: Iterable[QAItem], split: str) -> list[QAItem]:
+    """The items of one half (``calibrate`` or ``report``, see :func:`split_of`), or all for ``all``."""
+    if split == "all":
+        return list(items)
+    if split not in SPLITS:
+        raise InvalidInputError(f"split must be one of all, {', '.join(SPLITS)}, got {split!r}")
+    return [item for item in items if split_of(item.id) == split]
 
 
 # --------------------------------------------------------------------------- answer matching
@@ -255,6 +308,65 @@ def keypoint_recall(answer: str, points: Sequence[str]) -> float:
     return sum(1 for p in points if (q := normalize_answer(p)) and q in norm) / len(points)
 
 
+def plain_answer(text: str) -> str:
+    """The answer text without citation markers ``[n]`` and surrounding whitespace."""
+    return _CITATION_MARK.sub("", text).strip()
+
+
+_SENTENCE_END = re.compile(r"[。！？]")
+
+
+def first_sentence(text: str) -> str:
+    """The answer's first sentence: markers removed, up to and with the first 。！？ (or all of it).
+
+    Example:
+        >>> first_sentence("山西展厅将亮相。[1]面积435平方米。[2]")
+        '山西展厅将亮相。'
+    """
+    plain = plain_answer(text)
+    end = _SENTENCE_END.search(plain)
+    return plain[: end.end()] if end else plain
+
+
+def longest_common_run(a: str, b: str) -> int:
+    """Length of the longest common substring of ``a`` and ``b``.
+
+    Example:
+        >>> longest_common_run("山西展厅面积", "展厅面积很大")
+        4
+    """
+    if not a or not b:
+        return 0
+    best = 0
+    previous = [0] * (len(b) + 1)
+    for ch in a:
+        current = [0] * (len(b) + 1)
+        for j, other in enumerate(b, start=1):
+            if ch == other:
+                current[j] = previous[j - 1] + 1
+                best = max(best, current[j])
+        previous = current
+    return best
+
+
+def quote_supports(quote: str, answers: Sequence[str], evidence: Sequence[str]) -> bool:
+    """Whether a cited quote, on its own, supports the answer.
+
+    It does when it contains a gold span or key point (:func:`contains_answer`), or when
+    it shares a run of at least :data:`QUOTE_OVERLAP_CHARS` characters (all of a shorter
+    evidence string) with one of the ``evidence`` strings, both sides compared after
+    :func:`rag.text.normalize_for_match`.
+    """
+    if answers and contains_answer(quote, answers):
+        return True
+    norm = normalize_for_match(quote)
+    for text in evidence:
+        wanted = normalize_for_match(text)
+        if wanted and longest_common_run(norm, wanted) >= min(QUOTE_OVERLAP_CHARS, len(wanted)):
+            return True
+    return False
+
+
 # --------------------------------------------------------------------------- ranking metrics
 
 
@@ -367,6 +479,10 @@ class QuestionResult:
     citations_supported: int
     cited_dates: tuple[str, ...] = ()
     timings: dict[str, float] = field(default_factory=dict)
+    #: Citations whose quoted sentence itself supports the answer (:func:`quote_supports`).
+    citations_supported_quote: int = 0
+    #: For an unanswerable question: the id of the answerable question it is a near miss of.
+    near_miss_of: str = ""
 
     @property
     def relevance(self) -> list[bool]:
@@ -383,11 +499,23 @@ class QuestionResult:
         """Wrong, wrongly refused, or answered although the pages do not say."""
         return (not self.correct) if self.answerable else (not self.refused)
 
+    @property
+    def answer_chars(self) -> int | None:
+        """Length of the answer without citation markers (None when refused)."""
+        return None if self.refused else len(plain_answer(self.answer))
+
+    @property
+    def first_sentence_gold(self) -> bool:
+        """A correct answer whose first sentence already contains a gold span."""
+        return self.correct and contains_answer(first_sentence(self.answer), self.answers)
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
         data = asdict(self)
         data["first_relevant_rank"] = self.first_relevant_rank
         data["failed"] = self.failed
+        data["answer_chars"] = self.answer_chars
+        data["first_sentence_gold"] = self.first_sentence_gold
         return data
 
 
@@ -414,6 +542,11 @@ def score_question(
     chunks = {p.chunk.id: p.chunk for p in answer.passages}
     cited = [chunks[c.chunk_id] for c in answer.citations if c.chunk_id in chunks]
     supported = sum(1 for chunk in cited if item.evidence and matcher.supports(chunk, item.evidence))
+    supported_quote = sum(
+        1
+        for c in answer.citations
+        if item.answerable and quote_supports(c.quote, item.answers, item.evidence)
+    )
     text = "" if answer.refused else answer.text
     correct = item.answerable and not answer.refused and contains_answer(text, item.answers)
     return QuestionResult(
@@ -434,6 +567,8 @@ def score_question(
         citations_supported=supported,
         cited_dates=tuple(c.date for c in answer.citations),
         timings=dict(timings or {}),
+        citations_supported_quote=supported_quote,
+        near_miss_of=str(getattr(item, "near_miss_of", "") or ""),
     )
 
 
@@ -448,6 +583,10 @@ def _ratio(numerator: int, denominator: int) -> float | None:
     return round(numerator / denominator, 4) if denominator else None
 
 
+def _median(values: Sequence[int]) -> float | None:
+    return round(float(statistics.median(values)), 1) if values else None
+
+
 def summarize(results: Sequence[QuestionResult]) -> dict[str, Any]:
     """Every metric over ``results`` (None where no question applies), plus counts."""
     answerable = [r for r in results if r.answerable]
@@ -456,6 +595,8 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, Any]:
     keypoint = [r.keypoint_recall for r in results if r.keypoint_recall is not None]
     correct = [r for r in answerable if r.correct]
     cited = [r for r in answerable if not r.refused]
+    near_miss = [r for r in unanswerable if r.near_miss_of]
+    other_unanswerable = [r for r in unanswerable if not r.near_miss_of]
     metrics: dict[str, Any] = {"questions": len(results), "answerable": len(answerable)}
     for k in HIT_KS:
         metrics[f"hit@{k}"] = _mean([hit_at(r.relevance, k) for r in with_evidence])
@@ -466,13 +607,22 @@ def summarize(results: Sequence[QuestionResult]) -> dict[str, Any]:
     metrics["answer_accuracy"] = _ratio(len(correct), len(answerable))
     metrics["char_f1"] = _mean([r.f1 for r in answerable])
     metrics["keypoint_recall"] = _mean(keypoint)
+    metrics["answer_first_sentence_gold"] = _ratio(sum(r.first_sentence_gold for r in correct), len(correct))
+    metrics["median_answer_chars"] = _median([r.answer_chars for r in results if r.answer_chars is not None])
     metrics["citation_precision"] = _ratio(
         sum(r.citations_supported for r in cited), sum(r.citations for r in cited)
+    )
+    metrics["citation_precision_quote"] = _ratio(
+        sum(r.citations_supported_quote for r in cited), sum(r.citations for r in cited)
     )
     metrics["correct_with_supporting_citation"] = _ratio(
         sum(1 for r in correct if r.citations_supported), len(correct)
     )
     metrics["unanswerable_refused"] = _ratio(sum(r.refused for r in unanswerable), len(unanswerable))
+    metrics["near_miss_refused"] = _ratio(sum(r.refused for r in near_miss), len(near_miss))
+    metrics["other_unanswerable_refused"] = _ratio(
+        sum(r.refused for r in other_unanswerable), len(other_unanswerable)
+    )
     metrics["answerable_refused"] = _ratio(sum(r.refused for r in answerable), len(answerable))
     metrics["failed"] = sum(r.failed for r in results)
     return metrics

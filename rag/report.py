@@ -27,9 +27,14 @@ SUMMARY_ROWS: tuple[tuple[str, str], ...] = (
     ("answer_accuracy", "answers correct"),
     ("char_f1", "char F1"),
     ("keypoint_recall", "key-point recall (list, summary)"),
-    ("citation_precision", "citation precision"),
+    ("answer_first_sentence_gold", "correct answers with gold in the first sentence"),
+    ("median_answer_chars", "median answer length (chars, answered)"),
+    ("citation_precision", "citation precision (cited passage)"),
+    ("citation_precision_quote", "citation precision (quoted sentence)"),
     ("correct_with_supporting_citation", "correct answers with a supporting citation"),
     ("unanswerable_refused", "unanswerable refused"),
+    ("near_miss_refused", "near-miss unanswerable refused"),
+    ("other_unanswerable_refused", "other unanswerable refused"),
     ("answerable_refused", "answerable wrongly refused"),
     ("failed", "questions failed"),
 )
@@ -43,10 +48,17 @@ TYPE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("answer_accuracy", "correct"),
     ("char_f1", "F1"),
     ("keypoint_recall", "key pts"),
+    ("answer_first_sentence_gold", "gold 1st sent."),
+    ("median_answer_chars", "median chars"),
     ("citation_precision", "cite prec"),
+    ("citation_precision_quote", "cite prec (quote)"),
     ("unanswerable_refused", "refused (unans.)"),
+    ("near_miss_refused", "refused (near miss)"),
+    ("other_unanswerable_refused", "refused (other unans.)"),
     ("answerable_refused", "refused (ans.)"),
 )
+#: Metrics that are character counts rather than shares (printed with one decimal).
+_CHAR_METRICS = frozenset({"median_answer_chars"})
 _PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1")
 _SNIPPET = 160
 
@@ -63,6 +75,11 @@ def _ms(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
+def _cell(key: str, value: Any) -> Any:
+    """A metric's value as a table shows it: character counts with one decimal, the rest as is."""
+    return f"{value:.1f}" if key in _CHAR_METRICS and value is not None else value
+
+
 # --------------------------------------------------------------------------- plain text
 
 
@@ -77,7 +94,7 @@ def render_text(report: EvalReport) -> str:
     ]
     lines.append("".ljust(width) + "".join(n.rjust(10) for n in names))
     for key, label in SUMMARY_ROWS:
-        lines.append(label.ljust(width) + "".join(_fmt(s.get(key)).rjust(10) for s in summaries))
+        lines.append(label.ljust(width) + "".join(_fmt(_cell(key, s.get(key))).rjust(10) for s in summaries))
     lines.append("")
     lines.append("per type (hit@5 / correct; unanswerable: refused)")
     for qtype in runs[0].by_type:
@@ -275,7 +292,9 @@ def _snippet(text: str, n: int = _SNIPPET) -> str:
 
 def _failure_reason(r: QuestionResult) -> str:
     if not r.answerable:
-        return "answered an unanswerable question"
+        return "answered an unanswerable question" + (
+            f" (near miss of {r.near_miss_of})" if r.near_miss_of else ""
+        )
     if r.refused:
         return "refused" + (
             " (evidence was retrieved)" if r.first_relevant_rank else " (no evidence retrieved)"
@@ -302,7 +321,7 @@ def render_markdown(report: EvalReport, chart_dir: str = "charts") -> str:
     ]
     lines += _md_table(
         ["metric", *[r.retriever for r in runs]],
-        [[label, *[r.summary.get(key) for r in runs]] for key, label in SUMMARY_ROWS],
+        [[label, *[_cell(key, r.summary.get(key)) for r in runs]] for key, label in SUMMARY_ROWS],
     )
     lines += ["", "## Charts", ""]
     lines += [f"![{name}]({chart_dir}/{name}.svg)" for name in charts(report)]
@@ -310,7 +329,7 @@ def render_markdown(report: EvalReport, chart_dir: str = "charts") -> str:
         lines += ["", f"## Per question type — {run.retriever}", ""]
         lines += _md_table(
             ["type", *[label for _, label in TYPE_COLUMNS]],
-            [[t, *[row.get(key) for key, _ in TYPE_COLUMNS]] for t, row in run.by_type.items()],
+            [[t, *[_cell(key, row.get(key)) for key, _ in TYPE_COLUMNS]] for t, row in run.by_type.items()],
         )
     lines += ["", "## Latency (ms)", ""]
     lines += _md_table(
@@ -401,7 +420,7 @@ def render_html(report: EvalReport) -> str:
         "<h2>Summary</h2>",
         _html_table(
             ["metric", *[r.retriever for r in runs]],
-            [[label, *[r.summary.get(key) for r in runs]] for key, label in SUMMARY_ROWS],
+            [[label, *[_cell(key, r.summary.get(key)) for r in runs]] for key, label in SUMMARY_ROWS],
         ),
         "<h2>Charts</h2><div class='charts'>",
         *charts(report).values(),
@@ -412,7 +431,10 @@ def render_html(report: EvalReport) -> str:
         parts.append(
             _html_table(
                 ["type", *[label for _, label in TYPE_COLUMNS]],
-                [[t, *[row.get(key) for key, _ in TYPE_COLUMNS]] for t, row in run.by_type.items()],
+                [
+                    [t, *[_cell(key, row.get(key)) for key, _ in TYPE_COLUMNS]]
+                    for t, row in run.by_type.items()
+                ],
             )
         )
     parts.append("<h2>Latency (ms)</h2>")
@@ -459,4 +481,4 @@ def write_report(report: EvalReport, directory: Path | str) -> dict[str, Path]:
 
 def run_table(runs: Sequence[RunResult]) -> list[list[Any]]:
     """Summary rows (label, value per run) for other renderers, e.g. the benchmarks."""
-    return [[label, *[r.summary.get(key) for r in runs]] for key, label in SUMMARY_ROWS]
+    return [[label, *[_cell(key, r.summary.get(key)) for r in runs]] for key, label in SUMMARY_ROWS]

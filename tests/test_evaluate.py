@@ -1,5 +1,9 @@
 import json
 import math
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -15,14 +19,20 @@ from rag.evaluate import (
     check_thresholds,
     contains_answer,
     evaluate,
+    first_sentence,
     hit_at,
     keypoint_recall,
     load_qa,
+    load_qa_files,
+    longest_common_run,
     ndcg_at,
     normalize_answer,
     percentile,
+    quote_supports,
     reciprocal_rank,
     score_question,
+    select_split,
+    split_of,
     summarize,
 )
 from rag.generate import ExtractiveGenerator
@@ -367,3 +377,284 @@ def test_cli_eval_json_and_thresholds(hashing_pipeline, monkeypatch, tmp_path):
     result = CliRunner().invoke(cli.main, ["eval", str(qa), "--thresholds", str(strict)])
     assert result.exit_code == 1
     assert "threshold failed: hit@1" in result.stderr
+
+
+# --------------------------------------------------------------------------- answer-shape metrics
+
+
+def _cite(n: int, chunk: Chunk, quote: str) -> Citation:
+    return Citation(
+        n=n,
+        chunk_id=chunk.id,
+        article_id=chunk.article_id,
+        title=chunk.title,
+        date=chunk.date,
+        source=chunk.source,
+        quote=quote,
+        start=0,
+        end=len(quote),
+    )
+
+
+EXPO = QAItem(
+    id="q1",
+    question="第八届进博会山西展厅面积有多大？",
+    answers=("435平方米",),
+    evidence=("面积435平方米的山西展厅将精彩亮相",),
+    answerable=True,
+    type="numeric",
+)
+EXPO_CHUNK = _chunk("a:0", "本届进博会以“表里山河·晋览未来”为主题。面积435平方米的山西展厅将精彩亮相。")
+
+
+def _answer(item: QAItem, text: str, citations=(), refused=False, chunks=(EXPO_CHUNK,)) -> Answer:
+    passages = tuple(Passage(c, 1.0 - i / 10, i + 1) for i, c in enumerate(chunks))
+    return Answer(
+        question=item.question, text=text, refused=refused, citations=tuple(citations), passages=passages
+    )
+
+
+def test_longest_common_run():
+    assert longest_common_run("abcdef", "xxcdex") == 3
+    assert longest_common_run("", "abc") == 0
+    assert longest_common_run("太原市", "晋中市") == 1
+
+
+def test_quote_supports_by_gold_span_key_point_or_evidence_overlap():
+    evidence = ["面积435平方米的山西展厅将精彩亮相"]
+    # The gold span, in another spelling.
+    assert quote_supports("展厅共四百三十五平方米。", ["435平方米"], [])
+    # A key point of a list question.
+    assert quote_supports("涵盖文旅、农产品等板块。", ["文旅", "康养"], [])
+    # Eight normalised characters shared with the evidence (punctuation and spaces fold away) …
+    assert quote_supports("山西展厅，将 精彩亮相！", ["不相干"], evidence)
+    # … but seven are not enough,
+    assert not quote_supports("山西展厅将精彩。", ["不相干"], evidence)
+    # and a quote from elsewhere in the same chunk does not support the answer.
+    assert not quote_supports("本届进博会以“表里山河·晋览未来”为主题。", ["435平方米"], evidence)
+    # Evidence shorter than eight characters must be quoted whole.
+    assert quote_supports("全省26家优质企业参展。", ["不相干"], ["26家优质"])
+    assert not quote_supports("全省26家企业参展。", ["不相干"], ["26家优质"])
+
+
+def test_citation_precision_quote_judges_the_quote_not_the_chunk():
+    # Both citations point at the chunk holding the evidence, so the chunk-level precision is
+    # 1.0; only the second quote holds the evidence, so the quote-level precision is 0.5.
+    citations = [
+        _cite(1, EXPO_CHUNK, "本届进博会以“表里山河·晋览未来”为主题。"),
+        _cite(2, EXPO_CHUNK, "面积435平方米的山西展厅将精彩亮相。"),
+    ]
+    answer = _answer(
+        EXPO, "本届进博会以“表里山河·晋览未来”为主题。[1]面积435平方米的山西展厅将精彩亮相。[2]", citations
+    )
+    result = score_question(EXPO, [], answer, EvidenceMatcher([EXPO_CHUNK]))
+    assert (result.citations, result.citations_supported, result.citations_supported_quote) == (2, 2, 1)
+    summary = summarize([result])
+    assert summary["citation_precision"] == 1.0
+    assert summary["citation_precision_quote"] == 0.5
+
+
+def test_citation_precision_quote_skips_refusals_and_unanswerable_questions():
+    citation = _cite(1, EXPO_CHUNK, "面积435平方米的山西展厅将精彩亮相。")
+    refused = score_question(
+        EXPO, [], _answer(EXPO, "资料中没有找到。", [citation], refused=True), EvidenceMatcher()
+    )
+    unanswerable = QAItem(
+        id="u1", question="第九届进博会在哪？", answers=(), evidence=(), answerable=False, type="unanswerable"
+    )
+    answered = score_question(
+        unanswerable, [], _answer(unanswerable, "在上海。[1]", [citation]), EvidenceMatcher()
+    )
+    assert refused.citations_supported_quote == 1 and answered.citations_supported_quote == 0
+    assert summarize([refused, answered])["citation_precision_quote"] is None
+    wrong = score_question(
+        EXPO, [], _answer(EXPO, "面积很大。[1]", [_cite(1, EXPO_CHUNK, "面积很大。")]), EvidenceMatcher()
+    )
+    assert summarize([refused, answered, wrong])["citation_precision_quote"] == 0.0
+
+
+def test_first_sentence_drops_markers_and_stops_at_the_first_end_mark():
+    assert first_sentence("山西展厅将亮相！[1]面积435平方米。[2]") == "山西展厅将亮相！"
+    assert first_sentence("面积435平方米[1]") == "面积435平方米"
+    assert first_sentence("  有多大？答：435平方米。") == "有多大？"
+
+
+def test_median_answer_chars_and_gold_in_the_first_sentence():
+    matcher = EvidenceMatcher([EXPO_CHUNK])
+    cite = [_cite(1, EXPO_CHUNK, "面积435平方米的山西展厅将精彩亮相。")]
+    first = score_question(EXPO, [], _answer(EXPO, "面积435平方米。[1]", cite), matcher)  # 9 chars
+    late = score_question(
+        EXPO, [], _answer(EXPO, "山西展厅将亮相。[1]面积435平方米。[2]", cite), matcher
+    )  # 17
+    wrong = score_question(EXPO, [], _answer(EXPO, "面积很大。[1]", cite), matcher)  # 5 chars
+    refused = score_question(EXPO, [], _answer(EXPO, "资料中没有找到相关内容。", refused=True), matcher)
+    assert [r.answer_chars for r in (first, late, wrong, refused)] == [9, 17, 5, None]
+    assert [r.first_sentence_gold for r in (first, late, wrong, refused)] == [True, False, False, False]
+    summary = summarize([first, late, wrong, refused])
+    # Median of 9, 17 and 5 (the refusal does not count); gold first in one of two correct answers.
+    assert summary["median_answer_chars"] == 9.0
+    assert summary["answer_first_sentence_gold"] == 0.5
+    assert summarize([first, late])["median_answer_chars"] == 13.0
+    assert summarize([refused])["median_answer_chars"] is None
+    assert summarize([wrong])["answer_first_sentence_gold"] is None
+
+
+@dataclass(frozen=True)
+class _NearMissItem(QAItem):
+    """A QA item with ``near_miss_of`` whether or not :class:`QAItem` has the field yet."""
+
+    near_miss_of: str = ""
+
+
+def test_refusals_of_near_misses_and_other_unanswerables_are_split():
+    def unanswerable(qid: str, near_miss_of: str = "") -> QAItem:
+        return _NearMissItem(
+            id=qid,
+            question="问？",
+            answers=(),
+            evidence=(),
+            answerable=False,
+            type="unanswerable",
+            near_miss_of=near_miss_of,
+        )
+
+    refusal = Answer(question="", text="资料中没有找到。", refused=True)
+    answered = Answer(question="", text="在上海。", refused=False)
+    matcher = EvidenceMatcher()
+    results = [
+        score_question(unanswerable("u1", "q1"), [], refusal, matcher),
+        score_question(unanswerable("u2", "q2"), [], answered, matcher),
+        score_question(unanswerable("u3", "q2"), [], answered, matcher),
+        score_question(unanswerable("u4"), [], refusal, matcher),
+        score_question(EXPO, [], refusal, matcher),
+    ]
+    assert [r.near_miss_of for r in results] == ["q1", "q2", "q2", "", ""]
+    summary = summarize(results)
+    assert summary["unanswerable_refused"] == 0.5
+    assert summary["near_miss_refused"] == pytest.approx(1 / 3, abs=1e-4)
+    assert summary["other_unanswerable_refused"] == 1.0
+    assert summary["answerable_refused"] == 1.0
+    assert summarize(results[3:])["near_miss_refused"] is None
+    # Without the field (an older QA item) a row is an "other" unanswerable question.
+    plain = QAItem(id="u5", question="问？", answers=(), evidence=(), answerable=False, type="unanswerable")
+    assert score_question(plain, [], refusal, matcher).near_miss_of == ""
+    assert replace(results[0], near_miss_of="").to_dict()["near_miss_of"] == ""
+
+
+# --------------------------------------------------------------------------- the calibrate/report split
+
+
+def test_split_of_is_stable_and_balanced():
+    ids = [f"q{i:03d}" for i in range(1, 200)]
+    halves = [split_of(i) for i in ids]
+    assert set(halves) == {"calibrate", "report"}
+    assert 0.4 <= halves.count("calibrate") / len(ids) <= 0.6
+    # Fixed by SHA-256 of the id, not by Python's salted hash(): the same in every process.
+    assert halves[:6] == [split_of(i) for i in ids[:6]]
+    assert [split_of("q001"), split_of("q002")] == ["calibrate", "report"]
+    code = "from rag.evaluate import split_of; print(','.join(split_of(f'q{i:03d}') for i in range(1, 200)))"
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
+    assert other.stdout.strip().split(",") == halves
+
+
+def test_select_split_partitions_the_items():
+    items = [replace(EXPO, id=f"q{i:03d}") for i in range(1, 41)]
+    calibrate, report = select_split(items, "calibrate"), select_split(items, "report")
+    assert calibrate and report
+    assert sorted(i.id for i in calibrate + report) == [i.id for i in items]
+    assert select_split(items, "all") == items
+    with pytest.raises(InvalidInputError, match="split must be one of"):
+        select_split(items, "test")
+
+
+def test_load_qa_files_joins_files_and_rejects_ids_repeated_across_them(tmp_path):
+    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
+    one.write_text(json.dumps(GOOD | {"id": "q1"}) + "\n" + json.dumps(GOOD | {"id": "q2"}))
+    two.write_text(json.dumps(GOOD | {"id": "n1"}))
+    assert [i.id for i in load_qa_files([one, two])] == ["q1", "q2", "n1"]
+    two.write_text(json.dumps(GOOD | {"id": "n1"}) + "\n" + json.dumps(GOOD | {"id": "q2"}))
+    with pytest.raises(InvalidInputError, match="duplicate id 'q2'") as err:
+        load_qa_files([one, two])
+    assert str(one) in str(err.value) and str(two) in str(err.value)
+
+
+def _qa_rows(prefix: str, count: int) -> list[dict]:
+    return [
+        {
+            "id": f"{prefix}{i:03d}",
+            "question": "第八届进博会山西展厅面积有多大？",
+            "answers": ["435平方米"],
+            "evidence": ["面积435平方米的山西展厅将精彩亮相"],
+            "answerable": True,
+            "type": "numeric",
+        }
+        for i in range(1, count + 1)
+    ]
+
+
+def test_cli_eval_takes_several_files_and_a_split(hashing_pipeline, monkeypatch, tmp_path):
+    monkeypatch.setattr(cli, "_pipeline", lambda settings=None: hashing_pipeline)
+    dev, near = tmp_path / "dev.jsonl", tmp_path / "near.jsonl"
+    dev.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in _qa_rows("q", 6)), encoding="utf-8")
+    near_rows = [
+        {
+            "id": f"n{i:03d}",
+            "question": "第九届进博会山西展厅面积有多大？",
+            "answers": [],
+            "evidence": [],
+            "answerable": False,
+            "type": "unanswerable",
+            "near_miss_of": "q001",
+        }
+        for i in range(1, 5)
+    ]
+    near.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in near_rows), encoding="utf-8")
+    ids = [f"q{i:03d}" for i in range(1, 7)] + [f"n{i:03d}" for i in range(1, 5)]
+
+    result = CliRunner().invoke(cli.main, ["eval", str(dev), str(near), "--json", "--compare", "bm25"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [q["id"] for q in data["runs"][0]["questions"]] == ids
+    assert data["context"]["split"] == "all" and data["context"]["qa_files"] == [str(dev), str(near)]
+    summary = data["runs"][0]["summary"]
+    for key in ("citation_precision_quote", "median_answer_chars", "answer_first_sentence_gold"):
+        assert key in summary and key in data["runs"][0]["by_type"]["numeric"]
+    for key in ("near_miss_refused", "other_unanswerable_refused"):
+        assert key in summary and key in data["runs"][0]["by_type"]["unanswerable"]
+
+    result = CliRunner().invoke(cli.main, ["eval", str(dev), str(near), "--json", "--split", "report"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert [q["id"] for q in data["runs"][0]["questions"]] == [i for i in ids if split_of(i) == "report"]
+    assert "(split report)" in data["qa_file"]
+
+    result = CliRunner().invoke(cli.main, ["eval", str(dev), str(near), "--report", str(tmp_path / "rep")])
+    assert result.exit_code == 0, result.output
+    markdown = (tmp_path / "rep" / "report.md").read_text(encoding="utf-8")
+    assert "citation precision (quoted sentence)" in markdown and "near-miss unanswerable refused" in markdown
+    assert "median chars" in markdown and "citation precision (quoted sentence)" in result.stdout
+
+    result = CliRunner().invoke(cli.main, ["eval", str(dev), str(dev)])
+    assert result.exit_code == 2 and "duplicate id 'q001'" in result.stderr
+
+
+def test_cli_eval_duplicate_ids_across_files_is_a_one_line_error(tmp_path):
+    # A real process, as a user runs it; the files are read before any index is built.
+    one, two = tmp_path / "a.jsonl", tmp_path / "b.jsonl"
+    one.write_text(json.dumps(_qa_rows("q", 2)[0], ensure_ascii=False), encoding="utf-8")
+    two.write_text(
+        "\n".join(json.dumps(r, ensure_ascii=False) for r in _qa_rows("q", 2)[::-1]), encoding="utf-8"
+    )
+    env = {**os.environ, "RAG_EMBEDDING_MODEL": "hashing:64", "RAG_INDEX_DIR": str(tmp_path / "index")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "eval", str(one), str(two), "--split", "report"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == f"error: duplicate id 'q001': in {one} and in {two}"
+    assert not (tmp_path / "index").exists()
