@@ -5,10 +5,15 @@ over a batch of queries costs far less than one per query (e5-small on one core:
 14 ms for one query, 24 ms for four), so :class:`BatchingEmbedder` hands every
 ``encode_queries`` call to a single worker thread that embeds whatever has queued up
 while it was busy.  Nothing waits on purpose: a lone query is embedded at once.
+
+One caller's bad input must not fail the others batched with it: when a batched forward
+pass fails, each request of the batch is embedded again on its own, so only the request
+that fails alone gets the error.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -16,6 +21,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rag.protocols import Embedder
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,21 +100,49 @@ class BatchingEmbedder:
                 size += len(request.texts)
             return batch
 
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self.inner.encode_queries(texts)
+        self.batch_sizes.append(len(texts))
+        del self.batch_sizes[:-1000]
+        return vectors
+
     def _run(self) -> None:
         while True:
             batch = self._take()
-            texts = [t for r in batch for t in r.texts]
             try:
-                vectors = self.inner.encode_queries(texts)
-            except BaseException as err:  # noqa: BLE001 - handed to every waiting caller
+                self._run_batch(batch)
+            except BaseException as err:  # noqa: BLE001 - never leave a caller waiting
                 for request in batch:
-                    request.error = err
-                    request.done.set()
-                continue
-            self.batch_sizes.append(len(texts))
-            del self.batch_sizes[:-1000]
-            start = 0
+                    if not request.done.is_set():
+                        request.error = err
+                        request.done.set()
+
+    def _run_batch(self, batch: list[_Request]) -> None:
+        texts = [t for r in batch for t in r.texts]
+        try:
+            vectors = self._encode(texts)
+        except Exception as err:
+            if len(batch) == 1:
+                batch[0].error = err
+                batch[0].done.set()
+                return
+            # Someone's input broke the shared pass: find whose, by embedding each request alone.
+            # The caller whose request fails logs the failure; this is only a note.
+            log.debug(
+                "a batch of %d queries failed (%s: %s); embedding them one by one",
+                len(batch),
+                type(err).__name__,
+                " ".join(str(err).split())[:200],
+            )
             for request in batch:
-                request.vectors = vectors[start : start + len(request.texts)]
-                start += len(request.texts)
+                try:
+                    request.vectors = self._encode(request.texts)
+                except Exception as own:  # noqa: BLE001 - handed to its caller only
+                    request.error = own
                 request.done.set()
+            return
+        start = 0
+        for request in batch:
+            request.vectors = vectors[start : start + len(request.texts)]
+            start += len(request.texts)
+            request.done.set()

@@ -2,7 +2,8 @@
 
 Library errors (:class:`~rag.errors.RagError`) keep their ``http_status`` and ``code``;
 validation errors become 422 with a readable message; anything unexpected is logged
-and answered with a bare 500 that leaks no stack trace.
+as one line (the traceback at debug level) and answered with a bare 500 that leaks no
+stack trace.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.schemas import error_body
 from rag.errors import RagError
@@ -132,11 +134,63 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(status, _HTTP_CODES.get(status, "http_error"), message, headers)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+def describe_exception(exc: BaseException) -> str:
+    """``Type: message`` on one line, at most 300 characters (for a log line or an error event)."""
+    message = " ".join(str(exc).split())
+    if len(message) > 300:
+        message = message[:299] + "…"
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """Log a failed request as one line; its traceback only at debug level."""
+    logger.error("%s: %s", what, describe_exception(exc))
+    logger.debug("traceback of the failure above (%s)", what, exc_info=exc)
+
+
+def _internal_error() -> JSONResponse:
     return error_response(
         500, "internal_error", "the server failed to handle the request; it has been logged"
     )
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # One line per failure: a traceback per request buries the log under load.
+    log_failure(log, f"unhandled error on {request.method} {request.url.path}", exc)
+    return _internal_error()
+
+
+class UnhandledErrorMiddleware:
+    """Answers an error no handler took with the JSON 500, logged as one line.
+
+    Starlette's own last-resort handler (``_unexpected`` above) sends the same response
+    but then re-raises the error to the server, which logs its whole traceback (and
+    closes the connection): under a stream of bad requests, kilobytes per request.
+    This middleware sits inside it and stops the error there.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """ASGI entry point."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            log_failure(log, f"unhandled error on {scope.get('method')} {scope.get('path')}", exc)
+            if not started:  # otherwise the response is cut short: the client sees a broken stream
+                await _internal_error()(scope, receive, send)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -146,3 +200,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
+    # The innermost middleware (added first): the ones added later see a plain 500 response.
+    app.add_middleware(UnhandledErrorMiddleware)

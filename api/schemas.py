@@ -8,15 +8,48 @@ fields that OpenAI clients send.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from rag.types import SearchFilters
 
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ARTICLE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 RetrieverName = Literal["hybrid", "dense", "bm25"]
+
+# Lone surrogates (JSON's "\ud800" decodes to one, but it is no character and cannot be
+# encoded as UTF-8), and control characters other than tab and line breaks: NUL ends
+# strings in C code, escape sequences rewrite the terminal that shows the logs.
+_UNUSABLE_CHAR = re.compile(r"[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def check_text(value: Any) -> Any:
+    """Refuse text with a lone surrogate or a control character other than tab, LF and CR (422).
+
+    Values that are not strings pass unchanged (the field's own validation refuses them).
+    """
+    bad = _UNUSABLE_CHAR.search(value) if isinstance(value, str) else None
+    if bad is None:
+        return value
+    code = ord(bad.group())
+    context = {"code": f"{code:04X}", "position": bad.start()}
+    if 0xD800 <= code <= 0xDFFF:
+        raise PydanticCustomError(
+            "invalid_unicode",
+            "not valid Unicode: a lone surrogate U+{code} at character {position} (send UTF-8 text)",
+            context,
+        )
+    raise PydanticCustomError(
+        "control_character", "control character U+{code} at character {position} is not allowed", context
+    )
+
+
+#: A string that must be valid Unicode without control characters (see :func:`check_text`);
+#: checked before length limits, which pydantic cannot apply to text that is not Unicode.
+CleanText = Annotated[str, BeforeValidator(check_text)]
 
 
 class StrictModel(BaseModel):
@@ -55,7 +88,7 @@ class Filters(StrictModel):
     date_to: dt.date | None = Field(
         None, strict=False, description="Only pages dated on or before this day (YYYY-MM-DD)."
     )
-    source: str | None = Field(
+    source: CleanText | None = Field(
         None, max_length=255, description="Only this page file, e.g. `000_79f41e49edf8f691.txt`."
     )
 
@@ -108,8 +141,9 @@ class PassageOut(BaseModel):
 class ChatRequest(StrictModel):
     """A question, optionally continuing a conversation kept by the server."""
 
-    question: str = Field(
-        description="The question, in Chinese or English; not blank, at most `max_question_chars` (2,000).",
+    question: CleanText = Field(
+        description="The question, in Chinese or English; not blank, at most `max_question_chars` (2,000); "
+        "lone surrogates and control characters other than tab and line breaks are refused.",
         examples=["第八届进博会山西展厅的面积有多大？"],
     )
     session_id: str | None = Field(
@@ -153,7 +187,10 @@ class ChatDelta(BaseModel):
 class SearchRequest(StrictModel):
     """A search over the indexed passages."""
 
-    query: str = Field(description="What to search for; not blank.", examples=["山西展厅 面积"])
+    query: CleanText = Field(
+        description="What to search for; not blank; no lone surrogates or control characters.",
+        examples=["山西展厅 面积"],
+    )
     top_k: int | None = Field(None, ge=1, le=50, description="How many passages to return (default 5).")
     filters: Filters | None = Field(None, description="Restrict by date or page.")
     retriever: RetrieverName | None = Field(
@@ -265,7 +302,22 @@ class ChatMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool", "function"] = Field(
         description="Author; `user` and `assistant` messages form the conversation, others are ignored."
     )
-    content: str | list[ContentPart] | None = Field(None, description="Text, or a list of content parts.")
+    content: str | list[ContentPart] | None = Field(
+        None,
+        description="Text, or a list of content parts; no lone surrogates or control characters "
+        "other than tab and line breaks.",
+    )
+
+    @field_validator("content")
+    @classmethod
+    def _clean(cls, content: str | list[ContentPart] | None) -> str | list[ContentPart] | None:
+        # Checked here rather than in the union's members, so an error names `content` plainly.
+        if isinstance(content, str):
+            check_text(content)
+        for part in content if isinstance(content, list) else []:
+            if part.text:
+                check_text(part.text)
+        return content
 
     def text(self) -> str:
         """The message's text (text parts joined)."""
@@ -284,7 +336,9 @@ class ChatCompletionRequest(BaseModel):
 
     model_config = ConfigDict(extra="allow")
 
-    model: str = Field(description="Model id from `GET /v1/models` (any id is accepted).", max_length=200)
+    model: CleanText = Field(
+        description="Model id from `GET /v1/models` (any id is accepted).", max_length=200
+    )
     messages: list[ChatMessage] = Field(min_length=1, description="The conversation, oldest first.")
     stream: bool | None = Field(
         False, description="Stream `chat.completion.chunk` events ending with `[DONE]`."

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.deps import PipelineDep, StateDep
+from api.errors import log_failure
 from api.routes.common import answer_payload, errors
 from api.schemas import ChatRequest, ChatResponse, PassageOut, SearchRequest, SearchResponse, error_body
 from api.streaming import SSE_HEADERS, AnswerStream, sse, sse_schema
@@ -43,8 +44,8 @@ async def _events(stream: AnswerStream, finish: Any) -> AsyncIterator[bytes]:
                 yield sse({"text": item}, event="delta")
     except RagError as err:
         yield sse(error_body(err.code, str(err)), event="error")
-    except Exception:
-        log.exception("streamed answer failed")
+    except Exception as err:
+        log_failure(log, "streamed answer failed", err)
         yield sse(
             error_body("internal_error", "the answer failed half-way; it has been logged"), event="error"
         )

@@ -17,6 +17,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from api.deps import PipelineDep, StateDep
+from api.errors import log_failure
 from api.routes.common import errors
 from api.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage, ModelList, error_body
 from api.streaming import SSE_HEADERS, AnswerStream, sse, sse_schema
@@ -90,8 +91,8 @@ async def _chunks(
                 yield sse(_chunk(completion_id, created, model, {"content": item}))
     except RagError as err:
         yield sse(error_body(err.code, str(err)))
-    except Exception:
-        log.exception("streamed completion failed")
+    except Exception as err:
+        log_failure(log, "streamed completion failed", err)
         yield sse(error_body("internal_error", "the answer failed half-way; it has been logged"))
     yield sse("[DONE]")
 

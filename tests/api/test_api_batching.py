@@ -92,3 +92,22 @@ def test_it_looks_like_the_wrapped_embedder() -> None:
     assert embedder.encode_queries([]).shape == (0, 48)
     with pytest.raises(ValueError):
         BatchingEmbedder(inner, max_batch=0)
+
+
+def test_a_poisoned_query_fails_only_its_own_caller() -> None:
+    inner = SlowEmbedder(fail_on="bad")
+    embedder = BatchingEmbedder(inner)
+    # One slow pass first, so that the others queue up behind it and share the next pass.
+    first = threading.Thread(target=embedder.encode_queries, args=(["warm"],))
+    first.start()
+    time.sleep(0.01)
+    results = ask_concurrently(embedder, ["bad", *(f"good {i}" for i in range(8))])
+    first.join()
+    assert isinstance(results["bad"], ModelError)
+    for i in range(8):
+        vector = results[f"good {i}"]
+        assert isinstance(vector, np.ndarray), vector
+        np.testing.assert_allclose(vector, HashingEmbedder(32).encode_queries([f"good {i}"]))
+    # The poisoned query really was batched with the others, then isolated.
+    assert any("bad" in call and len(call) > 1 for call in inner.calls)
+    assert ["bad"] in inner.calls
