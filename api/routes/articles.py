@@ -8,6 +8,7 @@ from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from api.deps import PipelineDep, StateDep, require_api_key
@@ -22,8 +23,8 @@ from api.schemas import (
     UploadResponse,
 )
 from rag.errors import DocumentError
-from rag.parse import decode_page
 from rag.pipeline import Pipeline
+from rag.readers import read_page
 
 router = APIRouter(tags=["articles"])
 
@@ -101,7 +102,8 @@ _UPLOAD_BODY: dict[str, Any] = {
                         "files": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "description": "One or more page files (UTF-8 text, as in `seeds/`).",
+                            "description": "One or more page files: text as in `seeds/` (UTF-8, "
+                            "UTF-16 with BOM, GB18030/GBK or Big5), HTML, .docx or PDF with a text layer.",
                         },
                         "date": {
                             "type": "string",
@@ -159,7 +161,8 @@ async def _read_pages(
                 raise ApiError(
                     413, "payload_too_large", f"{name}: page file is larger than {max_bytes} bytes"
                 )
-            pages.append((name, decode_page(data, name)))
+            # PDF and DOCX extraction takes a while: off the event loop.
+            pages.append((name, await run_in_threadpool(read_page, data, name)))
         return pages, date
     finally:
         await form.close()

@@ -8,7 +8,8 @@ from api.schemas import ErrorResponse
 from rag.types import Answer
 
 _DESCRIPTIONS = {
-    400: "A page file that cannot be used (not UTF-8, empty, no article) or a malformed upload.",
+    400: "A page file that cannot be used (no accepted format, no text layer, empty, no article) "
+    "or a malformed upload.",
     401: "Missing or wrong API key.",
     403: "Write endpoints are disabled (no RAG_API_KEY configured).",
     404: "No such article.",

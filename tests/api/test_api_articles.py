@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from test_api_chat import assert_error
 
 from api.app import create_app
-from rag.parse import infer_page_date
+from rag.parse import infer_page_date, parse_text
 from rag.pipeline import Pipeline
 
 AUTH = {"X-API-Key": API_KEY}
@@ -118,6 +118,22 @@ def test_upload_adds_a_page_to_the_live_and_saved_index(client: TestClient, inde
     assert any(a.source == "jinci.txt" for a in make_pipeline(index_dir).articles())
 
 
+def test_a_gbk_page_uploads_like_its_utf8_original(client: TestClient, pipeline: Pipeline) -> None:
+    response = upload(client, ("jinci-gbk.txt", NEW_PAGE.encode("gbk")))
+    assert response.status_code == 201, response.text
+    assert response.json()["articles_added"] == 1
+    (article,) = [a for a in pipeline.articles() if a.source == "jinci-gbk.txt"]
+    (original,) = parse_text(NEW_PAGE, source="jinci-gbk.txt", date=article.date)
+    assert article == original
+    answer = client.post("/api/chat", json={"question": "晋祠博物馆摄影展展出多少幅作品？"}).json()
+    assert "一百二十幅" in answer["answer"] and answer["citations"][0]["source"] == "jinci-gbk.txt"
+
+
+def test_binary_uploads_name_the_accepted_formats(client: TestClient) -> None:
+    message = assert_error(upload(client, ("photo.jpg", bytes(range(0x80, 0x100)))), 400, "bad_document")
+    assert message.startswith("photo.jpg: ") and "GB18030" in message and "PDF" in message
+
+
 def test_upload_takes_an_explicit_date(client: TestClient) -> None:
     response = upload(client, ("jinci.txt", NEW_PAGE.encode()), date="2024-02-03")
     assert response.status_code == 201
@@ -146,7 +162,7 @@ def test_upload_names_never_become_paths(client: TestClient, tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("files", "status", "code"),
     [
-        ([("gbk.txt", NEW_PAGE.encode("gbk"))], 400, "bad_document"),
+        ([("latin1.txt", "Café olé, naïve résumé".encode("latin-1"))], 400, "bad_document"),
         ([("bin.txt", b"\x00\x01\x02abc")], 400, "bad_document"),
         ([("empty.txt", b"  \n ")], 400, "bad_document"),
         ([("ok.txt", NEW_PAGE.encode()), ("bad.txt", b"\xff\xfe\xfa")], 400, "bad_document"),
