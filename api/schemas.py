@@ -170,6 +170,14 @@ class ChatResponse(BaseModel):
     passages: list[PassageOut] = Field(description="The passages the answer was composed from.")
     generator: str = Field(description="Which generator wrote the answer (`extractive`, …).")
     notice: str | None = Field(None, description="A remark about the answer (e.g. a fallback), if any.")
+    query: str = Field(
+        description="The standalone question actually searched: a follow-up as it was understood."
+    )
+    analysis: dict[str, Any] | None = Field(
+        None,
+        description="How the question was read (kind, answer type, hard constraints) and why it was "
+        "answered or refused (`decision`).",
+    )
     session_id: str = Field(description="Conversation id; send it with the next question to ask a follow-up.")
     retrieve_ms: float = Field(description="Time spent retrieving passages (milliseconds).")
     generate_ms: float = Field(description="Time spent composing the answer (milliseconds).")

@@ -98,8 +98,9 @@ _RULES: list[tuple[re.Pattern[str], Expectation]] = [
         Expectation("length", _quantity(r"公里|千米|米|km")),
     ),
     (re.compile(r"多重|重量|多少吨|多少公斤"), Expectation("weight", _quantity(r"吨|公斤|千克|斤"))),
+    (re.compile(r"多高|高度|海拔"), Expectation("height", _quantity(r"米|层"))),
     (
-        re.compile(r"比例|占比|百分之|几成|增速|增幅|降幅|增长了?多少|下降了?多少|提升了?多少"),
+        re.compile(r"(?<!等)比例|占比|百分之|几成|增速|增幅|降幅|增长了?多少|下降了?多少|提升了?多少"),
         Expectation("ratio", re.compile(r"\d[\d.]*\s*%|百分之|[一二三四五六七八九]成|\d+\s*倍")),
     ),
     (re.compile(r"浓度"), Expectation("concentration", _quantity(r"微克|毫克"))),
@@ -108,7 +109,9 @@ _RULES: list[tuple[re.Pattern[str], Expectation]] = [
         Expectation("people", _quantity(r"名|人|位|人次")),
     ),
 ]
-_COUNTER = re.compile(r"(?<!哪)(?:多少|几)\s*([个家项场件种次所期座块条台户辆份批届支套张篇部例通拨])")
+_COUNTER = re.compile(
+    r"(?<!哪)(?:多少|几)\s*([个家项场件种次所期座块条台户辆份批届支套张篇部例通拨道幅棵只头匹株本册首款枚颗栋间层处])"
+)
 _GENERIC_NUMBER = re.compile(r"多少|(?<!哪)几")
 _LIST = re.compile(r"哪几|哪些")
 

@@ -28,7 +28,8 @@ _TOKEN_OK = re.compile(r"[\w]", re.UNICODE)
 
 
 @lru_cache(maxsize=1)
-def _jieba():  # type: ignore[no-untyped-def]
+def jieba_tokenizer():  # type: ignore[no-untyped-def]
+    """jieba with the archive's user dictionary loaded (once; jieba's tokenizer is process-wide)."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -36,13 +37,18 @@ def _jieba():  # type: ignore[no-untyped-def]
     # Names of this archive's recurring events, places and bodies that jieba's general
     # dictionary splits apart (进博会 → 进/博会), which would blur lexical matching.
     jieba.load_userdict(str(USER_DICT))
+    # The tagger loads its own tag table on its first cut and only then takes the user
+    # dictionary's tags: cut once now, or the first question is tagged without them.
+    import jieba.posseg
+
+    jieba.posseg.lcut("太原")
     return jieba
 
 
 def tokenize(text: str) -> list[str]:
     """Split Chinese/mixed text into search tokens (jieba search mode, NFKC, lower-case, no stopwords)."""
     text = unicodedata.normalize("NFKC", text).lower()
-    tokens = _jieba().lcut_for_search(text)
+    tokens = jieba_tokenizer().lcut_for_search(text)
     return [t for t in (tok.strip() for tok in tokens) if t and _TOKEN_OK.search(t) and t not in STOPWORDS]
 
 
@@ -108,6 +114,10 @@ class BM25Index:
     def tokens(self, pos: int) -> list[str]:
         """The tokens stored at ``pos`` (empty when removed)."""
         return list(self._docs[pos] or [])
+
+    def document_frequency(self, term: str) -> int:
+        """How many live documents hold ``term``."""
+        return len(self._postings.get(term, ()))
 
     def idf(self, term: str) -> float:
         """Robertson–Spärck Jones idf (never negative)."""

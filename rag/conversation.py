@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.bm25 import _jieba
+from rag.bm25 import jieba_tokenizer
 from rag.types import Turn
 
 #: How many earlier user questions are replayed to find the subject of a follow-up.
@@ -61,7 +61,7 @@ def _is_ordinal(word: _Word) -> bool:
 def _tag(text: str) -> list[_Word]:
     import jieba.posseg as pseg
 
-    _jieba()  # loads the archive's user dictionary into jieba's shared tokenizer
+    jieba_tokenizer()  # loads the archive's user dictionary into jieba's shared tokenizer
     return [_Word(w.word, w.flag) for w in pseg.cut(text) if w.word.strip()]
 
 

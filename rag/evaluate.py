@@ -89,6 +89,10 @@ class QAItem:
     answerable: bool
     type: str
     note: str = ""
+    #: For a near-miss unanswerable question: the id of the answerable question it varies.
+    near_miss_of: str = ""
+    #: For a near miss: the kind of constraint that was changed (year, edition, place, ...).
+    changed: str = ""
 
 
 def load_qa(path: Path | str) -> list[QAItem]:
@@ -149,6 +153,8 @@ def _qa_item(row: Any, where: str) -> QAItem:
         answerable=row["answerable"],
         type=row["type"],
         note=str(row.get("note") or ""),
+        near_miss_of=str(row.get("near_miss_of") or ""),
+        changed=str(row.get("changed") or ""),
     )
 
 

@@ -1,9 +1,16 @@
-"""The default generator: an extractive answerer that quotes the best sentences, with citations.
+"""The default generator: an extractive answerer in three steps, with citations.
 
-It needs no language model: it scores every sentence of the retrieved passages
-against the question, quotes the best one or two verbatim with ``[n]`` markers, and
-refuses (资料中没有找到…) when no sentence covers the question's specific terms well
-enough.  The quoted spans are exact slices of the article bodies.
+It needs no language model:
+
+1. **analysis** (:mod:`rag.question`): the question's kind, expected answer type and
+   hard constraints (editions, years, dates, names, figures, quoted terms);
+2. **evidence** (:mod:`rag.evidence`): sentences of the retrieved passages whose article
+   satisfies every constraint and that hold an answer of the expected type, scored by
+   lexical coverage and dense similarity (sentence vectors stored in the index); the
+   best score must reach a calibrated threshold, else the answer is a refusal
+   (资料中没有找到…);
+3. **composition** (:mod:`rag.compose`): a short statement of the answer, then the
+   support, every ``[n]`` pointing at an exact slice of an article body.
 """
 
 from __future__ import annotations
@@ -13,10 +20,13 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from rag import compose
 from rag.answer_types import ASKING_WORDS, expectation, specific_terms
 from rag.bm25 import tokenize
+from rag.evidence import AnswerabilityModel, Candidate, Library, gather, satisfies
+from rag.question import QuestionAnalysis, analyze
 from rag.text import normalize_for_match, split_sentences
-from rag.types import Answer, Citation, Passage, Turn
+from rag.types import Answer, Article, Chunk, Citation, Passage, Turn
 
 REFUSAL_TEXT = "资料中没有找到与该问题直接相关的内容。"
 
@@ -98,14 +108,21 @@ class ExtractiveGenerator:
         self,
         idf: Callable[[str], float] | None = None,
         *,
+        library: Callable[[], Library] | None = None,
+        answerability: AnswerabilityModel | None = None,
         max_sentences: int = 2,
         refusal_threshold: float = 0.25,
         topic_ratio: float = 0.6,
     ) -> None:
         self._idf = idf
+        self._library = library
+        self.answerability = answerability or AnswerabilityModel()
         self.max_sentences = max_sentences
         self.refusal_threshold = refusal_threshold
         self.topic_ratio = topic_ratio
+
+    def _current_library(self) -> Library | None:
+        return self._library() if self._library is not None else None
 
     # -- scoring ---------------------------------------------------------------------
 
@@ -220,36 +237,145 @@ class ExtractiveGenerator:
 
     # -- answering -------------------------------------------------------------------
 
-    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> Answer:
-        """Compose the answer (or a refusal) for ``question`` from ``passages``."""
-        ranked = self._candidates(question, passages)
-        best_coverage = max((c.coverage for c in ranked), default=0.0)
-        # A sentence of the asked-for kind that covers much less of the question than
-        # the best sentence does answers some other story (160名志愿者 for a question
-        # about 紫林醋业's trainees): only on-topic sentences may answer.
-        candidates = [c for c in ranked if c.answers_type and c.coverage >= self.topic_ratio * best_coverage]
-        if not candidates or candidates[0].coverage < self.refusal_threshold:
-            return Answer(
-                question=question,
-                text=REFUSAL_TEXT,
-                refused=True,
-                passages=tuple(passages),
-                generator=self.name,
-            )
-        chosen = self._select(question, candidates)
-        citations: list[Citation] = []
-        parts: list[str] = []
-        for n, cand in enumerate(chosen, start=1):
-            citations.append(citation_for(n, cand))
-            parts.append(f"{cand.text}[{n}]")
+    def analyze(self, question: str) -> QuestionAnalysis:
+        """Step 1: the question's kind, answer type and hard constraints."""
+        return analyze(question)
+
+    def evidence(
+        self, analysis: QuestionAnalysis, passages: Sequence[Passage]
+    ) -> tuple[list[Candidate], dict[str, list]]:
+        """Step 2: candidate sentences best first, and the constraints each retrieved article failed."""
+        return gather(analysis, passages, self._current_library(), self.answerability)
+
+    def answerable(self, candidates: Sequence[Candidate]) -> bool:
+        """Whether the best candidate's answerability reaches the calibrated threshold."""
+        return bool(candidates) and candidates[0].score >= self.answerability.threshold
+
+    def _refusal(
+        self, question: str, passages: Sequence[Passage], analysis: QuestionAnalysis, why: str
+    ) -> Answer:
         return Answer(
             question=question,
-            text="".join(parts),
+            text=REFUSAL_TEXT,
+            refused=True,
+            passages=tuple(passages),
+            generator=self.name,
+            analysis={**analysis.to_dict(), "decision": why},
+        )
+
+    def _answered(
+        self,
+        question: str,
+        passages: Sequence[Passage],
+        analysis: QuestionAnalysis,
+        composed: tuple[str, Sequence[Citation]],
+        decision: str,
+    ) -> Answer:
+        text, citations = composed
+        return Answer(
+            question=question,
+            text=text,
             refused=False,
             citations=tuple(citations),
             passages=tuple(passages),
             generator=self.name,
+            analysis={**analysis.to_dict(), "decision": decision},
         )
+
+    def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> Answer:
+        """Compose the answer (or a refusal) for ``question`` from ``passages``."""
+        analysis = self.analyze(question)
+        library = self._current_library()
+        if analysis.kind == "report":
+            return self._report(question, analysis, passages, library)
+        if analysis.kind == "byline":
+            byline = self._byline(question, analysis, passages, library)
+            if byline is not None:
+                return byline
+        if (
+            not analysis.constraints
+            and not analysis.nouns
+            and not any(t not in analysis.category for t in analysis.terms if len(t) > 1)
+        ):
+            # 他有什么感受？ on its own names nobody: any answer would be about someone we chose.
+            return self._refusal(question, passages, analysis, "the question names nothing to look for")
+        candidates, failed = self.evidence(analysis, passages)
+        if not candidates:
+            unmet = sorted({c.text for cs in failed.values() for c in cs})
+            why = (
+                f"no article satisfies {'、'.join(unmet)}"
+                if failed and all(failed.values())
+                else "no sentence of the expected type"
+            )
+            return self._refusal(question, passages, analysis, why)
+        best = candidates[0]
+        if not self.answerable(candidates):
+            return self._refusal(
+                question,
+                passages,
+                analysis,
+                f"answerability {best.score:.3f} < {self.answerability.threshold}",
+            )
+        composed = self.compose(analysis, candidates, library)
+        return self._answered(question, passages, analysis, composed, f"answerability {best.score:.3f}")
+
+    def compose(
+        self, analysis: QuestionAnalysis, candidates: Sequence[Candidate], library: Library | None
+    ) -> tuple[str, list[Citation]]:
+        """Step 3: the answer text with ``[n]`` markers and its citations, from the best candidate first."""
+        best = candidates[0]
+        composed: tuple[str, list[Citation]] | None = None
+        if analysis.expectation is not None and best.spans:
+            composed = compose.typed_answer(analysis, best)
+        elif analysis.kind == "said":
+            composed = compose.said_answer(analysis, candidates)
+        elif analysis.kind == "summary":
+            composed = compose.summary_answer(analysis, best, library)
+        elif analysis.kind == "list":
+            composed = compose.list_answer(analysis, best, library)
+        return composed or compose.sentence_answer(analysis, best)
+
+    def _report(
+        self, question: str, analysis: QuestionAnalysis, passages: Sequence[Passage], library: Library | None
+    ) -> Answer:
+        """What the paper reported on a date or about a topic: headlines of matching articles."""
+        articles: dict[str, Article] = {}
+        chunks: dict[str, Chunk] = {}
+        for passage in passages:
+            article = library.article(passage.chunk.article_id) if library is not None else None
+            if article is None:
+                continue
+            if not satisfies(analysis, article) and article.id not in articles:
+                articles[article.id] = article
+                chunks[article.id] = passage.chunk
+        text, citations = compose.report_answer(list(articles.values()), library, chunks)
+        if not text:
+            return self._refusal(question, passages, analysis, "no article satisfies the constraints")
+        return self._answered(
+            question, passages, analysis, (text, citations), f"{len(citations)} matching articles"
+        )
+
+    def _byline(
+        self, question: str, analysis: QuestionAnalysis, passages: Sequence[Passage], library: Library | None
+    ) -> Answer | None:
+        """记者是谁 / 作者是谁: the reporters of the best matching article, cited to the byline span."""
+        if library is None:
+            return None
+        for passage in passages:
+            article = library.article(passage.chunk.article_id)
+            if satisfies(analysis, article) or not article.reporters:
+                continue
+            body = article.body
+            names = [r for r in article.reporters if r in body]
+            if not names:
+                continue
+            start = min(body.rfind(n) for n in names)
+            end = max(body.rfind(n) + len(n) for n in names)
+            citation = compose.citation_of(1, article, start, end, library.chunks_of(article.id))
+            role = "作者" if "作者" in analysis.text or article.kind == "commentary" else "记者"
+            text = f"《{article.title}》的{role}是{'、'.join(article.reporters)}。[1]"
+            return self._answered(question, passages, analysis, (text, [citation]), "byline")
+        return None
 
     def stream(
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from rag.errors import ModelError
+from rag.evidence import AnswerabilityModel, Library
 from rag.generate import ExtractiveGenerator
 from rag.llm.backend import ChatBackend
 from rag.llm.generator import GroundedGenerator
@@ -53,20 +55,36 @@ def build_backend(settings: Settings) -> ChatBackend:
     raise ModelError(f"generator {settings.generator!r} has no language model")
 
 
-def build_generator(settings: Settings, idf: Callable[[str], float] | None = None) -> Generator:
+def build_generator(
+    settings: Settings,
+    idf: Callable[[str], float] | None = None,
+    library: Callable[[], Library] | None = None,
+) -> Generator:
     """Build the generator named by ``settings.generator``.
 
     ``extractive`` quotes sentences; ``transformers`` and ``openai`` write the answer
     with a language model, check it, and fall back to the extractive answer.
     """
     extractive = ExtractiveGenerator(
-        idf, max_sentences=settings.answer_sentences, refusal_threshold=settings.refusal_threshold
+        idf,
+        library=library,
+        answerability=_answerability(settings),
+        max_sentences=settings.answer_sentences,
+        refusal_threshold=settings.refusal_threshold,
     )
     if settings.generator == "extractive":
         return extractive
     return GroundedGenerator(
         settings.generator, build_backend(settings), extractive, max_context_chars=settings.llm_context_chars
     )
+
+
+def _answerability(settings: Settings) -> AnswerabilityModel:
+    """The calibrated answerability model for the configured embedder, with any threshold override."""
+    model = AnswerabilityModel.for_embedder(settings.embedding_model)
+    if settings.answerability_threshold is not None:
+        model = replace(model, threshold=settings.answerability_threshold)
+    return model
 
 
 def build_query_rewriter(

@@ -6,6 +6,8 @@ Directory layout (``vectorstore/default/`` by default)::
     vectors-<gen>.faiss      FAISS IndexIDMap2(IndexFlatIP); ids are chunk slots
     chunks-<gen>.jsonl       one chunk a line, with its slot and BM25 tokens
     articles-<gen>.jsonl     one article a line
+    sentences-<gen>.npz      every answerable sentence: article, span, vector (so answers
+                             can be ranked by meaning without encoding sentences per question)
 
 Saving writes a new generation of data files, then replaces ``manifest.json`` in one
 ``os.replace``: a process killed at any point leaves either the old or the new
@@ -20,6 +22,7 @@ import json
 import os
 import re
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -33,12 +36,26 @@ from rag.chunk import ChunkerSettings, SentenceChunker
 from rag.errors import IndexMismatchError, IndexNotFoundError, NotFoundError
 from rag.protocols import Embedder
 from rag.store import FaissVectorStore
+from rag.text import answer_sentences
 from rag.types import Article, Chunk, SearchFilters
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 #: Changes whenever ``rag.bm25.tokenize`` would tokenise differently.
-TOKENIZER_VERSION = "jieba-search-nfkc-userdict-v1"
+TOKENIZER_VERSION = "jieba-search-nfkc-userdict-v2"
+
+
+@dataclass(frozen=True)
+class SentenceTable:
+    """The answerable sentences of one article: spans into its body and their vectors."""
+
+    spans: tuple[tuple[int, int], ...]
+    vectors: np.ndarray  # (len(spans), dimension) float32, L2-normalised
+
+
+def sentence_embed_text(article: Article, start: int, end: int) -> str:
+    """What a sentence is embedded as: the headline gives a bare sentence its subject."""
+    return f"{article.title}\n{article.body[start:end]}"
 
 
 @dataclass(frozen=True)
@@ -113,6 +130,9 @@ class Index:
         self._by_article: dict[str, list[int]] = {}
         self._vectors: FaissVectorStore | None = None
         self._bm25 = BM25Index()
+        self._sentences: dict[str, SentenceTable] = {}
+        self._query_cache: dict[str, np.ndarray] = {}
+        self._query_lock = threading.Lock()
         self._generation = 0
         self.created_at = time.strftime("%Y-%m-%dT%H:%M:%S")
 
@@ -221,6 +241,26 @@ class Index:
         """Inverse document frequency of a token over the chunks (for answer scoring)."""
         return self._bm25.idf(token)
 
+    def document_frequency(self, token: str) -> int:
+        """How many chunks hold ``token`` (0: a word the archive never printed)."""
+        return self._bm25.document_frequency(token)
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The query embedding of ``text`` (1 × dimension), cached: retrieval and answering share it."""
+        vector = self._query_cache.get(text)
+        if vector is None:
+            vector = self.embedder.encode_queries([text])
+            with self._query_lock:
+                if len(self._query_cache) >= 256:
+                    # Dicts keep insertion order: drop the oldest entry.
+                    self._query_cache.pop(next(iter(self._query_cache)), None)
+                self._query_cache[text] = vector
+        return vector
+
+    def sentences(self, article_id: str) -> SentenceTable | None:
+        """The answerable sentences of an article with their vectors (None for an unknown id)."""
+        return self._sentences.get(article_id)
+
     # -- writing ---------------------------------------------------------------------
 
     def sync_source(
@@ -263,6 +303,7 @@ class Index:
             self._vectors.remove(np.asarray(slots, dtype="int64"))
         self._bm25.remove(slots)
         del self._articles[article_id]
+        self._sentences.pop(article_id, None)
         return len(slots)
 
     def _add_articles(self, articles: Sequence[Article], *, show_progress: bool) -> int:
@@ -271,7 +312,21 @@ class Index:
             for article in articles:
                 self._articles[article.id] = article
             return 0
-        vectors = self.embedder.encode_documents([c.embed_text for c in chunks], show_progress=show_progress)
+        spans = {a.id: answer_sentences(a.body) for a in articles}
+        sentence_texts = [sentence_embed_text(a, s, e) for a in articles for s, e in spans[a.id]]
+        # One call for chunks and sentences: one progress bar, full batches.
+        every = self.embedder.encode_documents(
+            [c.embed_text for c in chunks] + sentence_texts, show_progress=show_progress
+        )
+        vectors, sentence_vectors = every[: len(chunks)], every[len(chunks) :]
+        row = 0
+        for article in articles:
+            n = len(spans[article.id])
+            self._sentences[article.id] = SentenceTable(
+                tuple(spans[article.id]),
+                np.ascontiguousarray(sentence_vectors[row : row + n], dtype="float32"),
+            )
+            row += n
         if self._vectors is None:
             self._vectors = FaissVectorStore(int(vectors.shape[1]))
         first = len(self._slots)
@@ -296,6 +351,7 @@ class Index:
         clone._by_article = {k: list(v) for k, v in self._by_article.items()}
         clone._vectors = self._vectors.copy() if self._vectors is not None else None
         clone._bm25 = copy.deepcopy(self._bm25)
+        clone._sentences = dict(self._sentences)  # tables are never changed in place
         return clone
 
     # -- persistence -----------------------------------------------------------------
@@ -306,6 +362,7 @@ class Index:
             "vectors": f"vectors-{generation:06d}.faiss",
             "chunks": f"chunks-{generation:06d}.jsonl",
             "articles": f"articles-{generation:06d}.jsonl",
+            "sentences": f"sentences-{generation:06d}.npz",
         }
 
     def save(self, path: Path | str) -> Path:
@@ -331,7 +388,23 @@ class Index:
         def write_vectors(tmp: Path) -> None:
             (self._vectors or FaissVectorStore(1)).save(tmp)
 
+        def write_sentences(tmp: Path) -> None:
+            ids = [aid for aid in self._articles if aid in self._sentences]
+            tables = [self._sentences[aid] for aid in ids]
+            width = self.dimension or 1
+            with open(tmp, "wb") as fh:
+                np.savez(
+                    fh,
+                    article=np.array(ids, dtype=str),
+                    count=np.array([len(t.spans) for t in tables], dtype="int64"),
+                    spans=np.array([s for t in tables for s in t.spans], dtype="int64").reshape(-1, 2),
+                    vectors=np.concatenate([t.vectors for t in tables]).astype("float32")
+                    if tables
+                    else np.zeros((0, width), dtype="float32"),
+                )
+
         _write_atomic(path / files["articles"], write_articles)
+        _write_atomic(path / files["sentences"], write_sentences)
         _write_atomic(path / files["chunks"], write_chunks)
         _write_atomic(path / files["vectors"], write_vectors)
         _fsync_dir(path)
@@ -346,7 +419,7 @@ class Index:
 
     @staticmethod
     def _remove_other_generations(path: Path, keep: set[str]) -> None:
-        pattern = re.compile(r"^(vectors|chunks|articles)-\d{6}\.(faiss|jsonl)$|^\..*\.tmp$")
+        pattern = re.compile(r"^(vectors|chunks|articles|sentences)-\d{6}\.(faiss|jsonl|npz)$|^\..*\.tmp$")
         for entry in path.iterdir():
             if entry.name not in keep and pattern.match(entry.name):
                 with contextlib.suppress(OSError):
@@ -385,6 +458,14 @@ class Index:
             positions.append(slot)
             token_lists.append(tokens)
         index._bm25.add(positions, token_lists)
+        with np.load(path / files["sentences"]) as data:
+            offsets = np.concatenate([[0], np.cumsum(data["count"])]).astype(int)
+            spans, vectors = data["spans"], data["vectors"]
+            for i, aid in enumerate(data["article"].tolist()):
+                lo, hi = offsets[i], offsets[i + 1]
+                index._sentences[aid] = SentenceTable(
+                    tuple((int(a), int(b)) for a, b in spans[lo:hi]), np.ascontiguousarray(vectors[lo:hi])
+                )
         if index._slot_of:
             index._vectors = FaissVectorStore.load(path / files["vectors"])
             if len(index._vectors) != len(index._slot_of):

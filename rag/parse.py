@@ -74,6 +74,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import DocumentError
+from rag.readers import PAGE_SUFFIXES, read_page
 from rag.text import (
     PAIRS,
     ends_sentence,
@@ -278,7 +279,8 @@ def _dispatch_reporters(paragraph: str) -> tuple[str, ...]:
     return (_names_in(m.group(1)) or ()) if m else ()
 
 
-def _is_person_name(text: str) -> bool:
+def is_person_name(text: str) -> bool:
+    """Whether ``text`` looks like a personal name: 2–4 Han characters starting with a common surname."""
     t = text.strip()
     if not re.fullmatch(rf"[{_HAN}]{{2,4}}", t) or _NOT_A_NAME_SUFFIX.search(t):
         return False
@@ -474,8 +476,10 @@ def _join(parts: Iterable[str]) -> str:
 def _header(stack: list[_Unit], draft: _Draft) -> None:
     """Fill kicker, title, subtitle (and author) of ``draft`` from a run of heading lines."""
     lines = list(stack)
-    if len(lines) >= 2 and lines[-1].level == 0 and _is_person_name(lines[-1].text):
-        draft.reporters.append(lines.pop().text.strip())
+    if len(lines) >= 2 and lines[-1].level == 0 and is_person_name(lines[-1].text):
+        author = lines.pop().text.strip()
+        draft.reporters.append(author)
+        draft.paras.append(author)  # quotable: 作者是谁 cites the printed name
         draft.has_author = True
     candidates = [
         k for k, u in enumerate(lines) if not u.text.startswith("——") and not _KICKER_MARK_RE.search(u.text)
@@ -612,6 +616,9 @@ def _segment(units: list[_Unit], source: str) -> list[_Draft]:
                 _give_group_byline(drafts, unit.names)
             if cur is not None:
                 cur.reporters.extend(name for name in unit.names if name not in cur.reporters)
+                # The byline stays in the body so that 记者是谁 can be answered with a quote.
+                if not unit.group and cur.paras:
+                    cur.paras.append(unit.text.strip())
                 cur.closed = True
             i += 1
     return drafts
@@ -795,10 +802,10 @@ def read_page_meta(directory: Path) -> dict[str, PageMeta]:
 
 
 def read_page_text(path: Path) -> str:
-    """Read a page file as text (UTF-8, with or without BOM).
+    """Read a page file as text (any format of :func:`rag.readers.read_page`).
 
     Raises:
-        DocumentError: missing, larger than :data:`MAX_PAGE_BYTES`, not UTF-8, binary or empty.
+        DocumentError: missing, larger than :data:`MAX_PAGE_BYTES`, of no accepted format, binary or empty.
     """
     path = Path(path)
     name = path.name
@@ -815,20 +822,12 @@ def read_page_text(path: Path) -> str:
 
 
 def decode_page(raw: bytes, name: str) -> str:
-    """Decode the bytes of a page file named ``name`` (UTF-8, with or without BOM); also for uploads.
+    """The text of a page file's bytes: :func:`rag.readers.read_page` (text encodings, HTML, DOCX, PDF).
 
     Raises:
-        DocumentError: not UTF-8, binary or empty.
+        DocumentError: of no accepted format, binary or empty.
     """
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise DocumentError(f"{name}: page file is not UTF-8 (bad byte at offset {err.start})") from None
-    if "\x00" in text:
-        raise DocumentError(f"{name}: page file looks binary (contains NUL characters)")
-    if not text.strip():
-        raise DocumentError(f"{name}: page file is empty")
-    return text
+    return read_page(raw, name)
 
 
 def _fallback_date(source: str, day: dt.date, what: str) -> str:
@@ -864,9 +863,9 @@ def _page_files(paths_or_dir: Path | str | Iterable[Path | str]) -> list[Path]:
     files: list[Path] = []
     for item in map(Path, items):
         if item.is_dir():
-            found = sorted(item.glob("*.txt"))
+            found = sorted(p for p in item.iterdir() if p.suffix.lower() in PAGE_SUFFIXES and p.is_file())
             if not found:
-                raise DocumentError(f"{item}: no page files (*.txt) in the folder")
+                raise DocumentError(f"{item}: no page files ({', '.join(PAGE_SUFFIXES)}) in the folder")
             files.extend(found)
         else:
             files.append(item)
@@ -874,7 +873,7 @@ def _page_files(paths_or_dir: Path | str | Iterable[Path | str]) -> list[Path]:
 
 
 def load_pages(paths_or_dir: Path | str | Iterable[Path | str]) -> list[Article]:
-    """Parse page files: a folder (its ``*.txt`` in name order), a file, or a list of either.
+    """Parse page files: a folder (its page files in name order), a file, or a list of either.
 
     Each folder's ``pages.json`` supplies the dates.  An article whose id was already
     read from an earlier page is a reprint and is skipped.

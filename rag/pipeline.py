@@ -16,6 +16,7 @@ from pathlib import Path
 
 from rag.chunk import ChunkerSettings
 from rag.errors import IndexNotFoundError, InvalidInputError
+from rag.generate import REFUSAL_TEXT
 from rag.index import Index, IngestReport
 from rag.parse import infer_page_date, load_pages, parse_text
 from rag.protocols import Embedder, Generator
@@ -227,6 +228,18 @@ class Pipeline:
         """Like :meth:`ask`, but yield answer text as it is produced before the final :class:`Answer`."""
         question = self.check_question(question)
         query = self.standalone_query(question, history)
+        if query != question and _follows_refusal(history):
+            # 那它有多少家企业参展？ after a refusal: "它" names nothing the pages hold, and
+            # answering from an older topic would be a confident wrong answer.
+            yield Answer(
+                question=question,
+                text=REFUSAL_TEXT,
+                refused=True,
+                generator=self.generator.name,
+                query=query,
+                analysis={"decision": "the question it follows was refused"},
+            )
+            return
         t0 = time.perf_counter()
         passages = self.retriever().run(query, top_k=top_k, filters=filters, mode=mode)
         t1 = time.perf_counter()
@@ -247,6 +260,8 @@ class Pipeline:
                     generator=item.generator,
                     notice=item.notice,
                     timings={**item.timings, **timings},
+                    query=query,
+                    analysis=item.analysis,
                 )
             else:
                 yield item
@@ -274,6 +289,12 @@ class Pipeline:
         }
 
 
+def _follows_refusal(history: Sequence[Turn]) -> bool:
+    """Whether the last answer in ``history`` was a refusal."""
+    last = next((t for t in reversed(history) if t.role == "assistant"), None)
+    return last is not None and REFUSAL_TEXT in last.content
+
+
 def build_embedder(settings: Settings) -> Embedder:
     """The configured embedder: a sentence-transformers model, or ``hashing:<dim>`` (the fast test fake)."""
     from rag.embed import HashingEmbedder, SentenceTransformerEmbedder
@@ -294,13 +315,18 @@ def build_embedder(settings: Settings) -> Embedder:
     )
 
 
-def build_pipeline(settings: Settings | None = None) -> Pipeline:
-    """The composition root: build the real embedder and generator from one :class:`Settings`."""
+def build_pipeline(settings: Settings | None = None, embedder: Embedder | None = None) -> Pipeline:
+    """The composition root: build the real embedder and generator from one :class:`Settings`.
+
+    ``embedder`` replaces the configured one (tests inject fakes here).
+    """
     from rag.generators import build_generator, build_query_rewriter
 
     settings = settings or Settings()
-    pipeline = Pipeline(settings, build_embedder(settings), generator=None)  # type: ignore[arg-type]
-    pipeline.generator = build_generator(settings, idf=lambda term: pipeline.index.idf(term))
+    pipeline = Pipeline(settings, embedder or build_embedder(settings), generator=None)  # type: ignore[arg-type]
+    pipeline.generator = build_generator(
+        settings, idf=lambda term: pipeline.index.idf(term), library=lambda: pipeline.index
+    )
     pipeline.rewriter = build_query_rewriter(settings, pipeline.generator)
     return pipeline
 

@@ -109,7 +109,7 @@ class Retriever:
         depth = max(self.settings.candidates, top_k * 2)
         rankings: list[tuple[float, list[tuple[Chunk, float]]]] = []
         if mode in ("hybrid", "dense"):
-            vector = self.index.embedder.encode_queries([query])
+            vector = self.index.query_vector(query)
             rankings.append((self.settings.dense_weight, self.index.dense_search(vector, depth, filters)))
         if mode in ("hybrid", "bm25"):
             tokens = tokenize(query)

@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(2000, ge=10)
     answer_sentences: int = Field(2, ge=1, le=10)
     refusal_threshold: float = Field(0.25, ge=0.0, le=1.0)
+    answerability_threshold: float | None = Field(
+        None,
+        ge=-5.0,
+        le=5.0,
+        description="Refuse when no sentence reaches this answerability; unset: the value calibrated "
+        "for the embedding model (eval/calibrate.py).",
+    )
 
     # Language-model generators (issue 7).
     transformers_model: str | None = None

@@ -11,6 +11,7 @@ Everything here is a pure function over ``str``:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections import Counter
 
@@ -140,6 +141,29 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
             spans.append((start, n))
         else:
             spans[-1] = (spans[-1][0], n)
+    return spans
+
+
+#: A lead such as "本报讯(记者 尹哲)" is the paper's boilerplate, not part of a quotable fact.
+_LEAD = re.compile(r"\s*本报讯\s*(?:[（(][^）)]{0,30}[）)])?\s*")
+
+
+def answer_sentences(body: str) -> list[tuple[int, int]]:
+    """The quotable sentences of an article body: trimmed spans, 本报讯 leads dropped, tiny ones skipped.
+
+    Example:
+        >>> body = "本报讯（记者 李静）展厅面积435平方米。好。"
+        >>> [body[s:e] for s, e in answer_sentences(body)]
+        ['展厅面积435平方米。']
+    """
+    spans = []
+    for start, end in split_sentences(body):
+        lead = _LEAD.match(body, start, end)
+        if lead:
+            start = lead.end()
+        start, end = trim_span(body, start, end)
+        if len(normalize_for_match(body[start:end])) >= 6:
+            spans.append((start, end))
     return spans
 
 

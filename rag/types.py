@@ -150,6 +150,10 @@ class Answer:
     generator: str = "extractive"
     notice: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    #: The standalone question actually searched (a follow-up made explicit); "" = ``question``.
+    query: str = ""
+    #: How the question was read and why it was answered or refused (``rag ask --explain``).
+    analysis: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document printed by ``rag ask --json``."""
@@ -159,7 +163,10 @@ class Answer:
             "citations": [c.to_dict() for c in self.citations],
             "passages": [p.to_dict() for p in self.passages],
             "generator": self.generator,
+            "query": self.query or self.question,
         }
+        if self.analysis is not None:
+            data["analysis"] = self.analysis
         if self.notice:
             data["notice"] = self.notice
         return data

@@ -1,6 +1,13 @@
 from rag.chunk import SentenceChunker
+from rag.embed import HashingEmbedder
+from rag.evidence import AnswerabilityModel
 from rag.generate import REFUSAL_TEXT, ExtractiveGenerator
+from rag.index import Index
 from rag.types import Article, Passage
+
+#: Lexical evidence only: the hashing fake's vectors carry no meaning, so dense similarity is
+#: switched off and the threshold is the one a coverage-only model needs.
+LEXICAL = AnswerabilityModel(dense_weight=0.0, threshold=0.3)
 
 EXPO = Article(
     id="expo",
@@ -28,9 +35,48 @@ def _passages(*articles):
     return [Passage(chunk=c, score=1.0 / (i + 1), rank=i + 1) for i, c in enumerate(chunks)]
 
 
+def _generator(*articles):
+    """An extractive generator reading a real in-memory index of ``articles`` (hashing embedder)."""
+    index = Index(HashingEmbedder(64))
+    for article in articles:
+        index.sync_source(article.source + article.id, [article])
+    return ExtractiveGenerator(library=lambda: index, answerability=LEXICAL)
+
+
+def test_typed_answer_is_one_short_sentence_with_the_span_copied_from_the_quote():
+    gen = _generator(EXPO, VINEGAR)
+    answer = gen.generate("第八届进博会山西展厅面积多大？", _passages(EXPO, VINEGAR))
+    assert not answer.refused
+    # The answer leads with the figure; the citation carries the whole supporting sentence.
+    assert answer.text.endswith("435平方米。[1]") and len(answer.text) <= 30
+    (citation,) = answer.citations
+    assert "435平方米" in citation.quote and EXPO.body[citation.start : citation.end] == citation.quote
+    assert answer.analysis is not None and answer.analysis["answer_type"] == "area"
+
+
+def test_a_near_miss_on_any_hard_constraint_is_refused():
+    gen = _generator(EXPO, VINEGAR)
+    passages = _passages(EXPO, VINEGAR)
+    for question in (
+        "第九届进博会山西展厅面积多大？",  # edition
+        "2024年进博会山西展厅面积多大？",  # year the page does not print
+        "大同市图书馆有多少个座位？",  # a place the pages never name
+        "紫林醋业11月3日开展了什么培训？",  # another day
+    ):
+        answer = gen.generate(question, passages)
+        assert answer.refused, (question, answer.text)
+        assert answer.analysis is not None and answer.analysis["decision"]
+
+
+def test_a_count_must_be_about_the_thing_asked():
+    # 7家 counts Taiyuan's firms, not the hall's visitors.
+    answer = _generator(EXPO).generate("山西展厅接待了多少名观众？", _passages(EXPO))
+    assert answer.refused
+
+
 def test_answer_quotes_the_sentence_holding_the_asked_figure_with_exact_spans():
     passages = _passages(EXPO, VINEGAR)
-    answer = ExtractiveGenerator().generate("第八届进博会山西展厅面积多大？", passages)
+    answer = _generator(EXPO, VINEGAR).generate("第八届进博会山西展厅面积多大？", passages)
     assert not answer.refused
     assert "435平方米" in answer.text and answer.text.rstrip().endswith("]")
     first = answer.citations[0]
@@ -40,7 +86,7 @@ def test_answer_quotes_the_sentence_holding_the_asked_figure_with_exact_spans():
 
 
 def test_the_paper_lead_is_not_part_of_the_quote():
-    answer = ExtractiveGenerator().generate("紫林醋业什么时候开展安全生产培训？", _passages(VINEGAR))
+    answer = _generator(VINEGAR).generate("紫林醋业什么时候开展安全生产培训？", _passages(VINEGAR))
     assert not answer.refused
     assert answer.citations[0].quote.startswith("11月1日")
 
@@ -63,7 +109,7 @@ def test_refuses_an_unrelated_question_and_an_empty_retrieval():
 
 
 def test_wo_shi_reads_as_taiyuan():
-    answer = ExtractiveGenerator().generate("山西展厅里有几家太原企业？", _passages(EXPO))
+    answer = _generator(EXPO).generate("山西展厅里有几家太原企业？", _passages(EXPO))
     assert not answer.refused and "7家" in answer.text
 
 
@@ -92,6 +138,8 @@ def test_a_second_quote_from_another_story_must_add_something():
         date="2023-09-21",
         kind="brief",
     )
-    answer = ExtractiveGenerator().generate("太原外贸总量占全省的比例是多少？", _passages(taiyuan, other))
+    answer = _generator(taiyuan, other).generate(
+        "太原外贸总量占全省的比例是多少？", _passages(taiyuan, other)
+    )
     assert not answer.refused and "80%" in answer.text
     assert {c.article_id for c in answer.citations} == {"ty"}

@@ -173,9 +173,9 @@ def _names(text: str) -> list[Fact]:
     """Proper names (people, places, organisations, other names) and 《titles》 in ``text``."""
     import jieba.posseg as pseg
 
-    from rag.bm25 import _jieba
+    from rag.bm25 import jieba_tokenizer
 
-    _jieba()  # the archive's user dictionary makes its names single words
+    jieba_tokenizer()  # the archive's user dictionary makes its names single words
     words = [(w.word, w.flag) for w in pseg.cut(text)]
     names: set[str] = set()
     for i, (word, flag) in enumerate(words):

@@ -23,8 +23,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.limits import ApiLimits
 from rag.embed import HashingEmbedder
-from rag.generators import build_generator
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, build_pipeline
 from rag.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,10 +32,10 @@ API_KEY = "test-key-0123456789"
 
 def make_pipeline(index_dir: Path, embedder: Any = None, **overrides: Any) -> Pipeline:
     """A pipeline over the seeds with the hashing embedder (or ``embedder``) and the extractive generator."""
-    settings = Settings(**{"seeds_dir": REPO / "seeds", "index_dir": index_dir, **overrides})
-    pipeline = Pipeline(settings, embedder or HashingEmbedder(256), generator=None)  # type: ignore[arg-type]
-    pipeline.generator = build_generator(settings, idf=lambda term: pipeline.index.idf(term))
-    return pipeline
+    settings = Settings(
+        **{"seeds_dir": REPO / "seeds", "index_dir": index_dir, "embedding_model": "hashing:256", **overrides}
+    )
+    return build_pipeline(settings, embedder or HashingEmbedder(256))
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from rag.parse import load_pages
 from rag.types import Article, Passage
 
 #: 理工大获批国家自然科学基金项目135个 / 太原理工大学两人参加中国第38次南极科考 / 太原市图书馆自习室座无虚席
-PASSAGE_IDS = ("776ff4dd08f4", "45e59a9c7866", "26ee6a898d90")
+PASSAGE_IDS = ("4cc5be9f9913", "45e59a9c7866", "26ee6a898d90")
 
 
 @pytest.fixture(scope="session")

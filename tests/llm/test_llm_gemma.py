@@ -36,7 +36,7 @@ def test_gemma_base_model_plumbing_and_checks(gemma_path: Path, articles) -> Non
     backend = TransformersBackend(gemma_path, device="cpu", max_tokens=40, temperature=0.0)
     _, model = backend.load()
     assert type(model).__name__ == "Gemma3ForCausalLM"
-    passages = [passage_of(articles["26ee6a898d90"], 1), passage_of(articles["776ff4dd08f4"], 2)]
+    passages = [passage_of(articles["26ee6a898d90"], 1), passage_of(articles["4cc5be9f9913"], 2)]
     question = "太原市图书馆自习室情况如何？"
     messages = build_messages(question, passages)
     assert backend.prompt(messages) == render_plain(messages)  # a base model has no chat template

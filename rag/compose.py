@@ -1,0 +1,308 @@
+"""Composition: lead with the answer, then the support, every ``[n]`` on the clause it supports.
+
+* a typed question (how many, when, who, where, which edition…) gets one short sentence
+  stating the extracted span in the question's own terms — 山西展厅面积为435平方米。[1] —
+  where the span is copied verbatim from the cited sentence;
+* who said / what did X say: the speaker and the quoted words;
+* a summary: the article's lead and up to three key sentences, each cited;
+* "what did the paper report on … / about …": the matching articles' headlines with dates;
+* a list: the enumerating sentence(s), each cited;
+* other questions (what, why, how): the supporting sentence, cut to the clauses that answer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from rag.evidence import Candidate, Library, coverage, local, term_weights
+from rag.question import QuestionAnalysis, tag
+from rag.text import answer_sentences, normalize_for_match
+from rag.types import Article, Chunk, Citation
+
+_ASK = re.compile(
+    r"(?:是|为|有)?(?:(?:一共|总共|共)?(?:多少|几)(?:[个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道吨元天]|万元|亿元|平方米|公里|米)?)"
+    r"|多大(?:的)?(?:面积|比例)?|多长(?:时间)?|多久|多重|多高|多远|什么时候|何时|哪一?天|哪一?年|几月几[日号]|哪个月"
+    r"|第几届|哪一?届|第几次|谁|哪位|哪家(?:企业|公司|单位|机构)?"
+    r"|哪(?:一)?(?:个|座|所)?(?:区|县|市|街道|社区|村|乡|镇|校区|场馆|城市)|哪里|什么地方|叫什么名字|叫什么|什么名字"
+)
+_TRAILING = re.compile(r"[？?！!。.\s]*$")
+_PARTICLE = re.compile(r"(?:呢|吗|啊|呀)$")
+_BARE_MEASURE = re.compile(r"^(?:多大|多长|多久|多重|多高|多远|多少|几)")
+
+
+def _cut_left(left: str, limit: int = 14) -> str:
+    """The end of the question before the interrogative: its last clause, at most ``limit`` characters.
+
+    A quoted name or title is kept whole or dropped whole, never cut.
+    """
+    bounds = _clause_ends(left)
+    left = left[bounds[-1] :] if bounds else left
+    left = left.removeprefix("请问").lstrip("、，,；;：: ")
+    if len(left) <= limit:
+        return left
+    close = max(left.rfind("”"), left.rfind("》"))
+    if close >= 0:
+        opener = "“" if left[close] == "”" else "《"
+        open_at = left.rfind(opener, 0, close)
+        if open_at >= 0 and len(left) - open_at <= limit + 12:
+            return left[open_at:]
+        left = left[close + 1 :]
+        if len(left) <= limit:
+            return left
+    words = [w for w, _ in tag(left)]
+    kept = ""
+    for word in reversed(words):
+        if len(kept) + len(word) > limit:
+            break
+        kept = word + kept
+    return (kept or left[-limit:]).lstrip("、，,；;：: ")
+
+
+def short_statement(analysis: QuestionAnalysis, span: str) -> str:
+    """The question restated as a statement with ``span`` in place of its interrogative.
+
+    Example:
+        >>> from rag.question import analyze
+        >>> short_statement(analyze("第八届进博会山西展厅面积有多大？"), "435平方米")
+        '第八届进博会山西展厅面积有435平方米'
+    """
+    question = _TRAILING.sub("", analysis.text)
+    matches = list(_ASK.finditer(question))
+    if not matches:
+        return span
+    m = matches[-1]
+    asked = m.group(0)
+    left = _cut_left(question[: m.start()])
+    right = _PARTICLE.sub("", question[m.end() :])
+    right = re.split(r"[，,；;？?]", right)[0]
+    if len(right) > 12:
+        right = ""
+    if asked.startswith(("是", "为", "有")):
+        joiner = asked[0]
+    elif asked.startswith("叫"):
+        joiner = "叫"
+    elif (
+        _BARE_MEASURE.match(asked)
+        and not re.search(r"[是为有达了在到]$", left)
+        and asked[-1] not in "个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道"
+    ):
+        joiner = "为"
+    else:
+        joiner = ""
+    # The counter is in the span already (26家): 多少家企业 → 26家企业.
+    statement = f"{left}{joiner}{span}{right}"
+    return statement.strip("，,的 ")
+
+
+def citation_of(n: int, article: Article, start: int, end: int, chunks: Sequence[Chunk]) -> Citation:
+    """Citation ``[n]`` quoting ``article.body[start:end]``, attributed to the chunk that holds it."""
+    chunk = next((c for c in chunks if c.start <= start < c.end), chunks[0] if chunks else None)
+    return Citation(
+        n=n,
+        chunk_id=chunk.id if chunk is not None else f"{article.id}:0",
+        article_id=article.id,
+        title=article.title,
+        date=article.date,
+        source=article.source,
+        quote=article.body[start:end],
+        start=start,
+        end=end,
+    )
+
+
+def candidate_citation(n: int, candidate: Candidate) -> Citation:
+    """Citation ``[n]`` quoting a candidate sentence whole."""
+    chunk = candidate.passage.chunk
+    return Citation(
+        n=n,
+        chunk_id=chunk.id,
+        article_id=candidate.article.id,
+        title=candidate.article.title,
+        date=candidate.article.date,
+        source=candidate.article.source,
+        quote=candidate.text,
+        start=candidate.start,
+        end=candidate.end,
+    )
+
+
+def _best_span(candidate: Candidate, analysis: QuestionAnalysis) -> str:
+    """The typed span of the candidate closest to the question's words (the clause that answers)."""
+    text = candidate.text
+    terms = [local(normalize_for_match(t)) for t in analysis.terms]
+    best, best_score = candidate.spans[0], -1.0
+    for s, e in candidate.spans:
+        lo = max(text.rfind(p, 0, s) for p in "，,；;。") + 1
+        his = [i for p in "，,；;。" if (i := text.find(p, e)) >= 0]
+        clause = local(normalize_for_match(text[max(lo - 30, 0) : min(his) if his else len(text)]))
+        score = float(sum(1 for t in terms if t and t in clause))
+        span = text[s:e]
+        if (
+            analysis.answer_type in ("date", "year")
+            and analysis.expectation
+            and analysis.expectation.kind == "date"
+        ):
+            # The most specific date answers 哪天: 8月29日 rather than 2023年 in the same sentence.
+            score += 10 * bool(re.search(r"[日号]", span)) + 5 * ("月" in span)
+        if re.search(r"(?:降至|降到|增至|增长到|达到|提升至|升至|为|达)$", text[max(0, s - 3) : s]):
+            score += 0.5
+        counter = re.search(r"(?:多少|几)\s*([^\s的])", analysis.text)
+        if counter and span.endswith(counter.group(1)):
+            score += 1.0  # 多少道美食 → 24道, not 80多个
+        if analysis.head and analysis.head[:2] in text[e : e + 6]:
+            score += 1.0
+        if score > best_score:
+            best, best_score = (s, e), score
+    return text[best[0] : best[1]]
+
+
+def typed_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]]:
+    """One short sentence stating the span, cited to the sentence it was copied from."""
+    span = _best_span(best, analysis)
+    return f"{short_statement(analysis, span)}。[1]", [candidate_citation(1, best)]
+
+
+_QUOTE = re.compile(r"“([^”]{4,200})”")
+
+
+def said_answer(
+    analysis: QuestionAnalysis, candidates: Sequence[Candidate]
+) -> tuple[str, list[Citation]] | None:
+    """``speaker表示：“…”`` from the best sentence quoting the speaker, or None."""
+    speaker = analysis.speaker
+    for cand in candidates[:5]:
+        quote = _QUOTE.search(cand.text)
+        if quote and (
+            not speaker
+            or speaker in cand.text
+            or speaker in cand.article.body[max(0, cand.start - 60) : cand.start]
+        ):
+            who = speaker or "报道"
+            return f"{who}表示：“{quote.group(1)}”[1]", [candidate_citation(1, cand)]
+    return None
+
+
+def _clauses_answer(text: str, analysis: QuestionAnalysis, limit: int = 80) -> tuple[int, int]:
+    """The part of a long sentence that answers: the first clause with a question word, and the next."""
+    if len(text) <= limit:
+        return 0, len(text)
+    terms = [local(normalize_for_match(t)) for t in analysis.terms]
+    bounds = [0] + _clause_ends(text) + [len(text)]
+    clauses = list(zip(bounds, bounds[1:], strict=False))
+    hits = [
+        i
+        for i, (s, e) in enumerate(clauses)
+        if any(t and t in local(normalize_for_match(text[s:e])) for t in terms)
+    ]
+    if not hits:
+        return 0, len(text)
+    first = hits[0]
+    last = min(len(clauses) - 1, max(first + 1, hits[-1]))
+    while last > first and clauses[last][1] - clauses[first][0] > limit:
+        last -= 1
+    return clauses[first][0], clauses[last][1]
+
+
+def _clause_ends(text: str) -> list[int]:
+    """Offsets just after each clause separator (，；：) that is not inside quotes or a title."""
+    depth, ends = 0, []
+    for i, ch in enumerate(text):
+        if ch in "“《（(「『":
+            depth += 1
+        elif ch in "”》）)」』":
+            depth = max(0, depth - 1)
+        elif ch in "，,；;：:" and depth == 0:
+            ends.append(i + 1)
+    return ends
+
+
+def sentence_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]]:
+    """The supporting sentence (cut to the clauses that answer), cited."""
+    s, e = _clauses_answer(best.text, analysis)
+    part = best.text[s:e].rstrip("，,；;：: ")
+    citation = candidate_citation(1, best)
+    if (s, e) != (0, len(best.text)):
+        start = best.start + s
+        end = best.start + s + len(part)
+        citation = Citation(
+            **{**citation.to_dict(), "quote": best.article.body[start:end], "start": start, "end": end}
+        )
+    if not re.search(r"[。！？!?]$", part):
+        part += "。"
+    return f"{part}[1]", [citation]
+
+
+def list_answer(
+    analysis: QuestionAnalysis, best: Candidate, library: Library | None
+) -> tuple[str, list[Citation]]:
+    """The enumerating sentence, and the next one when the first only announces the list."""
+    sentences = [(best.start, best.end)]
+    if library is not None:
+        spans = answer_sentences(best.article.body)
+        following = [sp for sp in spans if sp[0] >= best.end][:2]
+        announces = best.text.rstrip().endswith(("：", ":")) or not re.search(r"[、；;]|一是|二是", best.text)
+        for start, end in following:
+            nxt = best.article.body[start:end]
+            if announces or re.match(r"\s*(?:二是|三是|其次|此外|同时)", nxt):
+                sentences.append((start, end))
+                announces = False
+            if len(sentences) >= 3:
+                break
+    chunks = library.chunks_of(best.article.id) if library is not None else [best.passage.chunk]
+    parts, citations = [], []
+    for n, (start, end) in enumerate(sentences, start=1):
+        citations.append(citation_of(n, best.article, start, end, chunks))
+        parts.append(f"{best.article.body[start:end]}[{n}]")
+    return "".join(parts), citations
+
+
+def summary_answer(
+    analysis: QuestionAnalysis, best: Candidate, library: Library | None
+) -> tuple[str, list[Citation]]:
+    """The article's lead and up to three more of its sentences that best match the question."""
+    article = best.article
+    spans = answer_sentences(article.body)
+    if not spans:
+        return sentence_answer(analysis, best)
+    weights = term_weights(analysis, library)
+    context = local(normalize_for_match(article.title))
+    ranked = sorted(spans[1:], key=lambda sp: -coverage(weights, article.body[sp[0] : sp[1]], context))
+    chosen = sorted([spans[0], *ranked[:3]])
+    chunks = library.chunks_of(article.id) if library is not None else [best.passage.chunk]
+    parts, citations = [], []
+    for n, (start, end) in enumerate(chosen, start=1):
+        citations.append(citation_of(n, article, start, end, chunks))
+        parts.append(f"{article.body[start:end]}[{n}]")
+    return "".join(parts), citations
+
+
+def report_answer(
+    articles: Sequence[Article], library: Library | None, fallback_chunks: dict[str, Chunk]
+) -> tuple[str, list[Citation]]:
+    """The matching articles' headlines with dates, each cited to its lead sentence."""
+    lines, citations = [], []
+    for n, article in enumerate(articles[:5], start=1):
+        spans = answer_sentences(article.body)
+        if not spans:
+            continue
+        start, end = spans[0]
+        chunks = library.chunks_of(article.id) if library is not None else [fallback_chunks[article.id]]
+        citations.append(citation_of(n, article, start, end, chunks))
+        lines.append(f"《{article.title}》（{article.date}）[{n}]")
+    if not lines:
+        return "", []
+    return "报道有：" + "；".join(lines) + "。", citations
+
+
+__all__ = [
+    "candidate_citation",
+    "citation_of",
+    "list_answer",
+    "report_answer",
+    "said_answer",
+    "sentence_answer",
+    "short_statement",
+    "summary_answer",
+    "typed_answer",
+]

@@ -1,0 +1,699 @@
+"""Evidence: the sentences that may answer an analysed question, and how well each does.
+
+Two tests decide whether a sentence can support an answer at all:
+
+1. its **article satisfies every hard constraint** of the question (:func:`satisfies`):
+   the edition, year, month and day, the named people, places and organisations, the
+   figures and quoted terms.  An article about 第八届进博会 cannot answer a question about
+   第九届, however many other words they share;
+2. for a question that asks for a typed answer (a figure with its unit, a date, a name),
+   the sentence **holds a span of that type** that the question does not already state
+   (:func:`typed_spans`), about the thing counted (多少家**企业**).
+
+Among the sentences that pass, each gets lexical coverage (idf-weighted share of the
+question's words found in the sentence and, with less credit, its headline and passage)
+and dense similarity (the question's vector against the sentence vector stored in the
+index at ingest).  :func:`answerability` combines both into one score whose refusal
+threshold is calibrated on data (``eval/calibrate.py``).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from rag.answer_types import person_names
+from rag.question import Constraint, QuestionAnalysis
+from rag.text import answer_sentences, normalize_for_match, zh_to_int
+from rag.types import Article, Chunk, Passage
+
+
+class Library(Protocol):
+    """What answering reads from the index besides the passages (``rag.index.Index`` is one)."""
+
+    def article(self, article_id: str) -> Article:
+        """The article with ``article_id``."""
+        ...
+
+    def sentences(self, article_id: str):  # type: ignore[no-untyped-def]  # -> SentenceTable | None
+        """The article's quotable sentences with their vectors."""
+        ...
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """The (cached) query embedding of ``text``."""
+        ...
+
+    def idf(self, token: str) -> float:
+        """Inverse document frequency of a token."""
+        ...
+
+    def document_frequency(self, token: str) -> int:
+        """Number of chunks holding a token."""
+        ...
+
+    def chunks_of(self, article_id: str) -> list[Chunk]:
+        """The chunks of an article, in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence that may answer: where it is, what it holds, how well it matches."""
+
+    passage: Passage
+    article: Article
+    start: int  # offsets into the article body
+    end: int
+    text: str
+    coverage: float
+    dense: float
+    #: Answer spans of the expected type inside ``text`` (offsets into ``text``), best first.
+    spans: tuple[tuple[int, int], ...] = ()
+    score: float = 0.0
+    #: Weighted share of the question's nouns that the article does not print, split into
+    #: nouns the archive prints elsewhere and nouns it never prints.
+    missing: float = 0.0
+    unseen: float = 0.0
+    #: Share of never-printed nouns that are names (tagged as places, people, organisations).
+    unseen_names: float = 0.0
+    #: Share of the question's nouns that neither the sentence nor the headline prints
+    #: (甲烷产率 asked, the sentence reports 二氧化碳产率).
+    apart: float = 0.0
+    #: Fixed preferences added to the score (passage rank, a printed day for 哪天…).
+    bonus: float = 0.0
+
+    @property
+    def span_text(self) -> str:
+        """The best typed span, or '' when the question asks for no type."""
+        if not self.spans:
+            return ""
+        s, e = self.spans[0]
+        return self.text[s:e]
+
+
+def local(norm: str) -> str:
+    """Read 我市/本市 as 太原市 (the paper's own way of naming its city)."""
+    return norm.replace("我市", "太原市").replace("本市", "太原市")
+
+
+def article_text(article: Article) -> str:
+    """The normalised text an article's names are checked against (headline to byline)."""
+    parts = (article.kicker, article.title, article.subtitle, article.body, " ".join(article.reporters))
+    return local(normalize_for_match("".join(parts)))
+
+
+def article_figures_text(article: Article) -> str:
+    """The text an article's dates and figures are checked against: widths folded, punctuation kept.
+
+    Punctuation matters there: 1-8月 must not read as 18月.
+    """
+    text = unicodedata.normalize("NFKC", f"{article.title}\n{article.body}")
+    return re.sub(r"[ \t\u3000]+", "", text)
+
+
+_EDITION_IN_TEXT = re.compile(r"第([0-9]+|[一二三四五六七八九十百零〇两]+)(?:届|次)")
+
+
+def _editions(text: str) -> set[int]:
+    found = set()
+    for m in _EDITION_IN_TEXT.finditer(text):
+        raw = m.group(1)
+        value = int(raw) if raw.isdigit() else zh_to_int(raw)
+        if value is not None:
+            found.add(value)
+    return found
+
+
+def _abbreviates(short: str, text: str) -> bool:
+    """Whether ``short`` is written out in ``text`` with its characters in order (太钢 → 太原钢铁)."""
+    if len(short) < 2:
+        return False
+    first = short[0]
+    start = text.find(first)
+    while start >= 0:
+        pos, ok = start, True
+        for ch in short[1:]:
+            pos = text.find(ch, pos + 1, start + 3 * len(short))
+            if pos < 0:
+                ok = False
+                break
+        if ok:
+            return True
+        start = text.find(first, start + 1)
+    return False
+
+
+def constraint_met(constraint: Constraint, text: str, date: str) -> bool:
+    """Whether an article (normalised ``text`` and ISO ``date``) satisfies one constraint."""
+    year, month, day = (int(x) for x in date.split("-")) if date and date.count("-") == 2 else (0, 0, 0)
+    value = constraint.value
+    if constraint.kind == "edition":
+        return value in _editions(text)
+    if constraint.kind == "year":
+        return value == year or re.search(rf"(?<!\d){value}(?!\d)", text) is not None
+    if constraint.kind == "month":
+        if re.search(rf"(?<!\d){value}月", text):
+            return True
+        # 1至8月 / 1-8月 covers 5月; a page's own month counts only where no month is printed.
+        for lo, hi in re.findall(r"(?<!\d)(\d{1,2})\s*(?:至|到|-|—|~)\s*(\d{1,2})月", text):
+            if int(lo) <= int(value) <= int(hi):
+                return True
+        return value == month and not re.search(r"(?<!\d)\d{1,2}月", text)
+    if constraint.kind == "day":
+        m, d = (int(x) for x in str(value).split("-"))
+        if re.search(rf"(?<!\d){m}月{d}[日号]", text):
+            return True
+        # A paper reports the day before its date; a page date alone never proves a day.
+        return False
+    if constraint.kind == "figure":
+        return re.search(rf"(?<![\d.]){re.escape(str(value))}(?![\d.])", text) is not None
+    norm = local(str(value))
+    if norm in text:
+        return True
+    if constraint.kind in ("organisation", "place", "name") and len(norm) <= 3:
+        # Only short forms abbreviate (太钢, 理工大); 山西大学 is not 山西财经大学.
+        return _abbreviates(norm, text)
+    return False
+
+
+_FIGURE_KINDS = frozenset({"edition", "year", "month", "day", "figure"})
+
+
+def satisfies(analysis: QuestionAnalysis, article: Article) -> list[Constraint]:
+    """The constraints of ``analysis`` that ``article`` fails (empty: it may answer).
+
+    Two values of one kind (2021年和2025年) are alternatives: a question naming both
+    compares two articles, so an article needs one of them.
+    """
+    names, figures = article_text(article), article_figures_text(article)
+    by_kind: dict[str, list[Constraint]] = {}
+    for c in analysis.constraints:
+        by_kind.setdefault(c.kind, []).append(c)
+    failed: list[Constraint] = []
+    for kind, group in by_kind.items():
+        text = figures if kind in _FIGURE_KINDS else names
+        misses = [c for c in group if not constraint_met(c, text, article.date)]
+        alternatives = kind in ("year", "edition", "month", "day") and len(group) > 1
+        if misses and (not alternatives or len(misses) == len(group)):
+            failed.extend(misses)
+    return failed
+
+
+# --------------------------------------------------------------------------- typed spans
+
+_UNIT_TAIL = re.compile(r"(?:以上|以下|左右|之多|多)?")
+_COUNTERS = (
+    "个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道幅棵只头匹株本册首款枚颗栋间层处"
+    "天年月日时分秒吨元米克岁倍成"
+)
+#: A figure with its unit: 435平方米, 5111.5万元, 57.9%, 2381名, 七成, 0351-4040236.
+_NUMBER_SPAN = re.compile(
+    r"\d{3,4}-\d{7,8}"
+    r"|(?:约|近|超过|逾|达)?(?:\d+(?:[.,]\d+)*|[一二两三四五六七八九十百千]+)(?:\s*[万亿千百])*\s*(?:余|多)?\s*"
+    rf"(?:%|％|‰|万元|亿元|美元|平方米|平方公里|公里|千米|公顷|人次|小时|分钟|个月|个工作日|微克/立方米|微克|[{_COUNTERS}])"
+    r"(?:以上|以下|左右|之多)?"
+    r"|\d+(?:\.\d+)?"
+)
+_DATE_SPAN = re.compile(
+    r"(?:(?:\d{4}|[二〇一九零]{4})年)?\d{1,2}月\d{1,2}[日号](?:\d{1,2}时)?(?:(?:至|到|—|-|~)(?:\d{1,2}月)?\d{1,2}[日号](?:\d{1,2}时)?)?"
+    r"|(?:\d{4}年)?\d{1,2}月(?:[上中下]旬|底|初)?|\d{4}年(?:[上下]半年|底|初)?|\d{1,2}[日号]"
+    r"|(?:每周|周|星期)[一二三四五六日天](?:(?:和|、|至)(?:周|星期)?[一二三四五六日天])*"
+    r"|[今去明前]年|上午|下午|晚上|当晚|当天"
+)
+_ORG_SPAN = re.compile(
+    r"[\u4e00-\u9fffA-Za-z（）()]{2,24}?(?:股份有限公司|有限责任公司|有限公司|公司|集团|大学|学院|医院|银行|协会|联盟|研究院|研究所|"
+    r"实验室|委员会|管理局|局|中心|厂|社|馆|站)"
+)
+_PLACE_SPAN = re.compile(
+    r"[\u4e00-\u9fff]{1,10}?(?:省|市|区|县|镇|乡|村|街道|社区|小区|街|路|广场|公园|校区|会展中心|场馆|海域|站)"
+)
+_ROLE_BEFORE_NAME = re.compile(
+    r"(?:主任|书记|局长|市长|厅长|主席|经理|董事长|教授|院长|部长|记者|通讯员|博士生?|校长|县长|区长|镇长|站长|社长|负责人|专家|老师|教师|研究员)"
+)
+
+
+_ORDINAL_SPAN = re.compile(r"第\s*[一二三四五六七八九十百零\d]+\s*[届次期]")
+_PEOPLE_SPAN = re.compile(
+    r"[\u4e00-\u9fff]{0,4}?(?:居民|市民|群众|游客|负责人|消费者|客商|老人|学生|师生|志愿者|村民|家长|孩子)"
+)
+_AFTER_NAME = "说表示等在和与为的了是也都介绍认为指出带领出席作笑一同及、"
+_NOT_A_PLACE_START = "在于到从向对全各该本我每这那其"
+
+
+def _tagged(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, flag)`` of every word jieba's tagger finds in ``text``."""
+    from rag.question import tag
+
+    words, pos = [], 0
+    for word, flag in tag(text):
+        i = text.find(word, pos)
+        if i < 0:
+            continue
+        pos = i + len(word)
+        words.append((i, pos, flag))
+    return words
+
+
+_NOMINAL_FLAGS = ("n", "j", "b", "eng", "nz", "ns", "nt", "nr", "vn")
+
+
+def _name_phrases(text: str, suffix: re.Pattern[str], analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+    """Noun phrases ending in ``suffix`` (…有限公司, …街道), grown leftwards over nouns and names."""
+    words = _tagged(text)
+    spans = []
+    for k, (s, e, _flag) in enumerate(words):
+        if not suffix.search(text[s:e]):
+            continue
+        j = k
+        while j > 0 and words[j - 1][2].startswith(_NOMINAL_FLAGS) and words[j - 1][1] == words[j][0]:
+            j -= 1
+        start = words[j][0]
+        while start < e and text[start] in _NOT_A_PLACE_START:
+            start += 1
+        if e - start >= 3 and _outside_question(text[start:e], analysis):
+            spans.append((start, e))
+    return spans
+
+
+_PLACE_END = re.compile(r"(?:省|市|区|县|镇|乡|村|街道|社区|小区|街|路|广场|公园|校区|中心|场馆|海域)$")
+_ORG_END = re.compile(
+    r"(?:公司|集团|大学|学院|医院|银行|协会|联盟|研究院|研究所|实验室|委员会|管理局|局|中心|厂|社|馆|站|团队)$"
+)
+
+
+def _place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+    """Named places: words the tagger marks as places, or noun phrases ending in 区/村/街道… (not 全乡)."""
+    spans = [
+        (s, e)
+        for s, e, flag in _tagged(text)
+        if flag == "ns" and e - s >= 2 and _outside_question(text[s:e], analysis)
+    ]
+    # Both: overlapping spans are resolved to the longest (北中环街 over 中环).
+    return spans + _name_phrases(text, _PLACE_END, analysis)
+
+
+def _outside_question(span: str, analysis: QuestionAnalysis) -> bool:
+    norm = normalize_for_match(span)
+    return bool(norm) and norm not in normalize_for_match(analysis.text)
+
+
+def _person_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+    from rag.parse import is_person_name
+
+    spans = []
+    for name in person_names(text):
+        if is_person_name(name) and _outside_question(name, analysis):
+            i = text.find(name)
+            e = i + len(name)
+            # jieba cuts some three-character names short (王煜|尘作为).
+            if (
+                len(name) == 2
+                and e < len(text)
+                and "\u4e00" <= text[e] <= "\u9fff"
+                and text[e] not in _AFTER_NAME
+            ):
+                e += 1
+            spans.append((i, e))
+    for m in _ROLE_BEFORE_NAME.finditer(text):
+        after = re.match(
+            r"\s*([\u4e00-\u9fff]{2,3})(?=[，,、。：:“（(\s]|表示|说|介绍|认为|笑|指出|出席|主持|参加|陪同|带队|一行|等"
+            r"|都|也|还|就|在|将|已|正|和|与|同|对|向|从|为|是|的|作|带|到|来|去|$)",
+            text[m.end() :],
+        )
+        if after and is_person_name(after.group(1)) and _outside_question(after.group(1), analysis):
+            s = m.end() + after.start(1)
+            spans.append((s, s + len(after.group(1))))
+    return spans
+
+
+def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+    """Spans of ``text`` holding the kind of answer ``analysis`` expects, not stated by the question."""
+    expected = analysis.expectation
+    if expected is None:
+        return []
+    kind = expected.kind
+    spans: list[tuple[int, int]] = []
+    if kind == "person":
+        spans = _person_spans(text, analysis)
+        if not spans and "谁" in analysis.text and not _ROLE_BEFORE_NAME.search(analysis.text):
+            # 谁 may be an organisation or a group of people (我市居民, 企业负责人).
+            spans = [m.span() for m in _PEOPLE_SPAN.finditer(text) if _outside_question(m.group(0), analysis)]
+            spans += _name_phrases(text, _ORG_END, analysis)
+    elif kind == "organisation":
+        spans = _name_phrases(text, _ORG_END, analysis)
+        spans += [(s, e) for s, e, f in _tagged(text) if f == "nt" and _outside_question(text[s:e], analysis)]
+    elif kind == "ordinal":
+        spans = [m.span() for m in _ORDINAL_SPAN.finditer(text) if _outside_question(m.group(0), analysis)]
+    elif kind == "place":
+        spans = _place_spans(text, analysis)
+    elif kind in ("date", "year"):
+        spans = [m.span() for m in _DATE_SPAN.finditer(text) if _outside_question(m.group(0), analysis)]
+        if kind == "year":
+            spans = [s for s in spans if "年" in text[s[0] : s[1]]]
+    elif expected.pattern is not None:
+        # Whole figures with their units, of the kind asked (the pattern tests the kind).
+        for m in _NUMBER_SPAN.finditer(text):
+            s, e = m.span()
+            if re.fullmatch(r"[一两][^\d]?", m.group(0)) or (
+                kind == "number"
+                and (
+                    re.fullmatch(r"[一二两三四五六七八九十百千]+[个次]", m.group(0))
+                    or m.group(0)[-1] in "年月日时分秒"
+                )
+            ):
+                continue  # 一个, 两次: words, not answers; 11月 is a date, not a figure
+            if expected.pattern.search(text[s:e]) or expected.pattern.search(text[s : e + 2]):
+                if _outside_question(text[s:e], analysis):
+                    spans.append((s, e))
+    # Longest first among overlapping spans, then in reading order.
+    spans = sorted(set(spans), key=lambda se: (se[0], -(se[1] - se[0])))
+    kept: list[tuple[int, int]] = []
+    for s, e in spans:
+        if kept and s < kept[-1][1]:
+            continue
+        kept.append((s, e))
+    return kept
+
+
+_HEAD_KINDS = ("count:", "people", "number")
+
+
+def _about_head(text: str, span: tuple[int, int], head: str, kind: str) -> bool:
+    """Whether the counted thing (企业 in 多少家企业) is near the figure: same clause."""
+    if not head or not kind.startswith(_HEAD_KINDS):
+        return True
+    clause_start = max(text.rfind(p, 0, span[0]) for p in "，,；;。：:") + 1
+    ends = [i for p in "，,；;。" if (i := text.find(p, span[1])) >= 0]
+    clause = local(normalize_for_match(text[clause_start : min(ends) if ends else len(text)]))
+    from rag.question import tag
+
+    # Any noun of the run will do: 其中位于我市的有7家 counts 太原企业 (企业 understood).
+    return any(local(w) in clause for w, _ in tag(head) if len(w) >= 2)
+
+
+# --------------------------------------------------------------------------- scoring
+
+
+def missing_nouns(
+    analysis: QuestionAnalysis, article: Article, library: Library | None
+) -> tuple[float, float, float]:
+    """Shares of the question's nouns that ``article`` does not print: (printed elsewhere, never printed).
+
+    A noun the archive prints elsewhere but not here (大同 asked, 太原 printed) points at
+    another story; a noun it never prints (甲烷, 地铁) may be a metric the pages lack, or a
+    reader's own word for one they have (马路 for 道路), so the two are weighed apart.
+    """
+    if not analysis.nouns:
+        return 0.0, 0.0, 0.0
+    from rag.question import tag
+
+    text = article_text(article)
+    missing = unseen = names = 0
+    for noun in analysis.nouns:
+        # One noun the archive prints elsewhere but this article does not is enough to
+        # point at another story (水塔醋业 asked, 紫林醋业 printed): counted once, not diluted.
+        norm = local(noun)
+        if norm in text or (len(norm) == 3 and _abbreviates(norm, text)):
+            continue
+        if library is not None and library.document_frequency(noun) == 0:
+            if _name_like(noun, tag(noun)):
+                names += 1
+            else:
+                unseen += 1
+        else:
+            missing += 1
+    n = len(analysis.nouns)
+    return float(missing > 0), unseen / n, names / n
+
+
+def _name_like(word: str, tags: tuple[tuple[str, str], ...]) -> bool:
+    """Whether a word reads as a name: tagged as one, or unknown to jieba's dictionary (六味斋, 太重)."""
+    from rag.bm25 import jieba_tokenizer
+
+    if any(flag in ("ns", "nr", "nt", "nz", "nrt", "eng") for _, flag in tags):
+        return True
+    return jieba_tokenizer().dt.FREQ.get(word, 0) == 0
+
+
+def nouns_apart(analysis: QuestionAnalysis, sentence: str, title: str) -> float:
+    """Share of the question's nouns that neither ``sentence`` nor the headline prints."""
+    if not analysis.nouns:
+        return 0.0
+    text = local(normalize_for_match(title + sentence))
+    return sum(1 for n in analysis.nouns if local(n) not in text) / len(analysis.nouns)
+
+
+def term_weights(analysis: QuestionAnalysis, library: Library | None) -> dict[str, float]:
+    """idf weight of each question term the archive has printed (unseen words never count against)."""
+    terms = [t for t in analysis.terms if normalize_for_match(t)]
+    terms = [t for t in terms if not any(t != o and t in o for o in terms)]
+    weights: dict[str, float] = {}
+    for term in terms:
+        if library is not None:
+            if library.document_frequency(term) == 0:
+                continue
+            idf = library.idf(term)
+        else:
+            idf = 1.0
+        weight = max(idf, 0.1) * (0.5 if len(term) == 1 else 1.0)
+        if analysis.category and term in analysis.category:
+            weight *= 2.0  # 有什么感受: the sentence about the 感受 answers, not the one naming the man
+        weights[local(normalize_for_match(term))] = weight
+    return weights
+
+
+def coverage(weights: dict[str, float], sentence: str, context: str) -> float:
+    """Weighted share of question terms in ``sentence``, with 0.5 credit for those only in ``context``."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    norm = local(normalize_for_match(sentence))
+    got = 0.0
+    for term, weight in weights.items():
+        if term in norm:
+            got += weight
+        elif term in context:
+            got += 0.5 * weight
+    return got / total
+
+
+@dataclass(frozen=True)
+class AnswerabilityModel:
+    """``score = coverage + dense_weight · max(0, dense − dense_floor)``; refuse below ``threshold``.
+
+    The defaults were fitted on the calibration half of the dev and near-miss sets
+    (``eval/calibrate.py``); see ``eval/EXPERIMENTS.md`` for the figures.
+    """
+
+    dense_weight: float = 1.0
+    dense_floor: float = 0.75
+    missing_weight: float = 0.5
+    unseen_weight: float = 0.0
+    unseen_name_weight: float = 4.0
+    apart_weight: float = 0.25
+    threshold: float = 0.395
+
+    @classmethod
+    def for_embedder(cls, name: str) -> AnswerabilityModel:
+        """The model calibrated for embedder ``name``: lexical-only for the hashing test fake.
+
+        Dense similarities mean something only for the model they were calibrated with; the
+        hashing fake's are noise, so its model ignores them (``eval/calibrate.py --lexical``).
+        """
+        if name.startswith("hashing"):
+            return LEXICAL_MODEL
+        return cls()
+
+    def score(
+        self,
+        coverage: float,
+        dense: float,
+        missing: float = 0.0,
+        unseen: float = 0.0,
+        unseen_names: float = 0.0,
+        apart: float = 0.0,
+    ) -> float:
+        """The answerability of one sentence."""
+        return (
+            coverage
+            + self.dense_weight * max(0.0, dense - self.dense_floor)
+            - self.missing_weight * missing
+            - self.unseen_weight * unseen
+            - self.unseen_name_weight * unseen_names
+            - self.apart_weight * apart
+        )
+
+
+#: Calibrated with ``eval/calibrate.py --lexical`` (dense similarity switched off).
+LEXICAL_MODEL = AnswerabilityModel(
+    dense_weight=0.0,
+    missing_weight=0.0,
+    unseen_weight=0.0,
+    unseen_name_weight=4.0,
+    apart_weight=0.5,
+    threshold=0.088,
+)
+
+
+_NEW_NAME = re.compile(r"[“《]([^”》]{2,30})[”》]")
+
+
+def gather(
+    analysis: QuestionAnalysis,
+    passages: Sequence[Passage],
+    library: Library | None,
+    model: AnswerabilityModel,
+) -> tuple[list[Candidate], dict[str, list[Constraint]]]:
+    """Every sentence of ``passages`` that may answer, best first, and the constraints each article failed."""
+    weights = term_weights(analysis, library)
+    query = library.query_vector(analysis.text) if library is not None else None
+    failed: dict[str, list[Constraint]] = {}
+    candidates: list[Candidate] = []
+    seen: set[tuple[str, int]] = set()
+    missing_of: dict[str, tuple[float, float, float]] = {}
+    for passage in passages:
+        chunk = passage.chunk
+        article = _article_of(passage, library)
+        if article.id not in failed:
+            failed[article.id] = satisfies(analysis, article)
+        if failed[article.id]:
+            continue
+        sections = _sections(article) if article.kind == "roundup" else None
+        focus_seen = bool(analysis.focus) and (
+            library is None or library.document_frequency(analysis.focus) > 0
+        )
+        if article.id not in missing_of:
+            missing_of[article.id] = missing_nouns(analysis, article, library)
+        missing, unseen, unseen_names = missing_of[article.id]
+        context = local(normalize_for_match(article.title + chunk.text))
+        for start, end, vector in _sentences_in(passage, article, library):
+            if (article.id, start) in seen:
+                continue
+            seen.add((article.id, start))
+            text = article.body[start:end]
+            if focus_seen and not _mentions(analysis.focus, article, start, end):
+                continue  # 产值达到多少 asked; the sentence's figure measures 配套率
+            if sections is not None:
+                # A round-up holds one item per district: the item must satisfy the question.
+                lo, hi = next(((a, b) for a, b in sections if a <= start < b), (0, len(article.body)))
+                item = Article(
+                    article.id, article.title, article.body[lo:hi], article.source, article.date, "news"
+                )
+                if satisfies(analysis, item):
+                    continue
+            spans: tuple[tuple[int, int], ...] = ()
+            if analysis.expectation is not None:
+                kind = analysis.expectation.kind
+                found = [s for s in typed_spans(text, analysis) if _about_head(text, s, analysis.head, kind)]
+                if not found:
+                    continue
+                spans = tuple(found)
+            cov = coverage(weights, text, context)
+            dense = float(query[0] @ vector) if query is not None and vector is not None else 0.0
+            apart = nouns_apart(analysis, text, article.title)
+            bonus = _preference(analysis, text, spans) + 0.02 / passage.rank
+            score = model.score(cov, dense, missing, unseen, unseen_names, apart) + bonus
+            candidates.append(
+                Candidate(
+                    passage,
+                    article,
+                    start,
+                    end,
+                    text,
+                    cov,
+                    dense,
+                    spans,
+                    score,
+                    missing,
+                    unseen,
+                    unseen_names,
+                    apart,
+                    bonus,
+                )
+            )
+    candidates.sort(key=lambda c: -c.score)
+    return candidates, failed
+
+
+def _preference(analysis: QuestionAnalysis, text: str, spans: Sequence[tuple[int, int]]) -> float:
+    """Small fixed preferences among sentences of the same article (not part of the calibrated model)."""
+    bonus = 0.0
+    if spans and analysis.expectation is not None and analysis.expectation.kind == "date":
+        # 哪天: a sentence printing the day beats one printing only the year.
+        bonus += 0.1 * any(re.search(r"[日号]", text[s:e]) for s, e in spans)
+    if (
+        analysis.category
+        and analysis.expectation is None
+        and analysis.category in local(normalize_for_match(text))
+    ):
+        bonus += 0.5  # 有什么感受: the sentence stating the 感受, not the one naming the man
+    if analysis.kind == "what":
+        # 哪款游戏 / 什么主题: a sentence introducing a quoted name answers it.
+        bonus += 0.1 * any(_outside_question(m.group(1), analysis) for m in _NEW_NAME.finditer(text))
+    return bonus
+
+
+def _mentions(noun: str, article: Article, start: int, end: int) -> bool:
+    """Whether the sentence at ``start:end``, the one before it or the headline prints ``noun``."""
+    before = article.body.rfind("。", 0, max(start - 1, 0))
+    window = article.title + article.body[max(before, 0) : end]
+    text = local(normalize_for_match(window))
+    noun = local(noun)
+    return noun in text or (len(noun) <= 3 and _abbreviates(noun, text))
+
+
+def _sections(article: Article) -> list[tuple[int, int]]:
+    """Spans of a round-up's items: each starts at a short label line (小店区, 古交市…)."""
+    starts, pos = [0], 0
+    for line in article.body.split("\n"):
+        if 0 < len(line) <= 8 and not re.search(r"[，。,；]", line):
+            starts.append(pos)
+        pos += len(line) + 1
+    starts = sorted(set(starts))
+    return list(zip(starts, [*starts[1:], len(article.body)], strict=True))
+
+
+def _article_of(passage: Passage, library: Library | None) -> Article:
+    chunk = passage.chunk
+    if library is not None:
+        try:
+            return library.article(chunk.article_id)
+        except Exception:  # noqa: BLE001 - an index swapped under us: fall back to the chunk
+            pass
+    # Without an index the chunk stands for its article (offsets shifted to the chunk).
+    body = " " * chunk.start + chunk.text
+    return Article(chunk.article_id, chunk.title, body, chunk.source, chunk.date, "news")
+
+
+def _sentences_in(
+    passage: Passage, article: Article, library: Library | None
+) -> list[tuple[int, int, np.ndarray | None]]:
+    """Sentences of ``article`` inside the passage's chunk, with their stored vectors when known."""
+    chunk = passage.chunk
+    table = library.sentences(article.id) if library is not None else None
+    if table is not None and article.body[chunk.start : chunk.end] == chunk.text:
+        return [
+            (s, e, table.vectors[i])
+            for i, (s, e) in enumerate(table.spans)
+            if s < chunk.end and e > chunk.start
+        ]
+    return [(chunk.start + s, chunk.start + e, None) for s, e in answer_sentences(chunk.text)]
+
+
+__all__ = [
+    "AnswerabilityModel",
+    "Candidate",
+    "Library",
+    "article_text",
+    "constraint_met",
+    "coverage",
+    "gather",
+    "satisfies",
+    "term_weights",
+    "typed_spans",
+]

@@ -1,0 +1,57 @@
+"""Evidence: constraint checks against an article, typed spans in a sentence."""
+
+from rag.evidence import constraint_met, satisfies, typed_spans
+from rag.question import Constraint, analyze
+from rag.types import Article
+
+
+def _article(body, title="标题", date="2023-09-21", kind="news"):
+    return Article(id="a", title=title, body=body, source="p.txt", date=date, kind=kind)
+
+
+def test_editions_years_months_and_days():
+    text = "第八届进博会启幕。1至8月浓度下降。"
+    assert constraint_met(Constraint("edition", "第八届", 8), text, "2025-11-05")
+    assert not constraint_met(Constraint("edition", "第九届", 9), text, "2025-11-05")
+    # The page's date gives the year of an article that never prints it.
+    assert constraint_met(Constraint("year", "2025年", 2025), text, "2025-11-05")
+    assert not constraint_met(Constraint("year", "2024年", 2024), text, "2025-11-05")
+    # 1至8月 covers May, not September (although the page is dated in September).
+    assert constraint_met(Constraint("month", "5月", 5), text, "2023-09-21")
+    assert not constraint_met(Constraint("month", "9月", 9), text, "2023-09-21")
+    assert not constraint_met(Constraint("day", "11月6日", "11-6"), "11月4日，晋源区…", "2021-11-08")
+
+
+def test_names_abbreviate_only_when_short():
+    text = "太原钢铁集团与山西财经大学"
+    assert constraint_met(Constraint("organisation", "太钢", "太钢"), text, "")
+    assert not constraint_met(Constraint("organisation", "山西大学", "山西大学"), text, "")
+
+
+def test_two_years_are_alternatives():
+    analysis = analyze("2021年和2025年这两篇报道，山西展厅面积多大？")
+    assert not satisfies(analysis, _article("面积435平方米的山西展厅。", date="2025-11-05"))
+
+
+def test_roundup_items_are_checked_one_by_one_in_the_generator():
+    analysis = analyze("阳曲县负责人11月4日和哪家企业签署了协议？")
+    roundup = _article(
+        "晋源区\n11月4日，晋源区负责人赴山西建投集团有限公司签署协议。\n阳曲县\n11月2日，阳曲县调研。"
+    )
+    # The article as a whole names both; the generator checks each item (see test_generate).
+    assert not satisfies(analysis, roundup)
+
+
+def test_typed_spans_hold_the_asked_kind_and_not_the_question_words():
+    figure = analyze("第八届进博会山西展厅面积多大？")
+    sentence = "本届进博会以“表里山河·晋览未来”为主题，面积435平方米的山西展厅将精彩亮相。"
+    assert [sentence[s:e] for s, e in typed_spans(sentence, figure)] == ["435平方米"]
+    day = analyze("山西财经大学的应急疏散演练是哪天开展的？")
+    sentence = "11月2日，山西财经大学在坞城校区开展2025年应急疏散演练活动。"
+    assert "11月2日" in [sentence[s:e] for s, e in typed_spans(sentence, day)]
+    person = analyze("在省政府新闻办发布会上介绍农交会情况的是哪位副市长？")
+    sentence = "副市长蔡江泽出席并介绍有关情况。"
+    assert [sentence[s:e] for s, e in typed_spans(sentence, person)] == ["蔡江泽"]
+    org = analyze("晋源区负责人11月4日和哪家企业签署了战略合作框架协议？")
+    sentence = "11月4日，晋源区负责人带队赴山西省建设投资集团有限公司，并签署战略合作框架协议。"
+    assert [sentence[s:e] for s, e in typed_spans(sentence, org)] == ["山西省建设投资集团有限公司"]

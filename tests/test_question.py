@@ -1,0 +1,81 @@
+"""Question analysis: kinds, answer types and hard constraints, from the question alone."""
+
+import pytest
+
+from rag.question import analyze, to_simplified
+
+
+def _constraints(question):
+    return {(c.kind, c.value) for c in analyze(question).constraints}
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "answer_type"),
+    [
+        ("第八届进博会山西展厅面积多大？", "quantity", "area"),
+        ("紫林醋业的安全生产专项培训是哪天举办的？", "when", "date"),
+        ("山西工美产业联盟展陈部主任叫什么名字？", "who", "person"),
+        ("“山西之夜”第一次在进博会上亮相是第几届？", "edition", "edition"),
+        ("晋源区负责人11月4日和哪家企业签署了战略合作框架协议？", "which", "organisation"),
+        ("古交市哪个乡组织党员干部帮农户抢收秋粮？", "where", "place"),
+        ("并州论坛《科研创新是引擎更是号角》的作者是谁？", "byline", "person"),
+        ("这篇报道的记者是谁？", "byline", "person"),
+        ("讲讲新兴社区干部帮九旬老人找到家人的经过。", "summary", None),
+        ("2022年7月太原发生了什么？", "report", None),
+        ("紫林醋业的安全生产培训讲了哪些内容？", "list", None),
+        ("太原要在哪五个方面当好龙头？", "list", None),
+        ("侯森说了什么？", "said", None),
+        ("2025年最近一届进博会的主题是什么？", "what", None),
+    ],
+)
+def test_kind_and_answer_type(question, kind, answer_type):
+    analysis = analyze(question)
+    assert (analysis.kind, analysis.answer_type) == (kind, answer_type)
+
+
+def test_hard_constraints_are_editions_years_days_names_figures_and_quotes():
+    assert ("edition", 8) in _constraints("第八届进博会山西展厅面积多大？")
+    assert ("edition", 38) in _constraints("参加中国第38次南极科考的博士生是谁？")
+    assert {("year", 2021), ("edition", 4)} <= _constraints("2021年第四届进博会，太原有多少采购商组团参加？")
+    assert ("day", "11-4") in _constraints("晋源区负责人11月4日和哪家企业签署了协议？")
+    assert ("person", "侯森") in _constraints("侯森在合肥考察时参观了几家企业？")
+    assert ("place", "大同") in _constraints("今年进博会山西展厅的参展企业里，有几家是大同的？")
+    assert ("organisation", "太原科技大学") in _constraints(
+        "2023年太原科技大学获批国家自然科学基金项目多少个？"
+    )
+    assert ("figure", "100") in _constraints("梧桐公寓从100多个菜品中挑出了多少道美食？")
+    assert ("quoted", "创客中国") in _constraints("“创客中国”市级比赛一等奖奖金是多少？")
+    # The paper's own city constrains nothing: every page is about it.
+    assert not {v for k, v in _constraints("太原今年打造了几家绿色工厂？") if k == "place"}
+
+
+def test_a_bridge_description_does_not_constrain_the_answering_article():
+    question = "2021年派博士生参加第38次南极科考的那所高校，2023年获批国家自然科学基金项目多少个？"
+    kinds = {(c.kind, c.value) for c in analyze(question).constraints}
+    assert ("year", 2023) in kinds and ("edition", 38) not in kinds and ("year", 2021) not in kinds
+
+
+def test_traditional_characters_and_english_ordinals_are_read_as_the_pages_print():
+    assert to_simplified("第八屆進博會山西展廳面積多大？") == "第八届进博会山西展厅面积多大？"
+    analysis = analyze("第八屆進博會山西展廳面積多大？")
+    assert analysis.answer_type == "area" and ("edition", 8) in {
+        (c.kind, c.value) for c in analysis.constraints
+    }
+    assert ("edition", 8) in _constraints("8th进博会山西展厅面积多大？")
+
+
+def test_nouns_focus_and_head():
+    metric = analyze("费托合成技术突破后，甲烷产率降到了多少？")
+    assert "甲烷" in metric.nouns and metric.focus == "产率"
+    count = analyze("第八届进博会山西展厅一共汇集了全省多少家企业？")
+    assert count.head == "企业"
+    # The noun after an interrogative names the kind of answer, not something to find.
+    assert "号码" not in analyze("省会存档机构要查资料，该拨哪个号码？").nouns
+
+
+def test_explain_dict_is_json_ready():
+    data = analyze("第九届进博会山西展厅面积多大？").to_dict()
+    assert (
+        data["kind"] == "quantity"
+        and {"kind": "edition", "text": "第九届", "value": 9} in data["constraints"]
+    )
