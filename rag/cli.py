@@ -144,6 +144,7 @@ def search(
 @main.command()
 @click.argument("question")
 @_with_filters
+@click.option("--explain", is_flag=True, help="Also show how the question was read and why it was answered.")
 @translate_errors
 def ask(
     question: str,
@@ -153,6 +154,7 @@ def ask(
     source: str | None,
     retriever: str | None,
     as_json: bool,
+    explain: bool,
 ) -> None:
     """Answer QUESTION with cited quotes from the pages."""
     answer = _pipeline().ask(
@@ -165,7 +167,28 @@ def ask(
     if answer.notice:
         click.echo(f"({answer.notice})")
     for c in answer.citations:
-        click.echo(f"[{c.n}] 《{c.title}》 {c.date} {c.source} [{c.start}:{c.end}]")
+        click.echo(f"[{c.n}] 《{c.title}》 {c.date} {c.source} [{c.start}:{c.end}] {c.quote}")
+    if explain:
+        _print_explanation(answer.analysis or {})
+
+
+def _print_explanation(analysis: dict[str, Any]) -> None:
+    """The question analysis, one fact a line (``rag ask --explain``)."""
+    click.echo("--")
+    click.echo(f"kind: {analysis.get('kind', '-')}    answer type: {analysis.get('answer_type') or '-'}")
+    constraints = analysis.get("constraints") or []
+    shown = "、".join(f"{c['text']} ({c['kind']})" for c in constraints) or "-"
+    click.echo(f"must be about: {shown}")
+    for key, label in (
+        ("nouns", "nouns"),
+        ("head", "counted thing"),
+        ("focus", "measure"),
+        ("category", "asks for"),
+    ):
+        value = analysis.get(key)
+        if value:
+            click.echo(f"{label}: {'、'.join(value) if isinstance(value, list) else value}")
+    click.echo(f"decision: {analysis.get('decision', '-')}")
 
 
 @main.command()

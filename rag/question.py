@@ -523,7 +523,8 @@ def _focus(words: tuple[tuple[str, str], ...], constraints: Iterable[Constraint]
             break
         norm = normalize_for_match(word)
         if flag in ("n", "nz", "j", "eng") and len(norm) >= 2:
-            if norm in _HOME or norm in _GENERIC_NOUNS or word in ASKING_WORDS or norm in taken:
+            # 面积, 全长, 比例… are asking words elsewhere, but here they are the measure itself.
+            if norm in _HOME or norm in _GENERIC_NOUNS or norm in taken:
                 continue
             return norm
     return ""

@@ -398,6 +398,10 @@
       card.appendChild(el("p", { class: "hint", text: "可以换个说法，或放宽筛选条件后再试。" }));
     }
     if (data.notice) card.appendChild(el("p", { class: "notice", text: data.notice }));
+    // A follow-up is searched as a standalone question: show how it was understood.
+    if (data.query && message.question && data.query !== message.question) {
+      card.appendChild(el("p", { class: "hint understood", text: "按“" + data.query + "”查找" }));
+    }
     var sources = renderSources(data.citations, index);
     if (sources) card.appendChild(sources);
     var passages = renderPassages(data.passages);

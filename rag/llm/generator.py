@@ -28,6 +28,7 @@ from rag.generate import ExtractiveGenerator
 from rag.llm.backend import ChatBackend
 from rag.llm.grounding import GroundingChecker
 from rag.llm.prompt import build_messages
+from rag.text import normalize_for_match
 from rag.types import Answer, Passage, Turn
 
 log = logging.getLogger(__name__)
@@ -73,17 +74,18 @@ class _VisibleText:
 class GroundedGenerator:
     """Answers with a language model, checked against the passages, with the extractive answer as fallback.
 
-    Args:
-        name: the generator's name (``transformers`` or ``openai``).
-        backend: the chat model.
-        fallback: the extractive generator; its scorer also picks the citation quotes.
-        max_context_chars: characters of passage text put in the prompt.
+        Args:
+            name: the generator's name (``transformers`` or ``openai``).
+            backend: the chat model.
+            fallback: the extractive generator; its scorer also picks the citation quotes.
+            max_context_chars: characters of passage text put in the prompt.
 
-    Example:
-        >>> from rag.generate import ExtractiveGenerator
-        >>> gen = GroundedGenerator("openai", backend, ExtractiveGenerator())  # doctest: +SKIP
-        >>> gen.generate("第八届进博会山西展厅面积多大？", passages).text  # doctest: +SKIP
-        '山西展厅面积435平方米[1]。'
+        Example:
+            >>> from rag.generate import ExtractiveGenerator
+    from rag.text import normalize_for_match
+            >>> gen = GroundedGenerator("openai", backend, ExtractiveGenerator())  # doctest: +SKIP
+            >>> gen.generate("第八届进博会山西展厅面积多大？", passages).text  # doctest: +SKIP
+            '山西展厅面积435平方米[1]。'
     """
 
     def __init__(
@@ -118,9 +120,11 @@ class GroundedGenerator:
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()
     ) -> Iterator[str | Answer]:
         """Yield the model's text as it comes, then the final (checked or fallback) :class:`Answer`."""
-        if not passages:
-            # Nothing retrieved: the refusal needs no model.
-            yield self.fallback.generate(question, passages, history)
+        checked = self.fallback.generate(question, passages, history)
+        if checked.refused:
+            # No sentence satisfies the question's constraints (or nothing was retrieved): a
+            # model given these passages could only answer a neighbouring question.
+            yield checked
             return
         messages = build_messages(question, passages, history, max_chars=self.max_context_chars)
         visible = _VisibleText()
@@ -144,6 +148,11 @@ class GroundedGenerator:
             reason = "；".join(result.problems[:2]) + ("……" if len(result.problems) > 2 else "")
             yield self._fallback(question, passages, history, UNGROUNDED_NOTICE.format(reason=reason))
             return
+        off_target = _misses_the_asked_answer(self.fallback, question, result.text, passages)
+        if off_target and not result.refused:
+            log.warning("%s answer holds none of the answers the passages give: %s", self.name, off_target)
+            yield self._fallback(question, passages, history, UNGROUNDED_NOTICE.format(reason=off_target))
+            return
         yield Answer(
             question=question,
             text=result.text,
@@ -151,12 +160,31 @@ class GroundedGenerator:
             citations=result.citations,
             passages=tuple(passages),
             generator=self.name,
+            analysis=checked.analysis,
         )
 
     def _fallback(
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn], notice: str
     ) -> Answer:
         return replace(self.fallback.generate(question, passages, history), notice=notice)
+
+
+def _misses_the_asked_answer(
+    scorer: ExtractiveGenerator, question: str, text: str, passages: Sequence[Passage]
+) -> str:
+    """Why the model's ``text`` contradicts the analysis ('' when it does not).
+
+    For a question asking for a typed answer (a figure, a date, a name), the answer must
+    state one of the spans of that type that the constraint-satisfying sentences hold.
+    """
+    analysis = scorer.analyze(question)
+    if analysis.expectation is None:
+        return ""
+    candidates, _ = scorer.evidence(analysis, passages)
+    spans = {normalize_for_match(c.text[s:e]) for c in candidates for s, e in c.spans}
+    if not spans or any(span in normalize_for_match(text) for span in spans):
+        return ""
+    return f"回答没有给出资料中符合问题的{analysis.answer_type or '答案'}"
 
 
 __all__ = ["GroundedGenerator", "UNAVAILABLE_NOTICE", "UNGROUNDED_NOTICE"]

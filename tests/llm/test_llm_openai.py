@@ -102,10 +102,27 @@ def test_an_answer_without_citations_is_flagged(make_generator, llm_server, pass
 
 
 def test_a_refusal_by_the_model_is_kept(make_generator, llm_server, passages) -> None:
+    # The passages answer the question (the check lets the model speak), the model declines.
     llm_server.play(llm_server.say(REFUSAL_TEXT))
-    _, answer = run(make_generator(), "太原地铁三号线何时开通？", passages)
+    _, answer = run(make_generator(), QUESTION, passages)
     assert answer.refused and answer.generator == "openai" and not answer.citations
-    assert answer.text == REFUSAL_TEXT
+    assert answer.text == REFUSAL_TEXT and len(llm_server.requests) == 1
+
+
+def test_a_question_the_passages_cannot_answer_is_refused_before_the_model_is_called(
+    make_generator, llm_server, passages
+) -> None:
+    llm_server.play(llm_server.say("太原地铁三号线于2025年开通[1]。"))
+    _, answer = run(make_generator(), "太原地铁三号线何时开通？", passages)
+    assert answer.refused and answer.text == REFUSAL_TEXT and not answer.citations
+    assert llm_server.requests == []  # no model call: the constraints already decided
+
+
+def test_an_answer_of_another_figure_falls_back(make_generator, llm_server, passages) -> None:
+    # 89 is printed in the cited passage (青年科学基金项目89项), but the question asks for the total.
+    llm_server.play(llm_server.say("太原理工大学获批国家自然科学基金项目89项[1]。"))
+    _, answer = run(make_generator(), QUESTION, passages)
+    assert answer.generator == "extractive" and "135" in answer.text
 
 
 def test_injected_instructions_never_reach_the_model(make_generator, llm_server, articles) -> None:
