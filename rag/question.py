@@ -89,8 +89,9 @@ class QuestionAnalysis:
     #: Nouns of the question (things, metrics, names) that an answering article should print:
     #: 甲烷产率 asked, only 二氧化碳产率 printed, is a near miss.
     nouns: tuple[str, ...] = ()
-    #: The noun right before the interrogative (山西展厅**面积**有多大): what a figure must measure.
-    focus: str = ""
+    #: What a figure must measure: the words of the noun phrase before the interrogative
+    #: (**间接经费**多少); an answering sentence prints each of them.
+    focus: tuple[str, ...] = ()
     #: The noun right after the interrogative (有什么**感受**): the kind of thing asked for.
     category: str = ""
     expectation: Expectation | None = field(default=None, compare=False)
@@ -112,7 +113,7 @@ class QuestionAnalysis:
             "head": self.head,
             "speaker": self.speaker,
             "nouns": list(self.nouns),
-            "focus": self.focus,
+            "focus": list(self.focus),
             "category": self.category,
         }
 
@@ -241,6 +242,7 @@ def _common_word(word: str) -> bool:
 
 _NOMINAL = ("n", "j", "nz", "ns", "nt", "eng")
 _PROPER = frozenset({"ns", "nt", "nz", "nr", "nrt", "j", "eng"})
+_FIRM_SUFFIX = re.compile(r"(?:公司|集团|纸业|醋业|酒业|药业|钢铁|超市)$")
 
 
 @lru_cache(maxsize=1)
@@ -260,13 +262,19 @@ def _compound_names(words: tuple[tuple[str, str], ...]) -> list[Constraint]:
         if kind is None or not flag.startswith(_NOMINAL):
             continue  # 承办 ends like 办 (an office) but is a verb
         j = k
-        while j > 0 and (words[j - 1][1].startswith(_NOMINAL) or words[j - 1][0] in _HOME):
+        firm = _FIRM_SUFFIX.search(word) is not None
+        # A firm's name is whatever stands before 集团/纸业 (平遥/牛肉/集团, 晨鸣/纸业): the
+        # tagger reads such names as adjectives or common nouns.
+        allowed = (*_NOMINAL, "a", "ng") if firm else _NOMINAL
+        while j > 0 and (words[j - 1][1].startswith(allowed) or words[j - 1][0] in _HOME):
             j -= 1
-        # A name starts with a proper noun or the city (太原/科技/大学), not with 进博会/山西展厅.
-        while j < k and not (words[j][1] in _PROPER or words[j][0] in _HOME):
+        # Another name starts with a proper noun or the city (太原/科技/大学), not 进博会/山西展厅.
+        while not firm and j < k and not (words[j][1] in _PROPER or words[j][0] in _HOME):
             j += 1
         name = "".join(w for w, _ in words[j : k + 1])
-        if j < k and 4 <= len(name) <= 12:
+        # 太原/科技/大学, 新华社/区: a bare suffix word or three words; not 晋省/展示区 (a word of its own).
+        bare = len(word) <= 2 or (_ORG_SUFFIX.fullmatch(word) or _PLACE_SUFFIX.fullmatch(word)) is not None
+        if j < k and 4 <= len(name) <= 12 and (bare or k - j >= 2):
             found.append(Constraint(kind, name, normalize_for_match(name)))
     return found
 
@@ -286,6 +294,8 @@ def _name_constraints(text: str, words: tuple[tuple[str, str], ...]) -> list[Con
             and not _common_word(word)
         ):
             found.append(Constraint("person", word, norm))
+        elif flag in ("nr", "nrt", "nz") and len(norm) >= 3 and not _common_word(word):
+            found.append(Constraint("name", word, norm))  # 沃尔玛: a name, though not a person's
         elif flag == "ns" and (
             (_PLACE_SUFFIX.search(word) and len(word) >= 3) or not _common_word(word) or word in _user_words()
         ):
@@ -340,7 +350,8 @@ _WHERE = re.compile(
 _WHO = re.compile(r"谁|哪位|哪些人|姓名|叫什么名字|名字叫什么")
 _WHAT = re.compile(r"什么|哪个|哪项|哪种|哪一|何种")
 _HEAD_AFTER_COUNT = re.compile(
-    r"(?:多少|几)\s*(?:[个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位天年吨元]|万|亿)?\s*([\u4e00-\u9fff]{2,12})"
+    r"(?:多少|几)\s*(?:人次|[个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位天年吨元]|万|亿)?\s*"
+    r"([\u4e00-\u9fff]{2,12})"
 )
 _SPEAKER = re.compile(r"^(.{2,12}?)(?:说|表示|谈到|指出|认为|强调)")
 
@@ -430,7 +441,7 @@ def analyze(question: str) -> QuestionAnalysis:
         question=question,
         nouns=nouns,
         # A figure must measure what is asked (产值, not 配套率); a counted thing has its head noun.
-        focus=_focus(words, unique.values()) if kind == "quantity" and not head else "",
+        focus=_focus(words, unique.values()) if kind == "quantity" and not head else (),
         category=_category(words),
         text=text,
         kind=kind,
@@ -470,7 +481,9 @@ _ASKS_FOR = frozenset(
 )
 
 
-_BRIDGE = re.compile(r"^.{4,}?的(?:那|这)(?:个|所|家|位|条|座|篇|项|位)?[\u4e00-\u9fff]{1,4}[，,]")
+_BRIDGE = re.compile(
+    r"^.{4,}?的(?:(?:那|这)(?:个|所|家|位|条|座|篇|项)?[\u4e00-\u9fff]{1,4}|[区县市镇村]|单位|企业|高校|学校)[，,]"
+)
 
 
 def _main_clause(text: str) -> str:
@@ -514,20 +527,33 @@ def _content_nouns(words: tuple[tuple[str, str], ...], constraints: Iterable[Con
 _INTERROGATIVE = re.compile(r"^(?:多少|几|多大|多长|多久|多重|多高|多远|哪|什么|谁|何时|何地|第几)")
 
 
-def _focus(words: tuple[tuple[str, str], ...], constraints: Iterable[Constraint]) -> str:
-    """The last content noun before the interrogative (面积 in 山西展厅面积有多大), not a name."""
+def _focus(words: tuple[tuple[str, str], ...], constraints: Iterable[Constraint]) -> tuple[str, ...]:
+    """What a figure must measure: the noun phrase before the interrogative (间接/经费, 进口/牛肉/总量).
+
+    Returns the words an answering sentence must print: names already constrained, the
+    paper's home, generic nouns and measure words (面积, 比例: the answer type says those) left out.
+    """
     taken = {str(c.value) for c in constraints}
     at = next((k for k, (w, _) in enumerate(words) if _INTERROGATIVE.match(w)), len(words))
-    for word, flag in reversed(words[:at]):
-        if word in "，,：:；;":
-            break
+    k = at - 1
+    while k >= 0 and not (words[k][1] in ("n", "nz", "j", "eng", "vn") and len(words[k][0]) >= 2):
+        if words[k][0] in "，,：:；;" or k < at - 4:
+            return ()
+        k -= 1
+    if k < 0:
+        return ()
+    j = k
+    while j > 0 and words[j - 1][1] in ("n", "nz", "j", "eng", "b", "vn") and k - j < 3:
+        j -= 1
+    phrase = []
+    for word, _ in words[j : k + 1]:
         norm = normalize_for_match(word)
-        if flag in ("n", "nz", "j", "eng") and len(norm) >= 2:
-            # 面积, 全长, 比例… are asking words elsewhere, but here they are the measure itself.
-            if norm in _HOME or norm in _GENERIC_NOUNS or norm in taken:
-                continue
-            return norm
-    return ""
+        if len(norm) < 2 or word in ASKING_WORDS or word in _MEASURE_NOUNS:
+            continue
+        if norm in _HOME or norm in _GENERIC_NOUNS or any(norm in t for t in taken):
+            continue
+        phrase.append(norm)
+    return tuple(phrase)
 
 
 def _category(words: tuple[tuple[str, str], ...]) -> str:
@@ -548,8 +574,8 @@ def _head_noun(phrase: str) -> str:
     for word, flag in tag(phrase):
         if flag.startswith("n") or flag in ("j", "vn"):
             run.append(word)
-        elif run:
-            break
+        else:
+            break  # 多少人次参加南极科考: a verb first, so nothing counted is named
     heads = [w for w in run if len(w) >= 2 and w not in _MEASURE_NOUNS]
     return "".join(heads)
 
