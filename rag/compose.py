@@ -21,7 +21,7 @@ from rag.text import answer_sentences, normalize_for_match
 from rag.types import Article, Chunk, Citation
 
 _ASK = re.compile(
-    r"(?:是|为|有)?(?:(?:一共|总共|共)?(?:多少|几)(?:[个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道吨元天]|万元|亿元|平方米|公里|米)?)"
+    r"(?:是|为|有)?(?:(?:一共|总共|共)?(?:多少|几)(?:[个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道吨元天]|万元|亿元|平方米|公里|米|金额|钱)?)"
     r"|多大(?:的)?(?:面积|比例)?|多长(?:时间)?|多久|多重|多高|多远|什么时候|何时|哪一?天|哪一?年|几月几[日号]|哪个月"
     r"|第几届|哪一?届|第几次|谁|哪位|哪家(?:企业|公司|单位|机构)?"
     r"|哪(?:一)?(?:个|座|所)?(?:区|县|市|街道|社区|村|乡|镇|校区|场馆|城市)|哪里|什么地方|叫什么名字|叫什么|什么名字"
@@ -31,7 +31,11 @@ _PARTICLE = re.compile(r"(?:呢|吗|啊|呀)$")
 _BARE_MEASURE = re.compile(r"^(?:多大|多长|多久|多重|多高|多远|多少|几)")
 
 
-def _cut_left(left: str, limit: int = 14) -> str:
+def _nominal(flag: str) -> bool:
+    return flag[:1] == "n" or flag in ("j", "vn", "b", "eng")
+
+
+def _cut_left(left: str, limit: int = 10) -> str:
     """The end of the question before the interrogative: its last clause, at most ``limit`` characters.
 
     A quoted name or title is kept whole or dropped whole, never cut.
@@ -50,13 +54,24 @@ def _cut_left(left: str, limit: int = 14) -> str:
         left = left[close + 1 :]
         if len(left) <= limit:
             return left
-    words = [w for w, _ in tag(left)]
-    kept = ""
-    for word in reversed(words):
-        if len(kept) + len(word) > limit:
+    words = list(tag(left))
+    kept: list[tuple[str, str]] = []
+    for word, flag in reversed(words):
+        if sum(len(w) for w, _ in kept) + len(word) > limit:
             break
-        kept = word + kept
-    return (kept or left[-limit:]).lstrip("、，,；;：: ")
+        kept.insert(0, (word, flag))
+    # Never start on a particle, a measure word or a number cut from its unit (岁的张桂兰),
+    # nor inside a noun phrase (联盟|展陈部主任): start after it.
+    dropped = words[: len(words) - len(kept)]
+    while len(kept) > 1 and (
+        kept[0][1][:1] in ("u", "q", "m", "p", "c", "f", "x", "y")
+        or (dropped and _nominal(dropped[-1][1]) and _nominal(kept[0][1]) and _nominal(kept[1][1]))
+    ):
+        dropped.append(kept.pop(0))
+    text = ("".join(w for w, _ in kept) or left[-limit:]).lstrip("、，,；;：: ")
+    # 有限公司的商务经理 → 商务经理: the tail of a cut name says nothing on its own.
+    tail = re.match(r"(?:股份有限公司|有限公司|公司|集团|联盟|中心)的", text)
+    return text[tail.end() :] if tail and len(text) > tail.end() else text
 
 
 def short_statement(analysis: QuestionAnalysis, span: str) -> str:
@@ -85,11 +100,17 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
     elif (
         _BARE_MEASURE.match(asked)
         and not re.search(r"[是为有达了在到]$", left)
-        and asked[-1] not in "个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道"
+        and asked[-1] not in "个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道天年月周吨元米"
+        and not (left and tag(left)[-1][1].startswith("v"))  # 持续147天, not 持续为147天
     ):
         joiner = "为"
     else:
         joiner = ""
+    # 每周 + 每周三: the span repeats the end of the question's words.
+    for size in range(min(len(left), len(span)), 0, -1):
+        if left.endswith(span[:size]):
+            left = left[:-size]
+            break
     # The counter is in the span already (26家): 多少家企业 → 26家企业.
     statement = f"{left}{joiner}{span}{right}"
     return statement.strip("，,的 ")
@@ -233,10 +254,64 @@ def sentence_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, l
     return f"{part}[1]", [citation]
 
 
+_ENUM_ITEM = re.compile(
+    r"\s*(?:第[一二三四五六七八九十]+[，,、：:]|[一二三四五六七八九十]是|首先|其次|再次|最后|其一|其二|其三)"
+)
+_ASKS_ASPECTS = re.compile(r"哪几|几个方面|哪些方面|几点|哪[两三四五六七八九十]|分别|[两三四五六七八九十]点")
+
+
+def asks_for_items(analysis: QuestionAnalysis) -> bool:
+    """Whether the question asks for several items or aspects (哪几个方面, 三点感受分别是什么)."""
+    return _ASKS_ASPECTS.search(analysis.text) is not None
+
+
+def enumerated_items(body: str, near: int) -> list[tuple[int, int]]:
+    """Sentences of ``body`` that enumerate (第一，…/一是…/首先…) in the run closest to ``near``.
+
+    A run is two or more such sentences with at most two others between them.
+    """
+    items = [(s, e) for s, e in answer_sentences(body) if _ENUM_ITEM.match(body, s)]
+    runs: list[list[tuple[int, int]]] = []
+    for item in items:
+        if runs and body[runs[-1][-1][1] : item[0]].count("。") <= 6:
+            runs[-1].append(item)
+        else:
+            runs.append([item])
+    runs = [r for r in runs if len(r) >= 2]
+    if not runs:
+        return []
+    return min(runs, key=lambda r: min(abs(s - near) for s, _ in r))[:6]
+
+
+def section_headings(body: str) -> list[tuple[int, int]]:
+    """Short heading lines inside a body (扬开放之帆 / 架创新之桥…): spans of lines without punctuation."""
+    spans, pos = [], 0
+    for line in body.split("\n"):
+        stripped = line.strip()
+        if 2 <= len(stripped) <= 12 and not re.search(r"[，。、；：,.;:（(）)]", stripped) and pos > 0:
+            if not re.match(r"(?:记者|通讯员|本报)", stripped):
+                start = pos + line.find(stripped)
+                spans.append((start, start + len(stripped)))
+        pos += len(line) + 1
+    return spans
+
+
 def list_answer(
     analysis: QuestionAnalysis, best: Candidate, library: Library | None
 ) -> tuple[str, list[Citation]]:
-    """The enumerating sentence, and the next one when the first only announces the list."""
+    """The items of a list, each cited: enumerated sentences, section headings, or the listing sentence."""
+    body = best.article.body
+    chunks = library.chunks_of(best.article.id) if library is not None else [best.passage.chunk]
+    if _ASKS_ASPECTS.search(analysis.text):
+        items = enumerated_items(body, best.start)
+        if not items and re.search(r"方面|部分", analysis.text):
+            items = section_headings(body)
+        if len(items) >= 2:
+            parts, citations = [], []
+            for n, (start, end) in enumerate(items, start=1):
+                citations.append(citation_of(n, best.article, start, end, chunks))
+                parts.append(f"{body[start:end].rstrip('。')}[{n}]")
+            return "；".join(parts) + "。", citations
     sentences = [(best.start, best.end)]
     if library is not None:
         spans = answer_sentences(best.article.body)
@@ -249,7 +324,6 @@ def list_answer(
                 announces = False
             if len(sentences) >= 3:
                 break
-    chunks = library.chunks_of(best.article.id) if library is not None else [best.passage.chunk]
     parts, citations = [], []
     for n, (start, end) in enumerate(sentences, start=1):
         citations.append(citation_of(n, best.article, start, end, chunks))

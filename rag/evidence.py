@@ -288,11 +288,17 @@ _ORG_END = re.compile(
 
 def _place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     """Named places: words the tagger marks as places, or noun phrases ending in 区/村/街道… (not 全乡)."""
-    spans = [
-        (s, e)
-        for s, e, flag in _tagged(text)
-        if flag == "ns" and e - s >= 2 and _outside_question(text[s:e], analysis)
-    ]
+    spans = []
+    for s, e, flag in _tagged(text):
+        if flag != "ns" or e - s < 2:
+            continue
+        # 北|中环|街 is one place: a direction before, a street or district suffix after.
+        while s > 0 and text[s - 1] in "东西南北":
+            s -= 1
+        while e < len(text) and text[e] in "街路区县村镇乡":
+            e += 1
+        if _outside_question(text[s:e], analysis):
+            spans.append((s, e))
     # Both: overlapping spans are resolved to the longest (北中环街 over 中环).
     return spans + _name_phrases(text, _PLACE_END, analysis)
 
@@ -307,7 +313,10 @@ def _person_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]
 
     spans = []
     for name in person_names(text):
-        if is_person_name(name) and _outside_question(name, analysis):
+        # The tagger also reads 高端化, 规范性… as names: a name ends in no such suffix.
+        if name[-1] in "化性型式率度们者" or not is_person_name(name):
+            continue
+        if _outside_question(name, analysis):
             i = text.find(name)
             e = i + len(name)
             # jieba cuts some three-character names short (王煜|尘作为).
@@ -373,7 +382,7 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
                 )
             ):
                 continue  # 一个, 两次: words, not answers; 11月 is a date, not a figure
-            if expected.pattern.search(text[s:e]) or expected.pattern.search(text[s : e + 2]):
+            if expected.pattern.search(text[s:e]):
                 if _outside_question(text[s:e], analysis):
                     spans.append((s, e))
     # Longest first among overlapping spans, then in reading order.

@@ -329,8 +329,10 @@ class ExtractiveGenerator:
             composed = compose.typed_answer(analysis, best)
         elif analysis.kind == "said":
             composed = compose.said_answer(analysis, candidates)
-        elif analysis.kind == "summary":
+        elif analysis.kind == "summary" and not compose.asks_for_items(analysis):
             composed = compose.summary_answer(analysis, best, library)
+        elif analysis.kind == "summary":
+            composed = compose.list_answer(analysis, best, library)
         elif analysis.kind == "list":
             composed = compose.list_answer(analysis, best, library)
         return composed or compose.sentence_answer(analysis, best)
@@ -372,7 +374,12 @@ class ExtractiveGenerator:
             start = min(body.rfind(n) for n in names)
             end = max(body.rfind(n) + len(n) for n in names)
             citation = compose.citation_of(1, article, start, end, library.chunks_of(article.id))
-            role = "作者" if "作者" in analysis.text or article.kind == "commentary" else "记者"
+            if "编辑" in analysis.text:
+                role = "编辑"
+            elif re.search(r"摄影|拍摄|谁拍|摄", analysis.text):
+                role = "摄影"
+            else:
+                role = "作者" if "作者" in analysis.text or article.kind == "commentary" else "记者"
             text = f"《{article.title}》的{role}是{'、'.join(article.reporters)}。[1]"
             return self._answered(question, passages, analysis, (text, [citation]), "byline")
         return None

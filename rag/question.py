@@ -571,7 +571,10 @@ def _head_noun(phrase: str) -> str:
     """The thing counted: the first noun run of ``phrase`` (太原企业 in 几家太原企业)."""
     # A Chinese noun phrase ends in its head: 国家自然科学基金**项目**.
     run: list[str] = []
-    for word, flag in tag(phrase):
+    words = list(tag(phrase))
+    if words and words[0][0] in ("是", "为"):
+        words = words[1:]  # 有几家是太原的: the copula before the counted thing
+    for word, flag in words:
         if flag.startswith("n") or flag in ("j", "vn"):
             run.append(word)
         else:

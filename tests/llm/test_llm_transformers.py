@@ -262,10 +262,14 @@ def test_a_trained_model_answer_passes_the_checks_with_exact_citations(trained_d
 
 
 @pytest.mark.slow
-def test_a_trained_model_inventing_a_number_is_flagged(trained_dir: Path, library) -> None:
+def test_a_question_the_passage_cannot_answer_never_reaches_the_trained_model(
+    trained_dir: Path, library
+) -> None:
+    # The model was trained to invent 9座 here; the passage counts no libraries, so the
+    # answer is refused before the model is called (the invented number is never streamed).
+    # A model inventing a number for an answerable question: test_llm_openai.py.
     settings = Settings(generator="transformers", transformers_model=str(trained_dir), temperature=0.0)
     items = list(build_generator(settings).stream("太原市有几座图书馆？", library))
     answer = items[-1]
-    assert isinstance(answer, Answer)
-    assert "".join(i for i in items[:-1] if isinstance(i, str)) == INVENTED
-    assert answer.generator == "extractive" and "「9」" in answer.notice
+    assert isinstance(answer, Answer) and len(items) == 1
+    assert answer.refused and answer.generator == "extractive" and "9" not in answer.text
