@@ -257,6 +257,11 @@ class Index:
                 self._query_cache[text] = vector
         return vector
 
+    def forget_queries(self) -> None:
+        """Drop the cached query vectors (benchmarks time a cold question with this)."""
+        with self._query_lock:
+            self._query_cache.clear()
+
     def sentences(self, article_id: str) -> SentenceTable | None:
         """The answerable sentences of an article with their vectors (None for an unknown id)."""
         return self._sentences.get(article_id)

@@ -2,7 +2,8 @@
 
 Usage: .venv/bin/python scripts/bench_core.py [--rounds 5] [--json]
 Builds a fresh index in a temporary folder (model conversion cached), then times every dev-set
-question through retrieval alone and through a full ask, and prints medians and p95.
+question through one bare query encoding, retrieval alone and a full ask (each from a cold
+query cache), and prints medians, p95 and the ask/encoding ratio.
 """
 
 from __future__ import annotations
@@ -55,31 +56,50 @@ def main() -> None:
         pipeline.warm_up()
         for q in questions[:10]:  # warm caches (jieba, tagger, torch kernels)
             pipeline.ask(q)
+        encode_ms: list[float] = []
         retrieve_ms: list[float] = []
         ask_ms: list[float] = []
+        index = pipeline.index
         for _ in range(args.rounds):
             for q in questions:
+                # Each stage starts cold: retrieval and answering share a query-vector cache,
+                # which would otherwise hide the encoding from the second of them.
                 t0 = time.perf_counter()
-                pipeline.search(q)
+                pipeline.embedder.encode_queries([q])
                 t1 = time.perf_counter()
-                pipeline.ask(q)
+                index.forget_queries()
+                pipeline.search(q)
                 t2 = time.perf_counter()
-                retrieve_ms.append((t1 - t0) * 1000)
-                ask_ms.append((t2 - t1) * 1000)
+                index.forget_queries()
+                pipeline.ask(q)
+                t3 = time.perf_counter()
+                encode_ms.append((t1 - t0) * 1000)
+                retrieve_ms.append((t2 - t1) * 1000)
+                ask_ms.append((t3 - t2) * 1000)
         stats = pipeline.stats()
+        sentences = sum(len(t.spans) for a in index.articles if (t := index.sentences(a)) is not None)
     result = {
         "questions": len(questions) * args.rounds,
         "ingest_from_scratch_s": round(ingest_s, 2),
         "articles": stats["articles"],
         "chunks": stats["chunks"],
+        "sentences": sentences,
+        "encode_query_ms_p50": round(statistics.median(encode_ms), 2),
         "retrieve_ms_p50": round(statistics.median(retrieve_ms), 2),
         "retrieve_ms_p95": round(_pct(retrieve_ms, 0.95), 2),
         "ask_ms_p50": round(statistics.median(ask_ms), 2),
         "ask_ms_p95": round(_pct(ask_ms, 0.95), 2),
+        "ask_over_encode_p50": round(statistics.median(ask_ms) / statistics.median(encode_ms), 2),
         "rss_mb": round(_rss_mb(), 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "load_average": os.getloadavg(),
-        "targets": {"retrieve_ms_p50": 50, "ask_ms_p50": 100, "ingest_from_scratch_s": 60, "rss_mb": 1536},
+        "targets": {
+            "retrieve_ms_p50": 50,
+            "ask_ms_p50": 100,
+            "ask_over_encode_p50": 2.0,
+            "ingest_from_scratch_s": 60,
+            "rss_mb": 1536,
+        },
     }
     if args.json:
         print(json.dumps(result, indent=2))

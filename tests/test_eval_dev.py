@@ -1,4 +1,4 @@
-"""The CI gate: ``rag eval`` on the dev set with the real model must meet ``eval/thresholds.json``.
+"""The CI gate: ``rag eval`` on the dev and near-miss sets with the real model must meet ``eval/thresholds.json``.
 
 A change that makes retrieval, answers, citations or refusals worse than the recorded
 minimums fails the build.  When a change makes them better, re-measure and raise the
@@ -38,7 +38,8 @@ def test_dev_set_meets_the_recorded_thresholds(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") or k in _KEEP}
     env |= {"RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_SEEDS_DIR": str(ROOT / "seeds")}
     # Run from an empty folder so that no .env file changes the settings either.
-    command = [sys.executable, "-m", "rag.cli", "eval", str(ROOT / "eval" / "qa_dev.jsonl"), "--json"]
+    qa_files = [str(ROOT / "eval" / "qa_dev.jsonl"), str(ROOT / "eval" / "qa_near_miss.jsonl")]
+    command = [sys.executable, "-m", "rag.cli", "eval", *qa_files, "--json"]
     command += ["--thresholds", str(THRESHOLDS)]
     proc = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=3600, check=False
