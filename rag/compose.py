@@ -106,6 +106,8 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
         joiner = "为"
     else:
         joiner = ""
+    # A follow-up searched as 山西展厅 那它有多少家企业: the pronoun names what precedes it.
+    left = re.sub(r"\s*(?:那么|那)?(?:它们|它|他们|他|她|其)(?=[有是在的为]|$)", "", left).strip()
     # 每周 + 每周三: the span repeats the end of the question's words.
     for size in range(min(len(left), len(span)), 0, -1):
         if left.endswith(span[:size]):

@@ -88,10 +88,22 @@ def _specific(span: Sequence[_Word]) -> bool:
 
 
 def _key_terms(words: Sequence[_Word]) -> list[str]:
-    """The specific noun runs of a question, or all of them when none is specific."""
+    """The specific noun runs of a question, or all of them when none is specific.
+
+    A run's trailing measure word (山西展厅**面积**) is what the earlier question asked, not its
+    subject: carried into 那它有多少家企业？ it would make the follow-up ask for an area again.
+    """
+    from rag.answer_types import ASKING_WORDS
+
     spans = _spans(words)
     chosen = [s for s in spans if _specific(s)] or spans
-    return ["".join(w.text for w in s) for s in chosen]
+    terms = []
+    for span in chosen:
+        kept = list(span)
+        while len(kept) > 1 and kept[-1].text in ASKING_WORDS:
+            kept.pop()
+        terms.append("".join(w.text for w in kept))
+    return terms
 
 
 def _content(words: Sequence[_Word]) -> list[str]:

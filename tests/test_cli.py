@@ -144,3 +144,17 @@ def test_real_model_first_run_from_a_fresh_checkout(tmp_path):
         timeout=600,
     )
     assert json.loads(refused.stdout)["refused"] is True
+
+
+def test_explain_shows_how_the_question_was_read_and_why_it_was_refused(tmp_path):
+    result = run_rag(tmp_path, "ask", "第九届进博会山西展厅面积多大？", "--explain")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("资料中没有找到")
+    assert "answer type: area" in out and "第九届 (edition)" in out
+    assert "decision: no article satisfies" in out and "第九届" in out.split("decision:")[1]
+    answered = run_rag(tmp_path, "ask", "第八届进博会山西展厅面积多大？", "--json")
+    data = json.loads(answered.stdout)
+    assert not data["refused"] and "435平方米" in data["answer"]
+    assert data["analysis"]["constraints"][0] == {"kind": "edition", "text": "第八届", "value": 8}
+    assert data["query"] == "第八届进博会山西展厅面积多大？"
