@@ -1,4 +1,4 @@
-"""The CI gate: ``rag eval`` on the dev and near-miss sets with the real model must meet ``eval/thresholds.json``.
+"""The CI gate: ``rag eval`` on the dev and near-miss sets (real model) must meet ``eval/thresholds.json``.
 
 A change that makes retrieval, answers, citations or refusals worse than the recorded
 minimums fails the build.  When a change makes them better, re-measure and raise the
