@@ -141,12 +141,14 @@ def to_simplified(text: str) -> str:
     return converter.convert(text) if converter is not None else text
 
 
+_MARKUP = re.compile(r"<[^<>]{0,300}>")
 _ENGLISH_ORDINAL = re.compile(r"(?<![A-Za-z0-9])(\d{1,3})(?:st|nd|rd|th)(?![A-Za-z])", re.I)
 
 
 def _normalise_question(question: str) -> str:
     """Simplified characters; an English ordinal before 届/edition read as 第N届."""
-    text = to_simplified(question.strip())
+    # Markup pasted into a question (<img …>, <b>) carries no meaning a page could print.
+    text = to_simplified(_MARKUP.sub("", question).strip())
     # "8th进博会" / "the 8th 进博会": readers mix scripts.
     text = _ENGLISH_ORDINAL.sub(lambda m: f"第{m.group(1)}届", text)
     return text

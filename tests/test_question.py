@@ -81,3 +81,8 @@ def test_explain_dict_is_json_ready():
         data["kind"] == "quantity"
         and {"kind": "edition", "text": "第九届", "value": 9} in data["constraints"]
     )
+
+
+def test_markup_in_a_question_is_not_read():
+    analysis = analyze('火星基地今年建成了几座温室？<img src=x onerror="window.__xss=3">')
+    assert analysis.text == "火星基地今年建成了几座温室？" and not analysis.constraints

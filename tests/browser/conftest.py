@@ -114,18 +114,19 @@ def _free_socket() -> socket.socket:
 
 def build_test_pipeline(index_dir: Path, *, real_model: bool = False, **overrides: Any) -> Any:
     """A pipeline over the real seed pages; the fast hashing embedder unless ``real_model``."""
-    from rag.pipeline import Pipeline, build_pipeline
+    from rag.pipeline import build_pipeline
     from rag.settings import Settings
 
-    settings = Settings(seeds_dir=REPO / "seeds", index_dir=index_dir, **overrides)
     if real_model:
-        return build_pipeline(settings)
+        return build_pipeline(Settings(seeds_dir=REPO / "seeds", index_dir=index_dir, **overrides))
     from rag.embed import HashingEmbedder
-    from rag.generators import build_generator
 
-    pipeline = Pipeline(settings, HashingEmbedder(), generator=None)  # type: ignore[arg-type]
-    pipeline.generator = build_generator(settings, idf=lambda term: pipeline.index.idf(term))
-    return pipeline
+    # The hashing fake's name selects the answerability model calibrated for it.
+    embedder = HashingEmbedder()
+    settings = Settings(
+        seeds_dir=REPO / "seeds", index_dir=index_dir, embedding_model=embedder.name, **overrides
+    )
+    return build_pipeline(settings, embedder)
 
 
 def start_server(pipeline: Any) -> LiveServer:
