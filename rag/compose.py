@@ -170,6 +170,8 @@ def _best_span(candidate: Candidate, analysis: QuestionAnalysis) -> str:
             score += 10 * bool(re.search(r"[日号]", span)) + 5 * ("月" in span)
         if re.search(r"(?:降至|降到|增至|增长到|达到|提升至|升至|为|达)$", text[max(0, s - 3) : s]):
             score += 0.5
+        if re.search(r"[和与跟同给为向]谁", analysis.text) and text[max(0, s - 1) : s] in "与和跟同给为向供":
+            score += 2.0  # 和谁签了合同: the counterpart, not the subject
         counter = re.search(r"(?:多少|几)\s*([^\s的])", analysis.text)
         if counter and span.endswith(counter.group(1)):
             score += 1.0  # 多少道美食 → 24道, not 80多个

@@ -270,10 +270,19 @@ def _name_phrases(text: str, suffix: re.Pattern[str], analysis: QuestionAnalysis
         if not suffix.search(text[s:e]):
             continue
         j = k
-        while j > 0 and words[j - 1][2].startswith(_NOMINAL_FLAGS) and words[j - 1][1] == words[j][0]:
+        while (
+            j > 0
+            and words[j - 1][2].startswith(_NOMINAL_FLAGS)
+            and words[j - 1][1] == words[j][0]
+            and text[words[j - 1][0] : words[j - 1][1]] not in _COUNTERPART_MARKS  # 太钢|供|联盛…
+            and _outside_question(text[words[j - 1][0] : words[j - 1][1]], analysis)  # not the asker's 太钢
+        ):
             j -= 1
         start = words[j][0]
         while start < e and text[start] in _NOT_A_PLACE_START:
+            start += 1
+        # jieba glues a preposition to the name after it (供联|盛浆纸公司): the name starts after.
+        if text[start] in _COUNTERPART_MARKS and e - start > 4:
             start += 1
         if e - start >= 3 and _outside_question(text[start:e], analysis):
             spans.append((start, e))
@@ -303,6 +312,12 @@ def _place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]
     return spans + _name_phrases(text, _PLACE_END, analysis)
 
 
+def _frequent(word: str) -> bool:
+    from rag.bm25 import jieba_tokenizer
+
+    return jieba_tokenizer().dt.FREQ.get(word, 0) >= 100
+
+
 def _outside_question(span: str, analysis: QuestionAnalysis) -> bool:
     norm = normalize_for_match(span)
     return bool(norm) and norm not in normalize_for_match(analysis.text)
@@ -313,8 +328,9 @@ def _person_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]
 
     spans = []
     for name in person_names(text):
-        # The tagger also reads 高端化, 规范性… as names: a name ends in no such suffix.
-        if name[-1] in "化性型式率度们者" or not is_person_name(name):
+        # The tagger also reads 高端化, 周密… as names: a name ends in no such suffix and is no
+        # frequent dictionary word.
+        if name[-1] in "化性型式率度们者" or not is_person_name(name) or _frequent(name):
             continue
         if _outside_question(name, analysis):
             i = text.find(name)
@@ -633,6 +649,10 @@ def gather(
     return candidates, failed
 
 
+_COUNTERPART_ASKED = re.compile(r"[和与跟同给为向]谁|[和与跟同给为向](?:哪家|哪个|哪些)")
+_COUNTERPART_MARKS = frozenset("与和跟同给为向供")
+
+
 def _preference(analysis: QuestionAnalysis, text: str, spans: Sequence[tuple[int, int]]) -> float:
     """Small fixed preferences among sentences of the same article (not part of the calibrated model)."""
     bonus = 0.0
@@ -645,6 +665,9 @@ def _preference(analysis: QuestionAnalysis, text: str, spans: Sequence[tuple[int
         and analysis.category in local(normalize_for_match(text))
     ):
         bonus += 0.5  # 有什么感受: the sentence stating the 感受, not the one naming the man
+    if spans and _COUNTERPART_ASKED.search(analysis.text):
+        # 和谁签了合同: the counterpart follows 与/和/供/为… in the sentence.
+        bonus += 0.3 * any(text[max(0, s - 1) : s] in _COUNTERPART_MARKS for s, _ in spans)
     if analysis.kind == "what":
         # 哪款游戏 / 什么主题: a sentence introducing a quoted name answers it.
         bonus += 0.1 * any(_outside_question(m.group(1), analysis) for m in _NEW_NAME.finditer(text))

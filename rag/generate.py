@@ -24,7 +24,7 @@ from rag import compose
 from rag.answer_types import ASKING_WORDS, expectation, specific_terms
 from rag.bm25 import tokenize
 from rag.evidence import AnswerabilityModel, Candidate, Library, gather, satisfies
-from rag.question import QuestionAnalysis, analyze
+from rag.question import Constraint, QuestionAnalysis, analyze
 from rag.text import normalize_for_match, split_sentences
 from rag.types import Answer, Article, Chunk, Citation, Passage, Turn
 
@@ -82,6 +82,20 @@ def citation_for(n: int, sentence: ScoredSentence) -> Citation:
         start=sentence.start,
         end=sentence.end,
     )
+
+
+def _on_date(constraint: Constraint, date: str) -> bool:
+    """Whether a year, month or day constraint matches the page date ``date`` (YYYY-MM-DD)."""
+    try:
+        year, month, day = (int(x) for x in date.split("-"))
+    except ValueError:
+        return False
+    if constraint.kind == "year":
+        return constraint.value == year
+    if constraint.kind == "month":
+        return constraint.value == month
+    m, d = (int(x) for x in str(constraint.value).split("-"))
+    return (m, d) == (month, day)
 
 
 class ExtractiveGenerator:
@@ -288,6 +302,9 @@ class ExtractiveGenerator:
         library = self._current_library()
         if analysis.kind == "report":
             return self._report(question, analysis, passages, library)
+        if analysis.kind == "byline" and not analysis.constraints and not analysis.nouns:
+            # 这篇报道的记者是谁？ with no article in view: which report is meant is unknown.
+            return self._refusal(question, passages, analysis, "the question names no article")
         if analysis.kind == "byline":
             byline = self._byline(question, analysis, passages, library)
             if byline is not None:
@@ -347,7 +364,11 @@ class ExtractiveGenerator:
             article = library.article(passage.chunk.article_id) if library is not None else None
             if article is None:
                 continue
-            if not satisfies(analysis, article) and article.id not in articles:
+            # "What did the paper report in July 2022": the page's date, not a year mentioned inside.
+            dated = all(
+                _on_date(c, article.date) for c in analysis.constraints if c.kind in ("year", "month", "day")
+            )
+            if dated and not satisfies(analysis, article) and article.id not in articles:
                 articles[article.id] = article
                 chunks[article.id] = passage.chunk
         text, citations = compose.report_answer(list(articles.values()), library, chunks)

@@ -143,3 +143,18 @@ def test_a_second_quote_from_another_story_must_add_something():
     )
     assert not answer.refused and "80%" in answer.text
     assert {c.article_id for c in answer.citations} == {"ty"}
+
+
+def test_a_frequent_word_the_tagger_reads_as_a_name_is_no_answer_to_who():
+    contract = Article(
+        id="steel",
+        title="太钢首单不锈钢复合板订单完成",
+        body="太钢与联盛浆纸公司签订合同。为高效完成合同，各部门多次召开协调会加以周密部署。",
+        source="003.txt",
+        date="2023-09-21",
+        kind="news",
+    )
+    answer = _generator(contract).generate("太钢和谁签了合同？", _passages(contract))
+    assert "周密" not in answer.text
+    # 和谁: the counterpart after 与/和/供, not the asker's own 太钢.
+    assert not answer.refused and "联盛浆纸公司" in answer.text
