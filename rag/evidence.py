@@ -148,6 +148,14 @@ def _abbreviates(short: str, text: str) -> bool:
     return False
 
 
+#: How the paper names its city besides 太原 (我市 reads as 太原市 already): its districts,
+#: counties and the city's nicknames.
+TAIYUAN_NAMES: tuple[str, ...] = (
+    "并州", "龙城", "省城", "省会", "小店", "迎泽", "杏花岭", "尖草坪", "万柏林", "晋源",
+    "古交", "清徐", "阳曲", "娄烦", "综改示范区", "中北高新区", "晋阳",
+)  # fmt: skip
+
+
 def constraint_met(constraint: Constraint, text: str, date: str) -> bool:
     """Whether an article (normalised ``text`` and ISO ``date``) satisfies one constraint."""
     year, month, day = (int(x) for x in date.split("-")) if date and date.count("-") == 2 else (0, 0, 0)
@@ -175,6 +183,8 @@ def constraint_met(constraint: Constraint, text: str, date: str) -> bool:
     norm = local(str(value))
     if norm in text:
         return True
+    if constraint.kind == "place" and value == "太原":
+        return any(name in text for name in TAIYUAN_NAMES)
     if constraint.kind in ("organisation", "place", "name") and len(norm) <= 3:
         # Only short forms abbreviate (太钢, 理工大); 山西大学 is not 山西财经大学.
         return _abbreviates(norm, text)

@@ -287,6 +287,11 @@ def _name_constraints(text: str, words: tuple[tuple[str, str], ...]) -> list[Con
     found: list[Constraint] = _compound_names(words)
     for word, flag in words:
         norm = normalize_for_match(word)
+        if (norm in ("太原", "太原市") and flag == "ns") or ALIASES.get(word) == "太原":
+            # Among other papers' pages (an archive, the haystack) the city matters; the
+            # check accepts the paper's own ways of naming it (我市, its districts).
+            found.append(Constraint("place", word, "太原"))
+            continue
         if len(norm) < 2 or norm in _HOME or word in _GENERIC_NAMES or word in ALIASES:
             continue
         if (

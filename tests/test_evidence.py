@@ -55,3 +55,13 @@ def test_typed_spans_hold_the_asked_kind_and_not_the_question_words():
     org = analyze("晋源区负责人11月4日和哪家企业签署了战略合作框架协议？")
     sentence = "11月4日，晋源区负责人带队赴山西省建设投资集团有限公司，并签署战略合作框架协议。"
     assert [sentence[s:e] for s, e in typed_spans(sentence, org)] == ["山西省建设投资集团有限公司"]
+
+
+def test_the_city_is_a_constraint_met_by_the_papers_own_names_for_it():
+    analysis = analyze("太原地铁2号线全长多少公里？")
+    assert ("place", "太原") in {(c.kind, c.value) for c in analysis.constraints}
+    elsewhere = _article("北京地铁2号线全长23公里。", date="1998-01-05")
+    assert satisfies(analysis, elsewhere)  # a 1998 paragraph about Beijing cannot answer
+    district = _article("迎泽区年底前建成20家社区食堂。")
+    assert not satisfies(analyze("太原年底前建成多少家社区食堂？"), district)
+    assert not satisfies(analyze("省会年底前建成多少家社区食堂？"), _article("我市年底前建成20家社区食堂。"))
