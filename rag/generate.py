@@ -23,16 +23,12 @@ from dataclasses import dataclass
 from rag import compose
 from rag.answer_types import ASKING_WORDS, expectation, specific_terms
 from rag.bm25 import tokenize
-from rag.evidence import AnswerabilityModel, Candidate, Library, gather, satisfies
+from rag.evidence import AnswerabilityModel, Candidate, Library, gather, local, satisfies
 from rag.question import Constraint, QuestionAnalysis, analyze
-from rag.text import normalize_for_match, split_sentences
+from rag.text import LEAD, normalize_for_match, split_sentences
 from rag.types import Answer, Article, Chunk, Citation, Passage, Turn
 
 REFUSAL_TEXT = "资料中没有找到与该问题直接相关的内容。"
-
-# A lead such as "本报讯(记者 尹哲)" or "本报讯 " is the paper's boilerplate, not part of
-# the fact being quoted.
-_LEAD = re.compile(r"\s*本报讯\s*(?:[（(][^）)]{0,30}[）)])?\s*")
 
 
 def _share(term: str, text: str) -> float:
@@ -46,11 +42,6 @@ def _share(term: str, text: str) -> float:
     if len(term) < 2:
         return 0.0
     return 0.3 * sum(ch in text for ch in term) / len(term)
-
-
-def _local(norm: str) -> str:
-    """Read 我市/本市 as 太原市: the paper's own way of naming its city."""
-    return norm.replace("我市", "太原市").replace("本市", "太原市")
 
 
 @dataclass(frozen=True)
@@ -160,7 +151,7 @@ class ExtractiveGenerator:
         # otherwise the pages answer a neighbouring question, not this one.
         pinned = specific_terms(list(weights))
         contexts = "".join(
-            _local(normalize_for_match(p.chunk.title + p.chunk.text)) + p.chunk.date.replace("-", "")
+            local(normalize_for_match(p.chunk.title + p.chunk.text)) + p.chunk.date.replace("-", "")
             for p in passages
         )
         pins_found = all(t in contexts for t in pinned)
@@ -169,11 +160,11 @@ class ExtractiveGenerator:
             chunk = passage.chunk
             # The paper calls Taiyuan 我市, and a page's year is known from its date even
             # when the text never prints it.
-            context = _local(normalize_for_match(chunk.title + chunk.text)) + chunk.date.replace("-", "")
+            context = local(normalize_for_match(chunk.title + chunk.text)) + chunk.date.replace("-", "")
             for s_start, s_end in split_sentences(chunk.text):
                 s_start, s_end = self._trim(chunk.text, s_start, s_end)
                 text = chunk.text[s_start:s_end]
-                norm = _local(normalize_for_match(text))
+                norm = local(normalize_for_match(text))
                 if len(norm) < 6:
                     continue
                 in_sentence = sum(w * _share(t, norm) for t, w in weights.items())
@@ -205,7 +196,7 @@ class ExtractiveGenerator:
     @staticmethod
     def _trim(text: str, start: int, end: int) -> tuple[int, int]:
         """Drop a 本报讯 lead and surrounding white space so the quote is the sentence itself."""
-        lead = _LEAD.match(text, start, end)
+        lead = LEAD.match(text, start, end)
         if lead:
             start = lead.end()
         while start < end and text[start].isspace():
@@ -217,37 +208,6 @@ class ExtractiveGenerator:
     def rank_sentences(self, text: str, passages: Sequence[Passage]) -> list[ScoredSentence]:
         """Every usable sentence of ``passages``, best support for ``text`` first (cites LLM claims)."""
         return self._candidates(text, passages)
-
-    def _select(self, question: str, candidates: list[ScoredSentence]) -> list[ScoredSentence]:
-        if not candidates:
-            return []
-        best = candidates[0]
-        chosen = [best]
-        terms = list(self._weights(question))
-        covered = {t for t in terms if t in _local(normalize_for_match(best.text))}
-        for cand in candidates[1:]:
-            if len(chosen) >= self.max_sentences:
-                break
-            overlaps = any(
-                cand.passage.chunk.article_id == c.passage.chunk.article_id
-                and cand.start < c.end
-                and c.start < cand.end
-                for c in chosen
-            )
-            same_text = any(normalize_for_match(cand.text) == normalize_for_match(c.text) for c in chosen)
-            if overlaps or same_text or cand.score < 0.8 * best.score:
-                continue
-            # A quote from another article must add something the question asks about;
-            # otherwise it is a look-alike sentence from another story (a 1998 figure
-            # beside a 2023 one).
-            adds = {t for t in terms if t in _local(normalize_for_match(cand.text))} - covered
-            if not adds and cand.passage.chunk.article_id != best.passage.chunk.article_id:
-                continue
-            covered |= adds
-            chosen.append(cand)
-        # Quote in reading order when both come from the same article.
-        chosen.sort(key=lambda c: (c.passage.rank, c.start))
-        return chosen
 
     # -- answering -------------------------------------------------------------------
 

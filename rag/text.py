@@ -145,7 +145,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
 
 
 #: A lead such as "本报讯(记者 尹哲)" is the paper's boilerplate, not part of a quotable fact.
-_LEAD = re.compile(r"\s*本报讯\s*(?:[（(][^）)]{0,30}[）)])?\s*")
+LEAD = re.compile(r"\s*本报讯\s*(?:[（(][^）)]{0,30}[）)])?\s*")
 
 
 def answer_sentences(body: str) -> list[tuple[int, int]]:
@@ -158,7 +158,7 @@ def answer_sentences(body: str) -> list[tuple[int, int]]:
     """
     spans = []
     for start, end in split_sentences(body):
-        lead = _LEAD.match(body, start, end)
+        lead = LEAD.match(body, start, end)
         if lead:
             start = lead.end()
         start, end = trim_span(body, start, end)
