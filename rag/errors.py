@@ -60,3 +60,27 @@ class ModelError(RagError):
     exit_code = 7
     http_status = 503
     code = "model_error"
+
+
+class IndexDamagedError(RagError):
+    """A saved index whose manifest or data files cannot be read (truncated, missing, not JSON)."""
+
+    exit_code = 8
+    http_status = 503
+    code = "index_damaged"
+
+
+class IndexWriteError(RagError):
+    """The index folder cannot be written (read-only, full disk, no permission); the old index stays."""
+
+    exit_code = 9
+    http_status = 503
+    code = "index_unwritable"
+
+
+class IndexBusyError(RagError):
+    """Another process held the index's write lock for longer than the wait allowed."""
+
+    exit_code = 10
+    http_status = 503
+    code = "index_busy"

@@ -12,28 +12,44 @@ Directory layout (``vectorstore/default/`` by default)::
 Saving writes a new generation of data files, then replaces ``manifest.json`` in one
 ``os.replace``: a process killed at any point leaves either the old or the new
 manifest, each pointing at complete files, so the index always loads.
+
+Several processes (``rag serve --workers N``, a CLI ingest beside a server) share one
+directory: writers hold :func:`write_lock` (an OS file lock on ``.lock``) around
+read-modify-save, so generations never collide and no write is lost; readers never
+lock and notice a newer generation by the manifest's :func:`manifest_signature`.
+Files are created with the process umask (an index built by one user can be served
+by another).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import json
 import os
 import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from filelock import FileLock, Timeout
 
 from rag.bm25 import BM25Index, tokenize
 from rag.chunk import ChunkerSettings, SentenceChunker
-from rag.errors import IndexMismatchError, IndexNotFoundError, NotFoundError
+from rag.errors import (
+    IndexBusyError,
+    IndexDamagedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexWriteError,
+    NotFoundError,
+)
 from rag.protocols import Embedder
 from rag.store import FaissVectorStore
 from rag.text import answer_sentences
@@ -41,6 +57,22 @@ from rag.types import Article, Chunk, SearchFilters
 
 FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
+#: The file writers lock (never written to; its presence means nothing).
+LOCK_FILE = ".lock"
+#: How long a writer waits for another process's write to finish.
+LOCK_WAIT_SECONDS = 600.0
+_DATA_FILE = re.compile(r"^(vectors|chunks|articles|sentences)-(\d{6})\.(faiss|jsonl|npz)$")
+_TEMP_FILE = re.compile(r"^\..*\.tmp$")
+
+
+def _read_umask() -> int:
+    # os.umask can only be read by setting it; done once, at import, before any thread writes files.
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()
 #: Changes whenever ``rag.bm25.tokenize`` would tokenise differently.
 TOKENIZER_VERSION = "jieba-search-nfkc-userdict-v2"
 
@@ -93,6 +125,8 @@ def _write_atomic(path: Path, write: Any) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
+        # mkstemp makes the file private (0600); an index is data other users may serve.
+        os.chmod(tmp, 0o666 & ~_UMASK)
         write(Path(tmp))
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
@@ -101,6 +135,47 @@ def _write_atomic(path: Path, write: Any) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def write_lock(path: Path | str, timeout: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold the index directory's write lock (across processes) for a read-modify-save.
+
+    Raises :class:`IndexWriteError` when the lock file cannot be created (read-only
+    folder) and :class:`IndexBusyError` when another writer holds it past ``timeout``.
+    """
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        lock = FileLock(str(path / LOCK_FILE), timeout=timeout, mode=0o666 & ~_UMASK)
+        lock.acquire()
+    except Timeout:
+        raise IndexBusyError(
+            f"another process has been writing the index at {path} for over {timeout:.0f} s; try again later"
+        ) from None
+    except OSError as err:
+        raise IndexWriteError(_write_failure(path, err)) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def manifest_signature(path: Path | str) -> tuple[int, int, int] | None:
+    """Inode, modification time and size of the manifest: changes whenever a save replaces it."""
+    try:
+        st = os.stat(Path(path) / MANIFEST)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+def _write_failure(path: Path, err: OSError) -> str:
+    reason = err.strerror or type(err).__name__
+    return (
+        f"cannot write the index at {path}: {reason} (errno {err.errno}); the index on disk is unchanged. "
+        "Check the folder's permissions and free space, or set RAG_INDEX_DIR to a writable folder"
+    )
 
 
 class Index:
@@ -125,6 +200,9 @@ class Index:
         self.chunker_settings = chunker or ChunkerSettings()
         self._chunker = SentenceChunker(self.chunker_settings)
         self._articles: dict[str, Article] = {}
+        #: The page files that hold each article: the same text printed on two pages (or uploaded
+        #: under two names) is indexed once and stays until no page holds it.
+        self._holders: dict[str, set[str]] = {}
         self._slots: list[Chunk | None] = []
         self._slot_of: dict[str, int] = {}
         self._by_article: dict[str, list[int]] = {}
@@ -278,18 +356,46 @@ class Index:
         """
         started = time.perf_counter()
         wanted = {a.id: a for a in articles}
-        stale = [aid for aid, a in self._articles.items() if a.source == source and aid not in wanted]
-        removed_chunks = sum(self._remove_article(aid) for aid in stale)
+        stale = [aid for aid in self._articles if source in self.holders(aid) and aid not in wanted]
+        removed_articles = 0
+        removed_chunks = 0
+        for aid in stale:
+            remaining = self.holders(aid) - {source}
+            if remaining:
+                self._rehome(aid, remaining)
+            else:
+                removed_chunks += self._remove_article(aid)
+                removed_articles += 1
         fresh = [a for aid, a in wanted.items() if aid not in self._articles]
+        for aid in wanted:
+            if aid in self._articles:
+                self._holders[aid] = self.holders(aid) | {source}
         added_chunks = self._add_articles(fresh, show_progress=show_progress)
         return IngestReport(
             articles_added=len(fresh),
-            articles_removed=len(stale),
+            articles_removed=removed_articles,
             articles_unchanged=len(wanted) - len(fresh),
             chunks_added=added_chunks,
             chunks_removed=removed_chunks,
             seconds=time.perf_counter() - started,
         )
+
+    def holders(self, article_id: str) -> set[str]:
+        """The page files that hold an article (its own ``source`` at least)."""
+        return set(self._holders.get(article_id) or {self._articles[article_id].source})
+
+    def _rehome(self, article_id: str, holders: set[str]) -> None:
+        """Keep an article another page still holds; its ``source`` becomes one of those pages."""
+        self._holders[article_id] = holders
+        article = self._articles[article_id]
+        if article.source in holders:
+            return
+        home = min(holders)
+        self._articles[article_id] = dataclasses.replace(article, source=home)
+        for slot in self._by_article.get(article_id, []):
+            chunk = self._slots[slot]
+            if chunk is not None:
+                self._slots[slot] = dataclasses.replace(chunk, source=home)
 
     def delete(self, article_id: str) -> int:
         """Remove one article and its chunks; returns the number of chunks removed."""
@@ -308,6 +414,7 @@ class Index:
             self._vectors.remove(np.asarray(slots, dtype="int64"))
         self._bm25.remove(slots)
         del self._articles[article_id]
+        self._holders.pop(article_id, None)
         self._sentences.pop(article_id, None)
         return len(slots)
 
@@ -316,6 +423,7 @@ class Index:
         if not chunks:
             for article in articles:
                 self._articles[article.id] = article
+                self._holders[article.id] = {article.source}
             return 0
         spans = {a.id: answer_sentences(a.body) for a in articles}
         sentence_texts = [sentence_embed_text(a, s, e) for a in articles for s, e in spans[a.id]]
@@ -340,6 +448,7 @@ class Index:
         self._bm25.add(slots, [tokenize(c.embed_text) for c in chunks])
         for article in articles:
             self._articles[article.id] = article
+            self._holders[article.id] = {article.source}
             self._by_article.setdefault(article.id, [])
         for slot, chunk in zip(slots, chunks, strict=True):
             self._slots.append(chunk)
@@ -351,6 +460,7 @@ class Index:
         """An independent copy: writers change the copy while readers keep using this one."""
         clone = copy.copy(self)
         clone._articles = dict(self._articles)
+        clone._holders = {k: set(v) for k, v in self._holders.items()}
         clone._slots = list(self._slots)
         clone._slot_of = dict(self._slot_of)
         clone._by_article = {k: list(v) for k, v in self._by_article.items()}
@@ -371,17 +481,38 @@ class Index:
         }
 
     def save(self, path: Path | str) -> Path:
-        """Write the index to directory ``path`` atomically (see the module docstring)."""
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        previous = _read_manifest(path) if (path / MANIFEST).exists() else None
-        self._generation = max(self._generation, (previous or {}).get("generation", 0)) + 1
-        files = self._file_names(self._generation)
+        """Write the index to directory ``path`` atomically (see the module docstring).
 
+        Callers sharing ``path`` with other processes hold :func:`write_lock` around
+        their read-modify-save.  A failed write (read-only folder, full disk) removes
+        what it had written and raises :class:`IndexWriteError`; the old index stays.
+        """
+        path = Path(path)
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise IndexWriteError(_write_failure(path, err)) from None
+        self._generation = max(self._generation, _newest_generation(path)) + 1
+        files = self._file_names(self._generation)
+        try:
+            self._write_files(path, files)
+        except OSError as err:
+            for name in files.values():
+                with contextlib.suppress(OSError):
+                    (path / name).unlink()
+            raise IndexWriteError(_write_failure(path, err)) from None
+        self._remove_other_generations(path, set(files.values()))
+        return path
+
+    def _write_files(self, path: Path, files: dict[str, str]) -> None:
         def write_articles(tmp: Path) -> None:
             with open(tmp, "w", encoding="utf-8") as fh:
                 for article in self._articles.values():
-                    fh.write(json.dumps(article.to_dict(), ensure_ascii=False) + "\n")
+                    row = article.to_dict()
+                    holders = self._holders.get(article.id, {article.source})
+                    if holders != {article.source}:
+                        row["held_by"] = sorted(holders)
+                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
         def write_chunks(tmp: Path) -> None:
             with open(tmp, "w", encoding="utf-8") as fh:
@@ -419,16 +550,36 @@ class Index:
             lambda tmp: tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8"),
         )
         _fsync_dir(path)
-        self._remove_other_generations(path, set(files.values()))
-        return path
 
     @staticmethod
     def _remove_other_generations(path: Path, keep: set[str]) -> None:
-        pattern = re.compile(r"^(vectors|chunks|articles|sentences)-\d{6}\.(faiss|jsonl|npz)$|^\..*\.tmp$")
         for entry in path.iterdir():
-            if entry.name not in keep and pattern.match(entry.name):
+            if entry.name not in keep and (_DATA_FILE.match(entry.name) or _TEMP_FILE.match(entry.name)):
                 with contextlib.suppress(OSError):
                     entry.unlink()
+
+    @classmethod
+    def remove_orphans(cls, path: Path | str) -> list[str]:
+        """Delete data and temporary files the manifest does not name (left by a killed or failed save).
+
+        Skipped (returns ``[]``) when another process is writing, the folder is
+        read-only, or the manifest cannot be read: orphans are harmless, deleting a
+        file a damaged manifest might still need is not.
+        """
+        path = Path(path)
+        try:
+            with write_lock(path, timeout=0):
+                manifest = _read_manifest(path)
+                keep = set(_manifest_files(path, manifest).values())
+                orphans = [
+                    e.name
+                    for e in path.iterdir()
+                    if e.name not in keep and (_DATA_FILE.match(e.name) or _TEMP_FILE.match(e.name))
+                ]
+                cls._remove_other_generations(path, keep)
+                return orphans
+        except (IndexBusyError, IndexWriteError, IndexDamagedError, OSError):
+            return []
 
     @classmethod
     def exists(cls, path: Path | str) -> bool:
@@ -437,33 +588,50 @@ class Index:
 
     @classmethod
     def load(cls, path: Path | str, embedder: Embedder, chunker: ChunkerSettings | None = None) -> Index:
-        """Load a saved index, refusing one built by another model, chunker or format."""
+        """Load a saved index, refusing one built by another model, chunker or format.
+
+        Raises :class:`IndexDamagedError` naming the unreadable file when the manifest
+        or a data file is missing, truncated or malformed.
+        """
         path = Path(path)
         if not cls.exists(path):
             raise IndexNotFoundError(f"no index at {path}: build one with `rag ingest`")
         manifest = _read_manifest(path)
         chunker = chunker or ChunkerSettings()
+        if manifest.get("format_version") == FORMAT_VERSION:
+            # Written by this version: a key it always writes that is missing is damage, not a mismatch.
+            lacking = [k for k in ("model", "chunker", "tokenizer", "generation") if k not in manifest]
+            if lacking:
+                raise IndexDamagedError(
+                    f"index at {path} is damaged: {MANIFEST} lacks {', '.join(lacking)}: {REPAIR}"
+                )
+            files = _manifest_files(path, manifest)
         _check_manifest(path, manifest, embedder, chunker)
         index = cls(embedder, chunker)
         index._generation = int(manifest.get("generation", 0))
-        index.created_at = manifest.get("created_at", index.created_at)
-        files = manifest["files"]
-        for article in _read_jsonl(path / files["articles"]):
-            index._articles[article["id"]] = Article.from_dict(article)
+        index.created_at = str(manifest.get("created_at", index.created_at))
+        with _reading(path, files["articles"]):
+            for row in _read_jsonl(path / files["articles"]):
+                holders = row.pop("held_by", None)
+                article = Article.from_dict(row)
+                index._articles[article.id] = article
+                if holders:
+                    index._holders[article.id] = set(holders)
         positions: list[int] = []
         token_lists: list[list[str]] = []
-        for row in _read_jsonl(path / files["chunks"]):
-            slot, tokens = row.pop("slot"), row.pop("tokens")
-            chunk = Chunk.from_dict(row)
-            if slot >= len(index._slots):
-                index._slots.extend([None] * (slot + 1 - len(index._slots)))
-            index._slots[slot] = chunk
-            index._slot_of[chunk.id] = slot
-            index._by_article.setdefault(chunk.article_id, []).append(slot)
-            positions.append(slot)
-            token_lists.append(tokens)
+        with _reading(path, files["chunks"]):
+            for row in _read_jsonl(path / files["chunks"]):
+                slot, tokens = row.pop("slot"), row.pop("tokens")
+                chunk = Chunk.from_dict(row)
+                if slot >= len(index._slots):
+                    index._slots.extend([None] * (slot + 1 - len(index._slots)))
+                index._slots[slot] = chunk
+                index._slot_of[chunk.id] = slot
+                index._by_article.setdefault(chunk.article_id, []).append(slot)
+                positions.append(slot)
+                token_lists.append(tokens)
         index._bm25.add(positions, token_lists)
-        with np.load(path / files["sentences"]) as data:
+        with _reading(path, files["sentences"]), np.load(path / files["sentences"]) as data:
             offsets = np.concatenate([[0], np.cumsum(data["count"])]).astype(int)
             spans, vectors = data["spans"], data["vectors"]
             for i, aid in enumerate(data["article"].tolist()):
@@ -472,22 +640,81 @@ class Index:
                     tuple((int(a), int(b)) for a, b in spans[lo:hi]), np.ascontiguousarray(vectors[lo:hi])
                 )
         if index._slot_of:
-            index._vectors = FaissVectorStore.load(path / files["vectors"])
+            with _reading(path, files["vectors"]):
+                index._vectors = FaissVectorStore.load(path / files["vectors"])
             if len(index._vectors) != len(index._slot_of):
-                raise IndexMismatchError(
-                    f"index at {path} is inconsistent ({len(index._vectors)} vectors for "
-                    f"{len(index._slot_of)} chunks): rebuild it with `rag ingest --rebuild`"
+                raise IndexDamagedError(
+                    f"index at {path} is damaged ({len(index._vectors)} vectors for "
+                    f"{len(index._slot_of)} chunks): {REPAIR}"
                 )
         return index
 
 
+#: What every damage message ends with: the command that repairs it.
+REPAIR = "rebuild it with `rag ingest --rebuild [PAGES…]` (default: the seeds folder; re-add uploaded pages)"
+
+
+@contextlib.contextmanager
+def _reading(path: Path, name: str) -> Iterator[None]:
+    """Turn any failure to read data file ``name`` into one :class:`IndexDamagedError` line."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise IndexDamagedError(f"index at {path} is damaged: {name} is missing: {REPAIR}") from None
+    except IndexDamagedError:
+        raise
+    except Exception as err:  # noqa: BLE001 - json, numpy, zip and faiss each raise their own kinds
+        detail = str(err).splitlines()[0][:160] if str(err) else type(err).__name__
+        raise IndexDamagedError(
+            f"index at {path} is damaged: {name} is truncated or corrupt ({detail}): {REPAIR}"
+        ) from None
+
+
+def _newest_generation(path: Path) -> int:
+    """The highest generation the manifest or any data file in ``path`` names (0 if none).
+
+    Read from the files as well as the manifest, so a damaged manifest or a killed
+    save never leads to a generation number that is already on disk.
+    """
+    newest = 0
+    with contextlib.suppress(OSError):
+        for entry in path.iterdir():
+            if match := _DATA_FILE.match(entry.name):
+                newest = max(newest, int(match.group(2)))
+    with contextlib.suppress(IndexDamagedError, IndexNotFoundError, OSError, TypeError, ValueError):
+        newest = max(newest, int(_read_manifest(path).get("generation", 0)))
+    return newest
+
+
 def _read_manifest(path: Path) -> dict[str, Any]:
     try:
-        return json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+        manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise IndexNotFoundError(f"no index at {path}: build one with `rag ingest`") from None
     except (OSError, ValueError) as err:
-        raise IndexMismatchError(
-            f"cannot read {path / MANIFEST} ({err}): rebuild the index with `rag ingest --rebuild`"
+        raise IndexDamagedError(
+            f"index at {path} is damaged: cannot read {MANIFEST} ({err}): {REPAIR}"
         ) from err
+    if not isinstance(manifest, dict):
+        raise IndexDamagedError(
+            f"index at {path} is damaged: {MANIFEST} holds a {type(manifest).__name__}, "
+            f"not an object: {REPAIR}"
+        )
+    return manifest
+
+
+def _manifest_files(path: Path, manifest: dict[str, Any]) -> dict[str, str]:
+    """The manifest's data file names, checked to be the four this version writes."""
+    files = manifest.get("files")
+    kinds = ("articles", "chunks", "vectors", "sentences")
+    if not isinstance(files, dict) or not all(
+        isinstance(files.get(k), str) and _DATA_FILE.match(files[k]) for k in kinds
+    ):
+        raise IndexDamagedError(
+            f"index at {path} is damaged: {MANIFEST} does not name its data files "
+            f"({', '.join(kinds)}): {REPAIR}"
+        )
+    return {k: files[k] for k in kinds}
 
 
 def _read_jsonl(path: Path) -> Iterable[dict[str, Any]]:

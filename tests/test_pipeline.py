@@ -1,10 +1,18 @@
 """The pipeline facade: follow-ups are searched as standalone questions and inherit refusals."""
 
+import json
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
+from rag.embed import HashingEmbedder
+from rag.errors import IndexDamagedError
 from rag.generate import REFUSAL_TEXT
+from rag.index import Index
 from rag.pipeline import build_pipeline
 from rag.settings import Settings
 from rag.types import Turn
@@ -35,3 +43,80 @@ def test_a_follow_up_of_a_refused_question_is_refused(pipeline):
     answer = pipeline.ask("那它有多少家企业参展？", history=history)
     assert answer.refused and answer.text == REFUSAL_TEXT and not answer.citations
     assert answer.analysis == {"decision": "the question it follows was refused"}
+
+
+# -- one index directory shared by several processes --------------------------------------
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from rag.pipeline import build_pipeline
+    from rag.settings import Settings
+
+    index_dir, seeds, worker = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+    pipeline = build_pipeline(Settings(index_dir=index_dir, seeds_dir=seeds, embedding_model="hashing:64"))
+    for i in range(8):
+        body = f"本报讯 第{worker}号工人第{i}次在太原市晋源区种下{i + 3}棵树，共计{i * 7}亩。"
+        text = f"晋阳新闻{worker}{i}\\n{body}"
+        pipeline.ingest_texts([(f"w{worker}-{i}.txt", text)], date="2025-03-01")
+    print("DONE", flush=True)
+    """
+)
+
+
+def _shared_settings(tmp_path, seeds=SEEDS):
+    return Settings(index_dir=tmp_path / "index", seeds_dir=seeds, embedding_model="hashing:64")
+
+
+def test_a_write_by_one_process_is_seen_by_every_other_before_its_next_answer(tmp_path):
+    first, second = build_pipeline(_shared_settings(tmp_path)), build_pipeline(_shared_settings(tmp_path))
+    assert len(first.articles()) == len(second.articles())
+    first.ingest_texts([("new.txt", "晋祠新馆开放\n本报讯 晋祠博物馆新馆今日开放，首日接待游客3200人次。")])
+    assert "new.txt" in second.index.sources  # no restart, no notification: the manifest changed
+    answer = second.ask("晋祠博物馆新馆首日接待游客多少人次？")
+    assert not answer.refused and "3200" in answer.text
+    # Writes from the second start from the first's: nothing of either is lost.
+    second.ingest_texts([("newer.txt", "汾河公园扩建\n本报讯 汾河公园三期扩建工程今日开工，长约12公里。")])
+    assert {"new.txt", "newer.txt"} <= set(first.index.sources)
+    assert {"new.txt", "newer.txt"} <= set(Index.load(tmp_path / "index", HashingEmbedder(64)).sources)
+
+
+def test_concurrent_writers_in_separate_processes_lose_nothing(tmp_path):
+    build_pipeline(_shared_settings(tmp_path)).index  # noqa: B018 - the seed index exists first
+    env = {**os.environ, "PYTHONPATH": str(SEEDS.parent)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(tmp_path / "index"), str(SEEDS), str(n)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in (1, 2, 3)
+    ]
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0 and "DONE" in out, err[-2000:]
+    index = Index.load(tmp_path / "index", HashingEmbedder(64))
+    assert {f"w{n}-{i}.txt" for n in (1, 2, 3) for i in range(8)} <= set(index.sources)
+    manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
+    assert manifest["generation"] == 1 + 24  # the seed build, then one generation per write
+    data_files = [
+        p.name for p in (tmp_path / "index").iterdir() if p.name[0] != "." and p.name != "manifest.json"
+    ]
+    assert sorted(data_files) == sorted(manifest["files"].values())
+
+
+def test_a_damaged_index_is_refused_until_rebuilt(tmp_path):
+    pipeline = build_pipeline(_shared_settings(tmp_path))
+    pipeline.index  # noqa: B018
+    (tmp_path / "index" / "manifest.json").write_text("[]")
+    fresh = build_pipeline(_shared_settings(tmp_path))
+    with pytest.raises(IndexDamagedError, match="rag ingest --rebuild"):
+        fresh.ask("山西展厅面积多大？")
+    with pytest.raises(IndexDamagedError):  # the running one notices too: it does not serve a stale index
+        pipeline.ask("山西展厅面积多大？")
+    report = fresh.ingest([SEEDS], rebuild=True)
+    assert report.articles_added == 44
+    assert not pipeline.ask("第八届进博会山西展厅面积多大？").refused
