@@ -29,7 +29,7 @@ from api.limits import ApiLimits, BodyLimitMiddleware, ConcurrencyLimiter
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import articles, chat, health, openai
 from api.schemas import ChatCompletionChunk, ChatDelta, ErrorResponse
-from api.sessions import SessionStore
+from api.sessions import open_session_store
 from rag.errors import RagError
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -133,7 +133,7 @@ def create_app(
         settings=settings,
         limits=limits,
         limiter=limiter,
-        sessions=SessionStore(limits.session_ttl_seconds, limits.max_sessions, limits.max_session_turns),
+        sessions=open_session_store(settings, limits),
         metrics=Metrics(limiter),
         pipeline=pipeline,
     )

@@ -93,3 +93,9 @@ class Settings(BaseSettings):
     api_key: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
     max_upload_bytes: int = Field(5_000_000, ge=1)
+    state_dir: Path | None = Field(
+        None, description="State shared by the server's workers (conversations); default: <index_dir>/state."
+    )
+    redis_url: str | None = Field(
+        None, description="Keep conversations in this Redis (redis://host:6379/0) instead of SQLite."
+    )

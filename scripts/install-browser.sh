@@ -7,30 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(chromium chromium-driver fonts-wqy-microhei)
-missing=()
-for pkg in "${packages[@]}"; do
-    if ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-        missing+=("$pkg")
-    fi
-done
-
-if [ "${#missing[@]}" -gt 0 ]; then
-    if ! command -v apt-get >/dev/null; then
-        echo "install-browser: apt-get not found; install ${missing[*]} by hand" >&2
-        exit 1
-    fi
-    sudo=""
-    if [ "$(id -u)" -ne 0 ]; then
-        if command -v sudo >/dev/null; then sudo="sudo"; else
-            echo "install-browser: need root to install ${missing[*]}" >&2
-            exit 1
-        fi
-    fi
-    echo "install-browser: installing ${missing[*]}"
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+bash scripts/apt-install.sh install-browser chromium chromium-driver fonts-wqy-microhei
 
 for path in /usr/bin/chromium /usr/bin/chromedriver; do
     [ -x "$path" ] || { echo "install-browser: $path is missing after installation" >&2; exit 1; }

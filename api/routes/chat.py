@@ -8,11 +8,20 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep, StateDep
-from api.errors import log_failure
+from api.errors import ApiError, log_failure
 from api.routes.common import answer_payload, errors
-from api.schemas import ChatRequest, ChatResponse, PassageOut, SearchRequest, SearchResponse, error_body
+from api.schemas import (
+    ChatRequest,
+    ChatResponse,
+    ErrorResponse,
+    PassageOut,
+    SearchRequest,
+    SearchResponse,
+    error_body,
+)
 from api.streaming import SSE_HEADERS, AnswerStream, sse, sse_schema
 from rag.errors import RagError
 from rag.types import Answer
@@ -33,13 +42,23 @@ _STREAM_DOC = {
     },
 }
 
+#: HTTP status of a follow-up whose conversation the store does not hold (410 Gone: the
+#: id may have been valid once; expired, evicted and never-issued ids are not told apart).
+SESSION_EXPIRED_STATUS = 410
+_SESSION_EXPIRED_DOC = {
+    "model": ErrorResponse,
+    "description": "`session_expired`: the conversation named by `session_id` is unknown to the server "
+    "(expired after an hour of inactivity, evicted, or never issued); ask again without `session_id` "
+    "to start a new one.",
+}
+
 
 async def _events(stream: AnswerStream, finish: Any) -> AsyncIterator[bytes]:
     """Encode a streamed answer as ``delta`` events and a final ``done`` (or ``error``) event."""
     try:
         async for item in stream:
             if isinstance(item, Answer):
-                yield sse(finish(item), event="done")
+                yield sse(await finish(item), event="done")
             else:
                 yield sse({"text": item}, event="delta")
     except RagError as err:
@@ -55,21 +74,40 @@ async def _events(stream: AnswerStream, finish: Any) -> AsyncIterator[bytes]:
     "/api/chat",
     response_model=ChatResponse,
     summary="Answer a question with citations",
-    responses={200: _STREAM_DOC, **errors(413, 422, 429, 503)},
+    responses={200: _STREAM_DOC, SESSION_EXPIRED_STATUS: _SESSION_EXPIRED_DOC, **errors(413, 422, 429, 503)},
 )
 async def chat(body: ChatRequest, state: StateDep, pipeline: PipelineDep) -> Any:
     """Answer `question` from the pages, quoting them with `[n]` citations (or refuse).
 
     A follow-up (那它的面积有多大？ 后来呢？) is resolved from the conversation named by
-    `session_id`; conversations live on the server for an hour of inactivity.
+    `session_id`; conversations live on the server for an hour of inactivity.  A
+    `session_id` the server does not hold gets a 410 `session_expired` error rather than
+    an answer that ignores the conversation.
     """
-    session_id = body.session_id or state.sessions.new_id()
-    history = state.sessions.history(session_id)
+    # A question the pipeline refuses (blank, too long) is refused before its session is
+    # looked up: a malformed request gets its 422 even when its session has expired.
+    pipeline.check_question(body.question)
+    # The store is shared by the workers (SQLite or Redis): its calls block, so they run in
+    # a thread rather than on the event loop.
+    if body.session_id is None:
+        session_id, history = state.sessions.new_id(), ()
+    else:
+        session_id = body.session_id
+        found = await run_in_threadpool(state.sessions.history, session_id)
+        if found is None:
+            raise ApiError(
+                SESSION_EXPIRED_STATUS,
+                "session_expired",
+                "this conversation has expired or is unknown to the server; "
+                "start a new conversation by asking again without session_id",
+            )
+        history = found
     filters = body.filters.to_filters() if body.filters else None
     question = body.question
 
-    def finish(answer: Answer) -> dict[str, Any]:
-        state.sessions.append(session_id, question.strip(), answer.text)
+    async def finish(answer: Answer) -> dict[str, Any]:
+        # Registers a new conversation with its first answer, so its id is known from then on.
+        await run_in_threadpool(state.sessions.append, session_id, question.strip(), answer.text)
         state.metrics.observe_answer(answer.timings, answer.refused)
         return answer_payload(answer, session_id)
 
@@ -79,7 +117,7 @@ async def chat(body: ChatRequest, state: StateDep, pipeline: PipelineDep) -> Any
         )
         return StreamingResponse(_events(stream, finish), media_type="text/event-stream", headers=SSE_HEADERS)
     answer = await state.run(pipeline.ask, question, top_k=body.top_k, filters=filters, history=history)
-    return finish(answer)
+    return await finish(answer)
 
 
 @router.post(

@@ -38,6 +38,7 @@
     payload_too_large: "问题太长",
     internal_error: "服务器内部错误",
     unauthorized: "没有访问权限",
+    session_expired: "对话已过期，已开始新对话。请重新提问。",
   };
 
   var $ = function (id) {
@@ -185,6 +186,8 @@
       message = response.statusText || "";
     }
     var status = response.status;
+    // The server no longer holds this conversation: the notice says it all (the English detail is for API clients).
+    if (code === "session_expired") return new ChatError(ERROR_LABELS[code], "", "expired");
     var title;
     if (status === 429) title = "服务器繁忙，请稍后再试";
     else if (ERROR_LABELS[code]) title = ERROR_LABELS[code];
@@ -768,6 +771,8 @@
       if (final.session_id) state.sessionId = final.session_id;
       push({ role: "assistant", question: question, data: final });
     } else {
+      // Its conversation is gone from the server: the next question starts a new one.
+      if (failure.kind === "expired") state.sessionId = null;
       push({ role: "error", title: failure.title, detail: failure.detail, kind: failure.kind, question: question });
     }
     ui.question.focus();

@@ -1,4 +1,4 @@
-"""Probes, metrics, start-up, CORS, sessions and the concurrency limiter."""
+"""Probes, metrics, start-up, CORS and the concurrency limiter (sessions: test_api_sessions.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from test_api_chat import assert_error
 from api.app import create_app
 from api.errors import ApiError
 from api.limits import ApiLimits, ConcurrencyLimiter
-from api.sessions import SessionStore
 from rag.pipeline import Pipeline
 
 
@@ -135,46 +134,6 @@ def test_chat_page_and_docs_are_served(client: TestClient) -> None:
                 name,
                 field,
             )
-
-
-# -- sessions ----------------------------------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_sessions_expire_after_their_ttl() -> None:
-    clock = Clock()
-    store = SessionStore(ttl_seconds=10, max_sessions=5, max_turns=4, clock=clock)
-    store.append("a", "q1", "a1")
-    clock.now = 9
-    assert len(store.history("a")) == 2
-    store.append("a", "q2", "a2")  # touching renews the TTL
-    clock.now = 18
-    assert [t.content for t in store.history("a")] == ["q1", "a1", "q2", "a2"]
-    clock.now = 29
-    assert store.history("a") == () and len(store) == 0
-
-
-def test_sessions_are_capped_in_number_and_length() -> None:
-    store = SessionStore(ttl_seconds=100, max_sessions=3, max_turns=4)
-    for i in range(10):
-        store.append(f"s{i}", f"q{i}", f"a{i}")
-    assert len(store) == 3
-    assert store.history("s0") == () and store.history("s9")
-    for i in range(5):
-        store.append("s9", f"more{i}", "x")
-    assert [t.content for t in store.history("s9")] == ["more3", "x", "more4", "x"]
-
-
-def test_session_ids_are_fresh() -> None:
-    ids = {SessionStore.new_id() for _ in range(100)}
-    assert len(ids) == 100 and all(re.fullmatch(r"[A-Za-z0-9_-]{16,64}", i) for i in ids)
 
 
 # -- the limiter ---------------------------------------------------------------------

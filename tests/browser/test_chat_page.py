@@ -7,6 +7,7 @@ can look at what the browser showed.
 from __future__ import annotations
 
 import http.server
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -241,6 +242,29 @@ def test_server_error_message(live_server: LiveServer, browser: Browser) -> None
     assert str(max_chars) in error.text  # the server's own explanation is shown too
     assert error.find_element("css selector", "button.retry").is_displayed()
     browser.screenshot("desktop-09-http-error")
+
+
+def test_expired_conversation_is_announced_and_a_new_one_started(
+    live_server: LiveServer, browser: Browser
+) -> None:
+    browser.open(live_server.url)
+    browser.ask(QUESTION)
+    browser.wait_for_answers(1)
+    session = browser.stored()["sessionId"]
+    # The server forgets the conversation (expired, evicted, or its store wiped).
+    store = live_server.pipeline.settings.index_dir / "state" / "sessions.sqlite3"
+    with sqlite3.connect(store) as conn:
+        assert conn.execute("DELETE FROM sessions WHERE id = ?", (session,)).rowcount == 1
+    browser.ask(FOLLOW_UP)
+    error = browser.wait_for(".msg-error")
+    assert error.find_element("css selector", ".error-tag").text == "对话已过期，已开始新对话。请重新提问。"
+    assert browser.stored()["sessionId"] is None
+    browser.screenshot("desktop-09b-session-expired")
+    # Asking again starts a new conversation on the server.
+    error.find_element("css selector", "button.retry").click()
+    browser.wait_for_answers(2)
+    assert browser.stored()["sessionId"] not in (None, session)
+    assert browser.js_errors() == []
 
 
 def test_slow_server_is_announced_then_times_out(
