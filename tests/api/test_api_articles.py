@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import API_KEY, make_pipeline
+from conftest import API_KEY, make_pipeline, wait_ready
 from fastapi.testclient import TestClient
 from test_api_chat import assert_error
 
@@ -214,3 +214,55 @@ def test_delete_removes_an_article_everywhere(
     assert all(p["article_id"] != article.id for p in search["passages"])
     assert article.id not in {a.id for a in make_pipeline(index_dir).articles()}
     assert_error(client.delete(f"/api/articles/{article.id}", headers=AUTH), 404, "not_found")
+
+
+# -- what the index directory can do to an upload --------------------------------------------
+
+OTHER_PAGE = "汾河公园三期开工\n\n本报讯 汾河公园三期扩建工程今日开工，全长约12公里，预计明年国庆完工。\n"
+
+
+def test_a_page_confirmed_under_another_name_survives_a_re_upload(pipeline: Pipeline) -> None:
+    with TestClient(create_app(pipeline=pipeline)) as client:
+        assert upload(client, ("A.txt", NEW_PAGE.encode())).json()["articles_added"] == 1
+        second = upload(client, ("B.txt", NEW_PAGE.encode()))
+        assert second.status_code == 201 and second.json()["articles_unchanged"] == 1
+        replaced = upload(client, ("A.txt", OTHER_PAGE.encode()))
+        assert replaced.status_code == 201 and replaced.json()["articles_removed"] == 0
+        held = client.get("/api/articles", params={"source": "B.txt"}).json()
+        assert held["total"] == 1 and "摄影展" in held["articles"][0]["title"]
+        answer = client.post("/api/chat", json={"question": "晋祠博物馆古建筑摄影展展出多少幅作品？"}).json()
+        assert "一百二十幅" in answer["answer"]
+
+
+def test_an_unwritable_index_is_a_503_and_the_live_index_stays(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rag.store import FaissVectorStore
+
+    def disk_full(self: object, target: Path) -> None:
+        raise OSError(28, "No space left on device")
+
+    with TestClient(create_app(pipeline=pipeline)) as client:
+        wait_ready(client)
+        before = counts(client)
+        files_before = sorted(p.name for p in pipeline.settings.index_dir.iterdir())
+        monkeypatch.setattr(FaissVectorStore, "save", disk_full)
+        message = assert_error(upload(client, ("new.txt", NEW_PAGE.encode())), 503, "index_unwritable")
+        assert "No space left on device" in message and "\n" not in message
+        assert counts(client) == before
+        assert sorted(p.name for p in pipeline.settings.index_dir.iterdir()) == files_before
+
+
+def test_a_damaged_index_is_a_503_naming_the_repair_until_it_is_rebuilt(pipeline: Pipeline) -> None:
+    with TestClient(create_app(pipeline=pipeline)) as client:
+        assert wait_ready(client)["articles"] == 44
+        (pipeline.settings.index_dir / "manifest.json").write_text('{"format_version": 2}')
+        message = assert_error(client.post("/api/chat", json={"question": "进博会"}), 503, "index_damaged")
+        assert "manifest.json lacks" in message and "rag ingest --rebuild" in message
+        assert_error(client.get("/readyz"), 503, "index_damaged")
+        # The repair, run beside the server (as `rag ingest --rebuild` would be): no restart needed.
+        make_pipeline(pipeline.settings.index_dir).ingest([pipeline.settings.seeds_dir], rebuild=True)
+        assert counts(client)[0] == 44
+        assert (
+            client.post("/api/chat", json={"question": "第八届进博会山西展厅面积多大？"}).status_code == 200
+        )
