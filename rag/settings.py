@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     bm25_weight: float = Field(0.3, ge=0.0, description="Weight of the BM25 ranking in hybrid fusion.")
 
     # Generation.
-    generator: Literal["extractive", "transformers", "openai"] = "extractive"
+    generator: Literal["extractive", "transformers", "openai", "local"] = "extractive"
     max_question_chars: int = Field(2000, ge=10)
     answer_sentences: int = Field(2, ge=1, le=10)
     refusal_threshold: float = Field(0.25, ge=0.0, le=1.0)
@@ -85,6 +85,27 @@ class Settings(BaseSettings):
     )
     llm_context_chars: int = Field(6000, ge=200, description="Characters of passage text put in the prompt.")
     llm_rewrite: bool = Field(True, description="Let the model rewrite follow-up questions for retrieval.")
+    llm_prompt_sentences: int | None = Field(
+        None,
+        ge=0,
+        le=50,
+        description="Put only this many of the best evidence sentences in the prompt (0: whole passages); "
+        "default 6 for the local generator (prompt reading dominates on a CPU), 0 for the others.",
+    )
+
+    # The local generator (issue 15): a GGUF model run in this process.
+    local_model: str = Field(
+        "qwen2.5-0.5b",
+        description="qwen2.5-0.5b or qwen2.5-1.5b (downloaded by `rag model llm`), "
+        "or a .gguf file or model folder.",
+    )
+    local_runtime: Literal["auto", "llama-cpp", "transformers"] = Field(
+        "auto", description="llama-cpp when llama-cpp-python is installed (auto), else transformers."
+    )
+    local_threads: int | None = Field(
+        None, ge=1, le=256, description="CPU threads of the local model (default: the runtime's own)."
+    )
+    local_context_tokens: int = Field(4096, ge=512, le=32768, description="llama.cpp context window, tokens.")
 
     # Server.
     host: str = "127.0.0.1"

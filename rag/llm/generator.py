@@ -75,10 +75,13 @@ class GroundedGenerator:
     """Answers with a language model, checked against the passages, with the extractive answer as fallback.
 
         Args:
-            name: the generator's name (``transformers`` or ``openai``).
+            name: the generator's name (``transformers``, ``openai`` or ``local``).
             backend: the chat model.
             fallback: the extractive generator; its scorer also picks the citation quotes.
             max_context_chars: characters of passage text put in the prompt.
+            prompt_sentences: when above 0, the prompt holds only this many of the best
+                evidence sentences (and the extractive answer's quotes), grouped under their
+                passages' numbers, instead of whole passages.
 
         Example:
             >>> from rag.generate import ExtractiveGenerator
@@ -95,16 +98,18 @@ class GroundedGenerator:
         fallback: ExtractiveGenerator,
         *,
         max_context_chars: int = 6000,
+        prompt_sentences: int = 0,
     ) -> None:
         self._name = name
         self.backend = backend
         self.fallback = fallback
         self.checker = GroundingChecker(fallback)
         self.max_context_chars = max_context_chars
+        self.prompt_sentences = prompt_sentences
 
     @property
     def name(self) -> str:
-        """``transformers`` or ``openai``."""
+        """``transformers``, ``openai`` or ``local``."""
         return self._name
 
     def generate(self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()) -> Answer:
@@ -126,7 +131,13 @@ class GroundedGenerator:
             # model given these passages could only answer a neighbouring question.
             yield checked
             return
-        messages = build_messages(question, passages, history, max_chars=self.max_context_chars)
+        messages = build_messages(
+            question,
+            passages,
+            history,
+            max_chars=self.max_context_chars,
+            excerpts=self.excerpts(question, passages, checked),
+        )
         visible = _VisibleText()
         pieces: list[str] = []
         try:
@@ -162,6 +173,44 @@ class GroundedGenerator:
             generator=self.name,
             analysis=checked.analysis,
         )
+
+    def excerpts(
+        self, question: str, passages: Sequence[Passage], checked: Answer
+    ) -> list[str | None] | None:
+        """The sentences of each passage the prompt shows (None: whole passages).
+
+        They are the ``prompt_sentences`` best evidence sentences of the extractive
+        answerer (the ones satisfying the question's constraints, best first) and the
+        sentences its own answer quotes, in reading order within each passage; a
+        passage holding none of them is left out.  When the answerer found no evidence
+        sentence (a report or byline answer), whole passages are shown.
+        """
+        if self.prompt_sentences <= 0 or not passages:
+            return None
+        candidates, _ = self.fallback.evidence(self.fallback.analyze(question), passages)
+        where = {p.chunk.id: i for i, p in enumerate(passages)}
+        chosen: dict[int, dict[int, tuple[int, str]]] = {}
+        for c in candidates[: self.prompt_sentences]:
+            i = where.get(c.passage.chunk.id)
+            if i is not None:
+                chosen.setdefault(i, {})[c.start] = (c.end, c.text)
+        for cite in checked.citations:
+            i = where.get(cite.chunk_id)
+            if i is not None:
+                chosen.setdefault(i, {}).setdefault(cite.start, (cite.end, cite.quote))
+        if not chosen:
+            return None
+        out: list[str | None] = [None] * len(passages)
+        for i, sentences in chosen.items():
+            text, last = "", None
+            for start, (end, sentence) in sorted(sentences.items()):
+                if last is not None and start < last:
+                    continue  # a quote inside a sentence already shown
+                # Sentences apart in the article are shown apart: no false continuity.
+                text += ("" if last is None or start - last <= 1 else "……") + sentence.strip()
+                last = end
+            out[i] = text
+        return out
 
     def _fallback(
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn], notice: str
