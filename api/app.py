@@ -28,7 +28,9 @@ from api.errors import install_error_handlers
 from api.limits import ApiLimits, BodyLimitMiddleware, ConcurrencyLimiter
 from api.metrics import Metrics, MetricsMiddleware
 from api.routes import articles, chat, health, openai
-from api.schemas import ChatCompletionChunk, ChatDelta, ErrorResponse
+from api.routes.common import document_body_errors
+from api.schemas import ChatCompletionChunk, ChatDelta, ErrorResponse, declare_limits
+from api.security import SecurityHeadersMiddleware
 from api.sessions import open_session_store
 from rag.errors import RagError
 from rag.pipeline import Pipeline
@@ -106,6 +108,16 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for name, definition in extra.pop("$defs", {}).items():
             components.setdefault(name, definition)
         components.setdefault(model.__name__, extra)
+    # The published schema states the limits this server enforces (they are settings).
+    state: ApiState = app.state.api
+    declare_limits(
+        schema,
+        {
+            "max_question_chars": state.settings.max_question_chars,
+            "max_upload_files": state.limits.max_upload_files,
+        },
+    )
+    document_body_errors(schema)
     app.openapi_schema = schema
     return schema
 
@@ -167,8 +179,16 @@ def create_app(
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            # A 429 or 503 says when to retry; a script on another origin may read it.
+            expose_headers=["Retry-After"],
             max_age=600,
         )
+    # Outermost, so that every response gets the headers: errors, 413s and CORS preflights too.
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        frame_ancestors=settings.frame_ancestors,
+        docs_paths=[p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p],
+    )
     if static_dir is not None and static_dir.is_dir():
         # Mounted last: every API route above takes precedence over a file of the same path.
         app.mount("/", StaticFiles(directory=static_dir, html=True), name="static")

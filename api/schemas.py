@@ -11,8 +11,18 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    Strict,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
 from rag.types import SearchFilters
 
@@ -47,9 +57,96 @@ def check_text(value: Any) -> Any:
     )
 
 
+# The same rules as JSON Schema patterns (ECMA 262 syntax, which Python's re reads alike),
+# so that the OpenAPI schema declares what the server refuses.  Lone surrogates cannot be
+# written in such a pattern; a JSON generator never produces them, and the descriptions say so.
+_CONTROL = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+# What str.strip() removes (str.isspace) apart from the control characters above: a question
+# of these alone is blank.  Spelled out because \s differs between regex dialects.
+_SPACE = r"\t\n\r \xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+#: Text without control characters other than tab, LF and CR.
+CLEAN_TEXT_PATTERN = f"^[^{_CONTROL}]*$"
+#: Clean text that is not blank: at least one character that is neither space nor control.
+QUESTION_PATTERN = f"^[^{_CONTROL}]*[^{_CONTROL}{_SPACE}][^{_CONTROL}]*$"
+#: Marks a schema node whose ``maxLength`` (strings) or ``maxItems`` (arrays) is a server
+#: setting; :func:`declare_limits` writes the configured value in its place.
+LIMIT_KEY = "x-limit"
+
+
+class _Pattern:
+    """Adds a ``pattern`` to a string's JSON Schema without validating it (a validator does)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.pattern = pattern
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        json_schema = handler(schema)
+        json_schema["pattern"] = self.pattern
+        return json_schema
+
+
 #: A string that must be valid Unicode without control characters (see :func:`check_text`);
 #: checked before length limits, which pydantic cannot apply to text that is not Unicode.
-CleanText = Annotated[str, BeforeValidator(check_text)]
+CleanText = Annotated[str, BeforeValidator(check_text), _Pattern(CLEAN_TEXT_PATTERN)]
+#: The text of a question or query: clean, not blank, at most ``max_question_chars``
+#: characters (the pipeline checks blankness and length; the schema declares both).
+QuestionText = Annotated[
+    str,
+    BeforeValidator(check_text),
+    _Pattern(QUESTION_PATTERN),
+    # minLength only in the schema: the pipeline refuses a blank question with a clearer message.
+    Field(json_schema_extra={"minLength": 1, LIMIT_KEY: "max_question_chars"}),
+]
+
+
+def _whole_number(value: Any) -> Any:
+    # JSON Schema's "integer" is a number without a fraction, 5.0 included; strict pydantic
+    # would refuse that float, so it becomes the int it stands for.  A bool stays a bool
+    # (and is refused).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+#: A JSON integer: ``5`` or ``5.0``, not ``"5"``, ``5.5`` or ``true``.
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+#: How many passages to retrieve, 1 to 50 (bounds before the validator, so the schema has them).
+TopK = Annotated[int, Field(ge=1, le=50), BeforeValidator(_whole_number)]
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _iso_date(value: Any) -> Any:
+    # Lax date parsing would take 0 (a Unix time) or "2025-01-01T00:00"; the schema
+    # promises a YYYY-MM-DD string, so only that is parsed.
+    if isinstance(value, dt.date) or (isinstance(value, str) and _ISO_DATE.fullmatch(value)):
+        return value
+    raise PydanticCustomError("date_format", "must be a date written YYYY-MM-DD")
+
+
+#: A day written ``YYYY-MM-DD`` (a JSON string; nothing else is read as a date).
+IsoDate = Annotated[dt.date, BeforeValidator(_iso_date), Strict(False)]
+
+
+def declare_limits(schema: Any, limits: dict[str, int]) -> None:
+    """Write configured limits into an OpenAPI schema, in place.
+
+    Every node marked ``{"x-limit": name}`` gets ``maxItems`` (arrays) or ``maxLength``
+    (strings) set to ``limits[name]``, so the published schema states the limits the
+    running server enforces.
+    """
+    if isinstance(schema, dict):
+        name = schema.pop(LIMIT_KEY, None)
+        if name is not None:
+            keyword = "maxItems" if schema.get("type") == "array" else "maxLength"
+            schema[keyword] = limits[name]
+        for value in schema.values():
+            declare_limits(value, limits)
+    elif isinstance(schema, list):
+        for value in schema:
+            declare_limits(value, limits)
 
 
 class StrictModel(BaseModel):
@@ -82,12 +179,8 @@ class ErrorResponse(BaseModel):
 class Filters(StrictModel):
     """Optional restrictions on the passages retrieval may use."""
 
-    date_from: dt.date | None = Field(
-        None, strict=False, description="Only pages dated on or after this day (YYYY-MM-DD)."
-    )
-    date_to: dt.date | None = Field(
-        None, strict=False, description="Only pages dated on or before this day (YYYY-MM-DD)."
-    )
+    date_from: IsoDate | None = Field(None, description="Only pages dated on or after this day (YYYY-MM-DD).")
+    date_to: IsoDate | None = Field(None, description="Only pages dated on or before this day (YYYY-MM-DD).")
     source: CleanText | None = Field(
         None, max_length=255, description="Only this page file, e.g. `000_79f41e49edf8f691.txt`."
     )
@@ -141,8 +234,9 @@ class PassageOut(BaseModel):
 class ChatRequest(StrictModel):
     """A question, optionally continuing a conversation kept by the server."""
 
-    question: CleanText = Field(
-        description="The question, in Chinese or English; not blank, at most `max_question_chars` (2,000); "
+    question: QuestionText = Field(
+        description="The question, in Chinese or English; not blank, at most `max_question_chars` "
+        "characters (`RAG_MAX_QUESTION_CHARS`, default 2,000, counted with surrounding spaces); "
         "lone surrogates and control characters other than tab and line breaks are refused.",
         examples=["第八届进博会山西展厅的面积有多大？"],
     )
@@ -152,7 +246,7 @@ class ChatRequest(StrictModel):
         description="Continue this conversation (follow-ups such as 后来呢？ are resolved from it). "
         "Omit to start a new one; the response carries the id to send next time.",
     )
-    top_k: int | None = Field(None, ge=1, le=50, description="How many passages to retrieve (default 5).")
+    top_k: TopK | None = Field(None, description="How many passages to retrieve (default 5).")
     filters: Filters | None = Field(None, description="Restrict retrieval by date or page.")
     stream: bool = Field(
         False,
@@ -195,11 +289,12 @@ class ChatDelta(BaseModel):
 class SearchRequest(StrictModel):
     """A search over the indexed passages."""
 
-    query: CleanText = Field(
-        description="What to search for; not blank; no lone surrogates or control characters.",
+    query: QuestionText = Field(
+        description="What to search for; not blank, at most `max_question_chars` characters; no lone "
+        "surrogates or control characters other than tab and line breaks.",
         examples=["山西展厅 面积"],
     )
-    top_k: int | None = Field(None, ge=1, le=50, description="How many passages to return (default 5).")
+    top_k: TopK | None = Field(None, description="How many passages to return (default 5).")
     filters: Filters | None = Field(None, description="Restrict by date or page.")
     retriever: RetrieverName | None = Field(
         None, description="Ranking: `hybrid` (default), `dense` or `bm25`."
@@ -293,39 +388,52 @@ class Readiness(BaseModel):
 # -- OpenAI-compatible ---------------------------------------------------------------------
 
 
+#: Text whose control characters a validator refuses (so that its error names the field
+#: plainly); the annotation only puts the rule in the schema.
+_CheckedText = Annotated[str, _Pattern(CLEAN_TEXT_PATTERN)]
+
+
 class ContentPart(BaseModel):
     """A part of a message's content; only text parts are read."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     type: str = Field(description="`text` (other parts are ignored).")
-    text: str | None = Field(None, description="The text of a `text` part.")
+    text: _CheckedText | None = Field(None, description="The text of a `text` part.")
 
 
-class ChatMessage(BaseModel):
-    """One message of an OpenAI chat conversation."""
+class UserContentPart(ContentPart):
+    """A part of a user message's content; the text parts joined are the question."""
 
-    model_config = ConfigDict(extra="allow")
-
-    role: Literal["system", "developer", "user", "assistant", "tool", "function"] = Field(
-        description="Author; `user` and `assistant` messages form the conversation, others are ignored."
-    )
-    content: str | list[ContentPart] | None = Field(
-        None,
-        description="Text, or a list of content parts; no lone surrogates or control characters "
-        "other than tab and line breaks.",
+    text: Annotated[_CheckedText, Field(json_schema_extra={LIMIT_KEY: "max_question_chars"})] | None = Field(
+        None, description="The text of a `text` part; at most `max_question_chars` characters."
     )
 
-    @field_validator("content")
-    @classmethod
-    def _clean(cls, content: str | list[ContentPart] | None) -> str | list[ContentPart] | None:
-        # Checked here rather than in the union's members, so an error names `content` plainly.
-        if isinstance(content, str):
-            check_text(content)
-        for part in content if isinstance(content, list) else []:
-            if part.text:
-                check_text(part.text)
-        return content
+
+# A text part with some text that is not blank: the schema's way of saying "the parts hold a question".
+_NON_BLANK_TEXT_PART = {
+    "type": "object",
+    "required": ["type", "text"],
+    "properties": {"type": {"const": "text"}, "text": {"type": "string", "pattern": QUESTION_PATTERN}},
+}
+
+
+def _check_content(content: str | list[Any] | None) -> None:
+    # Checked here rather than in the union's members, so an error names `content` plainly.
+    if isinstance(content, str):
+        check_text(content)
+    for part in content if isinstance(content, list) else []:
+        if part.text:
+            check_text(part.text)
+
+
+class _Message(BaseModel):
+    """What every chat message has: a role and content, text or parts."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    role: str
+    content: str | list[Any] | None
 
     def text(self) -> str:
         """The message's text (text parts joined)."""
@@ -334,29 +442,102 @@ class ChatMessage(BaseModel):
         return "".join(p.text or "" for p in self.content or [] if p.type == "text")
 
 
-class ChatCompletionRequest(BaseModel):
-    """OpenAI `chat.completions` request; the last message must be the user's question.
+class UserMessage(_Message):
+    """A user's message: a question (the last one) or an earlier question of the conversation."""
 
+    role: Literal["user"] = Field(description="`user`.")
+    content: (
+        Annotated[
+            _CheckedText,
+            _Pattern(QUESTION_PATTERN),
+            Field(json_schema_extra={"minLength": 1, LIMIT_KEY: "max_question_chars"}),
+        ]
+        | Annotated[list[UserContentPart], Field(json_schema_extra={"contains": _NON_BLANK_TEXT_PART})]
+    ) = Field(
+        description="The question: text, or content parts whose text parts are joined; not blank, "
+        "at most `max_question_chars` characters; no lone surrogates or control characters other "
+        "than tab and line breaks."
+    )
+
+    @field_validator("content")
+    @classmethod
+    def _usable(cls, content: str | list[UserContentPart]) -> str | list[UserContentPart]:
+        _check_content(content)
+        text = (
+            content
+            if isinstance(content, str)
+            else "".join(p.text or "" for p in content if p.type == "text")
+        )
+        if not text.strip():
+            raise PydanticCustomError("empty_question", "the user message is empty")
+        return content
+
+
+class OtherMessage(_Message):
+    """A message by anyone but the user: assistant answers are read as context, the others ignored."""
+
+    role: Literal["system", "developer", "assistant", "tool", "function"] = Field(
+        description="Author; `assistant` messages are the earlier answers, the others are ignored."
+    )
+    content: _CheckedText | list[ContentPart] | None = Field(
+        None,
+        description="Text, or a list of content parts; no lone surrogates or control characters "
+        "other than tab and line breaks.",
+    )
+
+    @field_validator("content")
+    @classmethod
+    def _clean(cls, content: str | list[ContentPart] | None) -> str | list[ContentPart] | None:
+        _check_content(content)
+        return content
+
+
+#: One message of an OpenAI chat conversation, told apart by its role.
+ChatMessage = Annotated[UserMessage | OtherMessage, Field(discriminator="role")]
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI `chat.completions` request; the last `user` message is the question.
+
+    Earlier `user` and `assistant` messages are the conversation that resolves a follow-up;
+    messages after the question (an assistant's prefix, tool output) are not read.
     Sampling options (temperature, max_tokens, …) are accepted and ignored: answers are
     quoted from the pages.  `top_k` and `filters` are extensions (pass them with the
-    client's `extra_body`).
+    client's `extra_body`).  Fields have their JSON types (no `"5"` for 5).
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", strict=True)
 
     model: CleanText = Field(
         description="Model id from `GET /v1/models` (any id is accepted).", max_length=200
     )
-    messages: list[ChatMessage] = Field(min_length=1, description="The conversation, oldest first.")
+    messages: list[ChatMessage] = Field(
+        min_length=1,
+        description="The conversation, oldest first; at least one `user` message.",
+        json_schema_extra={
+            "contains": {"type": "object", "required": ["role"], "properties": {"role": {"const": "user"}}}
+        },
+    )
     stream: bool | None = Field(
         False, description="Stream `chat.completion.chunk` events ending with `[DONE]`."
     )
-    n: int | None = Field(None, ge=1, le=1, description="Only 1 choice is supported.")
+    n: Annotated[int, Field(ge=1, le=1), BeforeValidator(_whole_number)] | None = Field(
+        None, description="Only 1 choice is supported."
+    )
     temperature: float | None = Field(None, description="Ignored.")
-    max_tokens: int | None = Field(None, description="Ignored.")
+    max_tokens: WholeNumber | None = Field(None, description="Ignored.")
     user: str | None = Field(None, description="Ignored.")
-    top_k: int | None = Field(None, ge=1, le=50, description="Extension: passages to retrieve.")
+    top_k: TopK | None = Field(None, description="Extension: passages to retrieve.")
     filters: Filters | None = Field(None, description="Extension: restrict retrieval by date or page.")
+
+    @field_validator("messages")
+    @classmethod
+    def _has_question(cls, messages: list[UserMessage | OtherMessage]) -> list[UserMessage | OtherMessage]:
+        if not any(m.role == "user" for m in messages):
+            raise PydanticCustomError(
+                "no_question", "no user message: the question is the last message with role 'user'"
+            )
+        return messages
 
 
 class CompletionMessage(BaseModel):

@@ -16,6 +16,7 @@ from api.errors import ApiError
 from api.routes.common import errors
 from api.schemas import (
     ARTICLE_ID_PATTERN,
+    LIMIT_KEY,
     ArticleList,
     ArticleOut,
     DeleteResponse,
@@ -102,8 +103,12 @@ _UPLOAD_BODY: dict[str, Any] = {
                         "files": {
                             "type": "array",
                             "items": {"type": "string", "format": "binary"},
-                            "description": "One or more page files: text as in `seeds/` (UTF-8, "
-                            "UTF-16 with BOM, GB18030/GBK or Big5), HTML, .docx or PDF with a text layer.",
+                            "minItems": 1,
+                            # maxItems: RAG_API_MAX_UPLOAD_FILES, written in by create_app.
+                            LIMIT_KEY: "max_upload_files",
+                            "description": "One or more page files (at most `RAG_API_MAX_UPLOAD_FILES`, "
+                            "default 20): text as in `seeds/` (UTF-8, UTF-16 with BOM, GB18030/GBK or "
+                            "Big5), HTML, .docx or PDF with a text layer.",
                         },
                         "date": {
                             "type": "string",
@@ -175,7 +180,7 @@ async def _read_pages(
     summary="Upload page files into the live index",
     dependencies=[Depends(require_api_key)],
     openapi_extra=_UPLOAD_BODY,
-    responses=errors(400, 401, 403, 413, 422, 429, 503),
+    responses=errors(400, 401, 403, 413, 415, 422, 429, 503),
 )
 async def upload_documents(request: Request, state: StateDep, pipeline: PipelineDep) -> UploadResponse:
     """Parse, chunk and embed the uploaded pages and add them to the live index, all or nothing.

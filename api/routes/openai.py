@@ -3,6 +3,10 @@
 The answer text keeps its ``[n]`` markers; the citations travel in an extra
 ``citations`` field of the completion and of the last streamed chunk.  Multi-turn
 context comes from ``messages`` (no server-side session).
+
+Chat front ends render this text as Markdown, and Markdown passes HTML through, so page
+text that looks like markup (an uploaded page may hold ``<img src=x onerror=…>`` as its
+words) is escaped on the way out: see :func:`escape_markup`.
 """
 
 from __future__ import annotations
@@ -19,10 +23,17 @@ from fastapi.responses import StreamingResponse
 from api.deps import PipelineDep, StateDep
 from api.errors import log_failure
 from api.routes.common import errors
-from api.schemas import ChatCompletion, ChatCompletionRequest, ChatMessage, ModelList, error_body
+from api.schemas import (
+    ChatCompletion,
+    ChatCompletionRequest,
+    ChatMessage,
+    ModelList,
+    UserMessage,
+    error_body,
+)
 from api.streaming import SSE_HEADERS, AnswerStream, sse, sse_schema
 from rag.errors import InvalidInputError, RagError
-from rag.types import Answer, Turn
+from rag.types import Answer, Citation, Turn
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["openai"])
@@ -43,20 +54,63 @@ _STREAM_DOC = {
 
 
 def split_messages(messages: Sequence[ChatMessage]) -> tuple[str, list[Turn]]:
-    """The question (the last message, a user's) and the conversation before it."""
-    last = messages[-1]
-    if last.role != "user":
-        raise InvalidInputError(f"the last message must be the user's question, not a {last.role!r} message")
+    """The question (the last user message) and the conversation before it.
+
+    Messages after the question (an assistant's prefix, tool output, a system note) are
+    not read: the answer is always to the user's last question.
+    """
+    asked = [i for i, m in enumerate(messages) if m.role == "user"]
+    if not asked:  # the request model refuses this already; kept for direct callers
+        raise InvalidInputError("no user message: the question is the last message with role 'user'")
+    last = asked[-1]
     history = [
         Turn(m.role, m.text())  # type: ignore[arg-type]
-        for m in messages[:-1]
+        for m in messages[:last]
         if m.role in ("user", "assistant") and m.text().strip()
     ]
-    return last.text(), history
+    return messages[last].text(), history
+
+
+def check_user_lengths(messages: Sequence[ChatMessage], limit: int) -> None:
+    """Refuse any user message longer than ``limit`` characters, as the schema declares.
+
+    Every user message was a question, so each is held to the question limit, not only
+    the last one (which the pipeline checks again); so is every text part on its own.
+    """
+    for position, message in enumerate(messages):
+        if not isinstance(message, UserMessage):
+            continue
+        parts = [] if isinstance(message.content, str) else [p.text or "" for p in message.content]
+        longest = max([len(message.text()), *map(len, parts)])
+        if longest > limit:
+            raise InvalidInputError(
+                f"messages[{position}]: the question has {longest} characters; the limit is {limit}"
+            )
+
+
+def escape_markup(text: str) -> str:
+    """``text`` with ``<`` and ``>`` written as ``&lt;`` and ``&gt;``.
+
+    Escaped rather than stripped: a Markdown front end decodes the entities and shows
+    the page's characters exactly as printed, and no HTML tag, comment or autolink
+    (``<javascript:…>``) can start without a raw ``<``.  Each character is replaced on
+    its own, so streamed pieces can be escaped one by one.  ``&`` is left alone: an
+    entity already in the page decodes to text, never to markup.
+    """
+    return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _citations(answer: Answer) -> list[dict[str, Any]]:
-    return [c.to_dict() for c in answer.citations]
+    return [_citation(c) for c in answer.citations]
+
+
+def _citation(citation: Citation) -> dict[str, Any]:
+    # Page text (quote, title, page name) is escaped like the answer; ``start``/``end``
+    # still index the article body as GET /api/articles/{id} serves it.
+    data = citation.to_dict()
+    for key in ("quote", "title", "source"):
+        data[key] = escape_markup(data[key])
+    return data
 
 
 def _chunk(
@@ -88,7 +142,7 @@ async def _chunks(
                     )
                 )
             elif item:
-                yield sse(_chunk(completion_id, created, model, {"content": item}))
+                yield sse(_chunk(completion_id, created, model, {"content": escape_markup(item)}))
     except RagError as err:
         yield sse(error_body(err.code, str(err)))
     except Exception as err:
@@ -104,7 +158,14 @@ async def _chunks(
     responses={200: _STREAM_DOC, **errors(413, 422, 429, 503)},
 )
 async def chat_completions(body: ChatCompletionRequest, state: StateDep, pipeline: PipelineDep) -> Any:
-    """Answer the last user message of `messages`, earlier turns resolving follow-ups."""
+    """Answer the last user message of `messages`, earlier turns resolving follow-ups.
+
+    Page text in the answer, its streamed pieces and the citations' `quote`, `title` and
+    `source` has `<` and `>` escaped as `&lt;` and `&gt;`: Markdown front ends show them as
+    the page's characters, never as HTML.  (The native `/api/chat` sends text verbatim; its
+    page never parses it as markup.)
+    """
+    check_user_lengths(body.messages, state.settings.max_question_chars)
     question, history = split_messages(body.messages)
     filters = body.filters.to_filters() if body.filters else None
     completion_id = f"chatcmpl-{secrets.token_hex(12)}"
@@ -125,18 +186,19 @@ async def chat_completions(body: ChatCompletionRequest, state: StateDep, pipelin
         )
     answer = await state.run(pipeline.ask, question, top_k=body.top_k, filters=filters, history=history)
     finish(answer)
+    content = escape_markup(answer.text)
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
         "model": body.model,
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": answer.text}, "finish_reason": "stop"}
+            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
         ],
         "usage": {
             "prompt_tokens": prompt_chars,
-            "completion_tokens": len(answer.text),
-            "total_tokens": prompt_chars + len(answer.text),
+            "completion_tokens": len(content),
+            "total_tokens": prompt_chars + len(content),
         },
         "citations": _citations(answer),
     }
@@ -155,4 +217,4 @@ async def list_models(state: StateDep) -> ModelList:
     )
 
 
-__all__ = ["router", "MODEL_ID", "split_messages"]
+__all__ = ["router", "MODEL_ID", "check_user_lengths", "escape_markup", "split_messages"]

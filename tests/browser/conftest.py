@@ -208,6 +208,8 @@ class Browser:
     def __init__(self, driver: Any, screenshot_dir: Path) -> None:
         self.driver = driver
         self.screenshot_dir = screenshot_dir
+        # Chromium hands each console entry out once; kept here so every reader sees them all.
+        self._log: list[dict[str, Any]] = []
 
     def open(self, url: str, *, config: dict[str, int] | None = None) -> None:
         """Load ``url``; ``config`` becomes ``window.TAIYUAN_CHAT_CONFIG`` before the page's scripts run."""
@@ -287,9 +289,21 @@ class Browser:
         self.driver.save_screenshot(str(path))
         return path
 
+    def console(self) -> list[dict[str, Any]]:
+        """Every console entry of the browser (all frames) since it started."""
+        self._log += self.driver.get_log("browser")
+        return self._log
+
     def js_errors(self) -> list[str]:
         """Uncaught JavaScript errors logged by the page so far."""
-        return [e["message"] for e in self.driver.get_log("browser") if e.get("source") == "javascript"]
+        return [e["message"] for e in self.console() if e.get("source") == "javascript"]
+
+    def csp_violations(self, *, clear: bool = False) -> list[str]:
+        """Content-Security-Policy violations reported so far; ``clear`` forgets them once read."""
+        violations = [e["message"] for e in self.console() if "Content Security Policy" in e["message"]]
+        if clear:
+            self._log = [e for e in self._log if "Content Security Policy" not in e["message"]]
+        return violations
 
 
 @pytest.fixture
@@ -308,8 +322,14 @@ def browser(screenshot_dir: Path) -> Iterator[Browser]:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
+    browser = Browser(driver, screenshot_dir)
+    violations: list[str] = []
     try:
-        yield Browser(driver, screenshot_dir)
+        yield browser
+        # The page runs under its Content-Security-Policy (api/security.py): anything it
+        # tried that the policy blocked is a broken feature, whichever test ran.
+        violations = browser.csp_violations()
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+    assert violations == [], violations

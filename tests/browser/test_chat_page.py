@@ -364,6 +364,25 @@ def test_untrusted_text_is_shown_as_text(server_factory: Callable[..., LiveServe
     browser.screenshot("desktop-12-markup-as-text")
 
 
+def test_the_policy_blocks_injected_code(live_server: LiveServer, browser: Browser) -> None:
+    # Page text never becomes markup (it goes through textContent); if markup got in all the
+    # same, the Content-Security-Policy would keep it from running, and would say so.
+    browser.open(live_server.url)
+    browser.ask(QUESTION)
+    browser.wait_for_answers(1)
+    assert browser.csp_violations() == []
+    browser.driver.execute_script(
+        "const s = document.createElement('script'); s.textContent = 'window.__injected = 1';"
+        "document.body.appendChild(s);"
+        "const i = document.createElement('img'); i.setAttribute('onerror', 'window.__injected = 2');"
+        "i.setAttribute('src', 'no-such-image.png'); document.body.appendChild(i);"
+    )
+    browser.wait_until(lambda: len(browser.csp_violations()) >= 2, message="no violation reported")
+    assert browser.driver.execute_script("return window.__injected") is None
+    violations = browser.csp_violations(clear=True)
+    assert all("script-src" in v for v in violations), violations
+
+
 def test_phone_width(live_server: LiveServer, browser: Browser) -> None:
     width = browser.phone()
     browser.open(live_server.url)
