@@ -17,7 +17,7 @@ from rag.types import Turn
 #: Longest the model may take to rewrite a follow-up before the rule-based rewrite is used.
 REWRITE_DEADLINE = 20.0
 #: Evidence sentences the local generator's prompt holds (``RAG_LLM_PROMPT_SENTENCES`` unset).
-LOCAL_PROMPT_SENTENCES = 6
+LOCAL_PROMPT_SENTENCES = 3
 
 
 def build_backend(settings: Settings) -> ChatBackend:

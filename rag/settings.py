@@ -101,7 +101,7 @@ class Settings(BaseSettings):
         ge=0,
         le=50,
         description="Put only this many of the best evidence sentences in the prompt (0: whole passages); "
-        "default 6 for the local generator (prompt reading dominates on a CPU), 0 for the others.",
+        "default 3 for the local generator (prompt reading dominates on a CPU), 0 for the others.",
     )
 
     # The local generator (issue 15): a GGUF model run in this process.

@@ -49,6 +49,8 @@ _NAME_FLAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
 _PERSON_FLAGS = frozenset({"nr", "nrfg", "nrt"})
 _NAME_TAILS = frozenset({"ng", "g", "n", "nr", "nrfg", "zg", "a", "ag"})
 _BOOK_TITLE = re.compile(r"《([^》]{2,40})》")
+# Words an answer puts in quotation marks claim to be the page's own (a theme, a slogan).
+_QUOTED = re.compile(r"[“「『\"]([^“”「」『』\"\n]{2,40})[”」』\"]")
 
 
 #: How much of a claim's terms a passage sentence must cover for a stray marker to be
@@ -101,26 +103,36 @@ def strip_thinking(text: str) -> str:
 def split_claims(text: str) -> list[Claim]:
     """Cut ``text`` into claims, each ending with its group of markers; trailing text has no cites.
 
+    Markers that open the answer (``[1] 甲。``, as small models write them) cite the
+    claim that follows them.
+
     Example:
         >>> split_claims("甲[1]，乙【2，3】。丙")
         [Claim(text='甲', cites=(1,)), Claim(text='，乙', cites=(2, 3)), Claim(text='。丙', cites=())]
     """
     claims: list[Claim] = []
     position = 0
+    leading: tuple[int, ...] = ()
     for match in _MARKER_GROUP.finditer(text):
         numbers = tuple(
             int(unicodedata.normalize("NFKC", d)) for d in re.split(r"[^0-9０-９]+", match[1]) if d
         )
         segment = text[position : match.start()]
-        if not segment.strip() and claims:
+        if not segment.strip() and not claims:
+            leading += numbers
+        elif leading:
+            claims.append(Claim(segment.lstrip(), leading + numbers))
+            leading = ()
+        elif not segment.strip() and claims:
             # "[1][2]" or "[1] [2]": one claim citing both.
             previous = claims.pop()
             claims.append(Claim(previous.text + segment, previous.cites + numbers))
         else:
             claims.append(Claim(segment, numbers))
         position = match.end()
-    if position < len(text):
-        claims.append(Claim(text[position:]))
+    if position < len(text) or leading:
+        rest = text[position:]
+        claims.append(Claim(rest.lstrip() if leading else rest, leading))
     return claims
 
 
@@ -170,7 +182,7 @@ def _number_forms(text: str, *, strict: bool) -> list[Fact]:
 
 
 def _names(text: str) -> list[Fact]:
-    """Proper names (people, places, organisations, other names) and 《titles》 in ``text``."""
+    """Proper names (people, places, organisations, other names), 《titles》 and “quoted words”."""
     import jieba.posseg as pseg
 
     from rag.bm25 import jieba_tokenizer
@@ -192,6 +204,7 @@ def _names(text: str) -> list[Fact]:
             word += following[0]
         names.add(word)
     names.update(_BOOK_TITLE.findall(text))
+    names.update(q.strip() for q in _QUOTED.findall(text) if normalize_for_match(q))
     return [Fact(name, frozenset({normalize_for_match(name)}), is_number=False) for name in sorted(names)]
 
 

@@ -31,7 +31,10 @@ def checker() -> GroundingChecker:
         ("甲[1][2]乙［３］", [Claim("甲", (1, 2)), Claim("乙", (3,))]),
         ("甲【1，2】乙[3, 4]", [Claim("甲", (1, 2)), Claim("乙", (3, 4))]),
         ("没有编号", [Claim("没有编号")]),
-        ("[2]开头", [Claim("", (2,)), Claim("开头")]),
+        # Markers opening the answer cite what follows them (small models write them first).
+        ("[2]开头", [Claim("开头", (2,))]),
+        ("[1] 甲[1]。乙", [Claim("甲", (1, 1)), Claim("。乙")]),
+        ("【1】", [Claim("", (1,))]),
     ],
 )
 def test_split_claims(text: str, claims: list[Claim]) -> None:
