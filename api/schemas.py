@@ -19,7 +19,6 @@ from pydantic import (
     GetJsonSchemaHandler,
     Strict,
     field_validator,
-    model_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
@@ -177,19 +176,17 @@ class ErrorResponse(BaseModel):
 
 
 class Filters(StrictModel):
-    """Optional restrictions on the passages retrieval may use."""
+    """Optional restrictions on the passages retrieval may use.
+
+    A `date_from` after `date_to` is an empty range: no page is in it, so nothing is found
+    (a JSON Schema cannot compare two fields, and the schema promises what the server accepts).
+    """
 
     date_from: IsoDate | None = Field(None, description="Only pages dated on or after this day (YYYY-MM-DD).")
     date_to: IsoDate | None = Field(None, description="Only pages dated on or before this day (YYYY-MM-DD).")
     source: CleanText | None = Field(
         None, max_length=255, description="Only this page file, e.g. `000_79f41e49edf8f691.txt`."
     )
-
-    @model_validator(mode="after")
-    def _ordered(self) -> Filters:
-        if self.date_from and self.date_to and self.date_from > self.date_to:
-            raise ValueError("date_from is after date_to")
-        return self
 
     def to_filters(self) -> SearchFilters | None:
         """The library's :class:`SearchFilters`, or None when nothing is set."""
