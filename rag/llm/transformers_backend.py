@@ -8,10 +8,15 @@ the system message folded into the first user message for templates that reject 
 otherwise a plain 系统/用户/助手 transcript is used.  Text is streamed with
 ``TextIteratorStreamer`` from a generation thread; one generation runs at a time, and
 a generation whose reader went away stops at the next token.
+
+The rules (the system message) open every prompt: their key/value cache is computed
+once and reused, so each question's prompt is read from where the rules end (on a CPU,
+reading the prompt is most of the wait for the first token).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -68,6 +73,8 @@ class TransformersBackend:
         self._loaded: tuple[Any, Any] | None = None
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
+        #: (token ids of the rendered system message, the model's cache after reading them).
+        self._prefix: tuple[tuple[int, ...], Any] | None = None
 
     @property
     def name(self) -> str:
@@ -118,6 +125,32 @@ class TransformersBackend:
             )
         return str(text)
 
+    def _prefix_ids(self, messages: Sequence[Message], prompt: str) -> tuple[int, ...]:
+        """Token ids of the rendered system message when the prompt starts with them, else ()."""
+        tokenizer, _ = self.load()
+        if not messages or messages[0]["role"] != "system" or not getattr(tokenizer, "chat_template", None):
+            return ()
+        try:
+            head = str(tokenizer.apply_chat_template([messages[0]], tokenize=False))
+        except Exception:  # noqa: BLE001 - a template that rejects a lone system message
+            return ()
+        if not head or not prompt.startswith(head):
+            return ()
+        return tuple(tokenizer(head, add_special_tokens=False)["input_ids"])
+
+    def _prefix_cache(self, model: Any, input_ids: Any, prefix: tuple[int, ...]) -> Any | None:
+        """A copy of the cache after reading ``prefix`` when ``input_ids`` start with it (computed once)."""
+        import torch
+
+        n = len(prefix)
+        if not n or input_ids.shape[1] <= n or tuple(input_ids[0, :n].tolist()) != prefix:
+            return None  # the tokens at the seam differ: read the whole prompt
+        if self._prefix is None or self._prefix[0] != prefix:
+            with torch.inference_mode():
+                out = model(input_ids[:, :n], use_cache=True)
+            self._prefix = (prefix, out.past_key_values)
+        return copy.deepcopy(self._prefix[1])
+
     def stream(
         self, messages: Sequence[Message], *, max_tokens: int | None = None, deadline: float | None = None
     ) -> Iterator[str]:
@@ -127,8 +160,10 @@ class TransformersBackend:
 
         tokenizer, model = self.load()
         has_template = bool(getattr(tokenizer, "chat_template", None))
+        prompt = self.prompt(messages)
+        prefix = self._prefix_ids(messages, prompt)
         # A chat template writes its own BOS; a plain transcript needs the tokenizer's.
-        inputs = tokenizer(self.prompt(messages), return_tensors="pt", add_special_tokens=not has_template)
+        inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=not has_template)
         inputs = {k: v.to(model.device) for k, v in inputs.items()}
         prompt_tokens = int(inputs["input_ids"].shape[1])
         new_tokens = max_tokens or self.max_tokens
@@ -169,6 +204,9 @@ class TransformersBackend:
 
         def run() -> None:
             try:
+                cache = self._prefix_cache(model, inputs["input_ids"], prefix)
+                if cache is not None:
+                    kwargs["past_key_values"] = cache
                 with torch.inference_mode():
                     model.generate(**kwargs)
             except BaseException as err:  # noqa: BLE001 - reported to the reader below

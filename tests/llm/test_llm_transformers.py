@@ -133,6 +133,19 @@ def test_generation_streams_token_by_token(backend: TransformersBackend, library
     assert "".join(backend.stream(build_messages("图书馆怎样？", library))) == "".join(pieces)
 
 
+def test_the_rules_are_read_once_and_reused_without_changing_the_reply(tiny_dir: Path, library) -> None:
+    messages = build_messages("图书馆怎样？", library)
+    cached = TransformersBackend(tiny_dir, device="cpu", max_tokens=24, temperature=0.0)
+    first = "".join(cached.stream(messages))
+    assert cached._prefix is not None
+    prefix, cache = cached._prefix
+    assert cached._prefix_ids(messages, cached.prompt(messages)) == prefix
+    assert "".join(cached.stream(messages)) == first and cached._prefix[1] is cache  # reused, not recomputed
+    plain = TransformersBackend(tiny_dir, device="cpu", max_tokens=24, temperature=0.0)
+    plain._prefix_ids = lambda messages, prompt: ()  # type: ignore[method-assign]
+    assert "".join(plain.stream(messages)) == first and plain._prefix is None
+
+
 def test_gibberish_is_streamed_then_replaced_by_the_extractive_answer(backend, library, articles) -> None:
     items = list(grounded(backend).stream("太原市图书馆自习室情况如何？", library))
     answer = items[-1]
