@@ -35,43 +35,69 @@ def _nominal(flag: str) -> bool:
     return flag[:1] == "n" or flag in ("j", "vn", "b", "eng")
 
 
-def _cut_left(left: str, limit: int = 10) -> str:
+#: Tokens after which a restatement may start: punctuation, particles (的), prepositions,
+#: conjunctions, time words and pronouns end what came before.
+_ENDS_PHRASE = ("u", "p", "c", "t", "r", "x", "w")
+#: Tokens a restatement may start with although a noun precedes them: the predicate (一共汇集了…).
+_STARTS_PREDICATE = ("d", "v", "p", "a")
+_OPENERS, _CLOSERS = "（(“《【", "）)”》】"
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        if ch in _OPENERS:
+            depth += 1
+        elif ch in _CLOSERS:
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+def _cut_left(left: str, limit: int = 14) -> str:
     """The end of the question before the interrogative: its last clause, at most ``limit`` characters.
 
-    A quoted name or title is kept whole or dropped whole, never cut.
+    The cut falls only where a phrase ends (after 的, a preposition, a time word, punctuation)
+    or the predicate starts, and never inside brackets, a quoted name or a word: 2021年底|迎泽区,
+    not 年底迎泽区; （第36次）时|在中山站, not 次）时在中山站.  Nothing is kept when no such cut fits.
     """
     bounds = _clause_ends(left)
     left = left[bounds[-1] :] if bounds else left
     left = left.removeprefix("请问").lstrip("、，,；;：: ")
-    if len(left) <= limit:
+    if len(left) <= limit and _balanced(left):
         return left
-    close = max(left.rfind("”"), left.rfind("》"))
-    if close >= 0:
-        opener = "“" if left[close] == "”" else "《"
-        open_at = left.rfind(opener, 0, close)
-        if open_at >= 0 and len(left) - open_at <= limit + 12:
-            return left[open_at:]
-        left = left[close + 1 :]
-        if len(left) <= limit:
-            return left
     words = list(tag(left))
-    kept: list[tuple[str, str]] = []
-    for word, flag in reversed(words):
-        if sum(len(w) for w, _ in kept) + len(word) > limit:
-            break
-        kept.insert(0, (word, flag))
-    # Never start on a particle, a measure word or a number cut from its unit (岁的张桂兰),
-    # nor inside a noun phrase (联盟|展陈部主任): start after it.
-    dropped = words[: len(words) - len(kept)]
-    while len(kept) > 1 and (
-        kept[0][1][:1] in ("u", "q", "m", "p", "c", "f", "x", "y")
-        or (dropped and _nominal(dropped[-1][1]) and _nominal(kept[0][1]) and _nominal(kept[1][1]))
-    ):
-        dropped.append(kept.pop(0))
-    text = ("".join(w for w, _ in kept) or left[-limit:]).lstrip("、，,；;：: ")
-    # 有限公司的商务经理 → 商务经理: the tail of a cut name says nothing on its own.
-    tail = re.match(r"(?:股份有限公司|有限公司|公司|集团|联盟|中心)的", text)
-    return text[tail.end() :] if tail and len(text) > tail.end() else text
+    # Located, not summed: the tagger drops spaces (“关注平安铁路 共享美好生活”).
+    offsets: list[int] = []
+    pos = 0
+    for word, _ in words:
+        pos = left.find(word, pos)
+        offsets.append(pos)
+        pos += len(word)
+    for i in range(1, len(words)):
+        start = offsets[i]
+        rest = left[start:]
+        word, flag = words[i]
+        prev_word, prev_flag = words[i - 1]
+        # A quoted name or title is kept whole if that is not much longer than the limit.
+        if len(rest) > limit + (8 if word[:1] in "“《" else 0) or not _balanced(rest):
+            continue
+        if word[:1] not in "“《" and (
+            flag[:1] in ("u", "q", "m", "f", "x", "w", "y") or word in ("时", "后", "前", "中", "里", "期间")
+        ):
+            continue  # 岁的张桂兰, 时在…: a tail of what came before
+        if (
+            prev_flag[:1] in _ENDS_PHRASE
+            or prev_word[-1:] in _CLOSERS
+            or flag[:1] in _STARTS_PREDICATE
+            or word[:1] in "“《"
+        ):
+            text = rest.lstrip("、，,；;：: ")
+            # 有限公司的商务经理 → 商务经理: the tail of a cut name says nothing on its own.
+            tail = re.match(r"(?:股份有限公司|有限公司|公司|集团|联盟|中心)的", text)
+            return text[tail.end() :] if tail and len(text) > tail.end() else text
+    return ""
 
 
 def short_statement(analysis: QuestionAnalysis, span: str) -> str:
@@ -154,12 +180,26 @@ def _best_span(candidate: Candidate, analysis: QuestionAnalysis) -> str:
     """The typed span of the candidate closest to the question's words (the clause that answers)."""
     text = candidate.text
     terms = [local(normalize_for_match(t)) for t in analysis.terms]
+    # The words just before the interrogative say what is asked of the subject (报名截止到哪天):
+    # the span whose clause prints them answers, not the one beside the subject's name.
+    asked = list(_ASK.finditer(analysis.text))
+    predicate = (
+        local(normalize_for_match(analysis.text[max(0, asked[-1].start() - 6) : asked[-1].start()]))
+        if asked
+        else ""
+    )
     best, best_score = candidate.spans[0], -1.0
     for s, e in candidate.spans:
         lo = max(text.rfind(p, 0, s) for p in "，,；;。") + 1
         his = [i for p in "，,；;。" if (i := text.find(p, e)) >= 0]
-        clause = local(normalize_for_match(text[max(lo - 30, 0) : min(his) if his else len(text)]))
-        score = float(sum(1 for t in terms if t and t in clause))
+        hi = min(his) if his else len(text)
+        clause = local(normalize_for_match(text[lo:hi]))
+        before = local(normalize_for_match(text[max(lo - 30, 0) : hi]))
+        # The span's own clause decides (举办 beside 9月1日至15日, not 报名截止日期为8月30日);
+        # the words just before it only break ties (a subject stated in the previous clause).
+        score = sum((3.0 if t in predicate else 1.0) for t in terms if t and t in clause) + sum(
+            0.25 for t in terms if t and t in before
+        )
         span = text[s:e]
         if (
             analysis.answer_type in ("date", "year")

@@ -183,6 +183,12 @@ def constraint_met(constraint: Constraint, text: str, date: str) -> bool:
     norm = local(str(value))
     if norm in text:
         return True
+    if constraint.kind == "name" and len(norm) >= 6:
+        # A compound the tagger built (省政府新闻办发布会): its words, printed apart, still name it.
+        from rag.question import tag
+
+        words = [w for w, _ in tag(norm) if len(w) >= 2]
+        return len(words) >= 2 and all(w in text for w in words)
     if constraint.kind == "place" and value == "太原":
         return any(name in text for name in TAIYUAN_NAMES)
     if constraint.kind in ("organisation", "place", "name") and len(norm) <= 3:
@@ -300,6 +306,15 @@ def _name_phrases(text: str, suffix: re.Pattern[str], analysis: QuestionAnalysis
 
 
 _PLACE_END = re.compile(r"(?:省|市|区|县|镇|乡|村|街道|社区|小区|街|路|广场|公园|校区|中心|场馆|海域)$")
+_SUBPLACE = re.compile(r"[^\W\d_在于到从向对和与及等的了是为、，,]{1,3}?(?:乡|镇|村|街道|社区|路口|交叉口)")
+#: What a 哪个 + category question is answered by, when the category is not itself a suffix.
+_CATEGORY_PLACES: dict[str, tuple[str, ...]] = {
+    "场馆": ("馆", "中心", "场", "宫"),
+    "场所": ("馆", "中心", "场", "宫", "广场", "公园"),
+    "会场": ("馆", "中心", "场", "宫", "厅"),
+    "城市": ("市",),
+    "省份": ("省",),
+}
 _ORG_END = re.compile(
     r"(?:公司|集团|大学|学院|医院|银行|协会|联盟|研究院|研究所|实验室|委员会|管理局|局|中心|厂|社|馆|站|团队)$"
 )
@@ -316,10 +331,18 @@ def _place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]
             s -= 1
         while e < len(text) and text[e] in "街路区县村镇乡":
             e += 1
+        # 阳曲县|高村乡|北白村: the smaller places printed after it belong to the same address.
+        for _ in range(3):
+            more = _SUBPLACE.match(text, e)
+            if not more:
+                break
+            e = more.end()
         if _outside_question(text[s:e], analysis):
             spans.append((s, e))
     # Both: overlapping spans are resolved to the longest (北中环街 over 中环).
-    return spans + _name_phrases(text, _PLACE_END, analysis)
+    spans += _name_phrases(text, _PLACE_END, analysis)
+    # 4名社区干部: a counter after a figure does not start a place name.
+    return [(s, e) for s, e in spans if not (s > 0 and text[s - 1].isdigit() and text[s] in _COUNTERS)]
 
 
 def _frequent(word: str) -> bool:
@@ -392,6 +415,12 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         spans = [m.span() for m in _ORDINAL_SPAN.finditer(text) if _outside_question(m.group(0), analysis)]
     elif kind == "place":
         spans = _place_spans(text, analysis)
+        suffixes = _CATEGORY_PLACES.get(analysis.category) or (
+            (analysis.category,) if analysis.category and _PLACE_END.search(analysis.category) else ()
+        )
+        if suffixes:
+            # 哪个村 is answered by a 村, 哪个场馆 by a 馆 or 中心, not by the city around it.
+            spans = [(s, e) for s, e in spans if text[s:e].endswith(suffixes)]
     elif kind in ("date", "year"):
         spans = [m.span() for m in _DATE_SPAN.finditer(text) if _outside_question(m.group(0), analysis)]
         if kind == "year":
@@ -405,9 +434,11 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
                 and (
                     re.fullmatch(r"[一二两三四五六七八九十百千]+[个次]", m.group(0))
                     or m.group(0)[-1] in "年月日时分秒"
+                    or text[e : e + 1] == "号"
                 )
             ):
-                continue  # 一个, 两次: words, not answers; 11月 is a date, not a figure
+                # 一个, 两次: words, not answers; 11月 is a date, 1号公寓 a label, not figures.
+                continue
             if expected.pattern.search(text[s:e]):
                 if _outside_question(text[s:e], analysis):
                     spans.append((s, e))
@@ -434,7 +465,12 @@ def _about_head(text: str, span: tuple[int, int], head: str, kind: str) -> bool:
     from rag.question import tag
 
     # Any noun of the run will do: 其中位于我市的有7家 counts 太原企业 (企业 understood).
-    return any(local(w) in clause for w, _ in tag(head) if len(w) >= 2)
+    if any(local(w) in clause for w, _ in tag(head) if len(w) >= 2):
+        return True
+    # The paper's contraction of a run of nouns counts too: 4000余名师生 for 老师学生.
+    return len(tag(head)) > 1 and any(
+        len(w) == 2 and _abbreviates(w, head) and w not in head for w, _ in tag(clause)
+    )
 
 
 # --------------------------------------------------------------------------- scoring
@@ -482,11 +518,17 @@ def _name_like(word: str, tags: tuple[tuple[str, str], ...]) -> bool:
 
 
 def nouns_apart(analysis: QuestionAnalysis, sentence: str, title: str) -> float:
-    """Share of the question's nouns that neither ``sentence`` nor the headline prints."""
-    if not analysis.nouns:
+    """Share of the question's nouns and compound names that neither ``sentence`` nor the headline prints.
+
+    The article satisfies the names already; here they say which of its sentences is about
+    them (山西产业合作推介会 asked: the sentence on it, not the one on 山西之夜).
+    """
+    names = [str(c.value) for c in analysis.constraints if c.kind == "name" and len(str(c.value)) >= 4]
+    wanted = [*analysis.nouns, *names]
+    if not wanted:
         return 0.0
     text = local(normalize_for_match(title + sentence))
-    return sum(1 for n in analysis.nouns if local(n) not in text) / len(analysis.nouns)
+    return sum(1 for n in wanted if local(n) not in text) / len(wanted)
 
 
 def term_weights(analysis: QuestionAnalysis, library: Library | None) -> dict[str, float]:
@@ -661,6 +703,7 @@ def gather(
 
 _COUNTERPART_ASKED = re.compile(r"[和与跟同给为向]谁|[和与跟同给为向](?:哪家|哪个|哪些)")
 _COUNTERPART_MARKS = frozenset("与和跟同给为向供")
+_SPEECH = re.compile(r"表示|说|指出|介绍|认为|强调|坦言|感慨")
 
 
 def _preference(analysis: QuestionAnalysis, text: str, spans: Sequence[tuple[int, int]]) -> float:
@@ -678,6 +721,14 @@ def _preference(analysis: QuestionAnalysis, text: str, spans: Sequence[tuple[int
     if spans and _COUNTERPART_ASKED.search(analysis.text):
         # 和谁签了合同: the counterpart follows 与/和/供/为… in the sentence.
         bonus += 0.3 * any(text[max(0, s - 1) : s] in _COUNTERPART_MARKS for s, _ in spans)
+    if (
+        spans
+        and _SPEECH.search(analysis.text)
+        and analysis.expectation
+        and analysis.expectation.kind == "person"
+    ):
+        # 表示要打造“精致清徐”的是谁: the one the sentence has speaking, not the one it mentions.
+        bonus += 0.2 * any(_SPEECH.match(text, e, e + 4) for _, e in spans)
     if analysis.kind == "what":
         # 哪款游戏 / 什么主题: a sentence introducing a quoted name answers it.
         bonus += 0.1 * any(_outside_question(m.group(1), analysis) for m in _NEW_NAME.finditer(text))

@@ -281,10 +281,37 @@ def _compound_names(words: tuple[tuple[str, str], ...]) -> list[Constraint]:
     return found
 
 
+#: Named events: 工业高质量发展大会 is not 服务业高质量发展大会, whatever else the pages share.
+_EVENT_SUFFIX = re.compile(r"(?:大会|论坛|博览会|交易会|推介会|发布会|招商会|洽谈会|运动会|大赛)$")
+#: Street names take the word before them: 机场|东路, 经北|街.
+_STREET_SUFFIX = re.compile(r"(?:东路|西路|南路|北路|大街|大道|街|路)$")
+
+
+def _event_and_street_names(words: tuple[tuple[str, str], ...]) -> list[Constraint]:
+    """Names the tagger cuts into common words: events (服务业/高质量/发展/大会) and streets (机场/东路)."""
+    found = []
+    for k, (word, flag) in enumerate(words):
+        if _EVENT_SUFFIX.search(word) and flag.startswith("n"):
+            j = k
+            while (
+                j > 0 and words[j - 1][1].startswith(("n", "vn", "j", "b")) and words[j - 1][0] not in _HOME
+            ):
+                j -= 1
+            name = "".join(w for w, _ in words[j : k + 1])
+            if k - j >= 2 and 6 <= len(name) <= 16:
+                found.append(Constraint("name", name, normalize_for_match(name)))
+        elif _STREET_SUFFIX.search(word) and flag.startswith(("n", "ns")) and len(word) <= 2 and k > 0:
+            before, before_flag = words[k - 1]
+            if before_flag.startswith(("n", "ns", "j")) and before not in _HOME and len(before) >= 2:
+                name = before + word
+                found.append(Constraint("place", name, normalize_for_match(name)))
+    return found
+
+
 def _name_constraints(text: str, words: tuple[tuple[str, str], ...]) -> list[Constraint]:
     from rag.parse import is_person_name
 
-    found: list[Constraint] = _compound_names(words)
+    found: list[Constraint] = _compound_names(words) + _event_and_street_names(words)
     for word, flag in words:
         norm = normalize_for_match(word)
         if (norm in ("太原", "太原市") and flag == "ns") or ALIASES.get(word) == "太原":
@@ -306,6 +333,9 @@ def _name_constraints(text: str, words: tuple[tuple[str, str], ...]) -> list[Con
         elif flag == "ns" and (
             (_PLACE_SUFFIX.search(word) and len(word) >= 3) or not _common_word(word) or word in _user_words()
         ):
+            found.append(Constraint("place", word, norm))
+        elif word[-1:] in "市县区" and word[:-1] in _user_words() and len(word) >= 3:
+            # 大同市 is tagged a common noun; 大同 is in the user dictionary as a place.
             found.append(Constraint("place", word, norm))
         elif (flag == "nt" and not _common_word(word)) or (
             flag.startswith("n") and _ORG_SUFFIX.search(word) and len(word) >= 4
@@ -569,9 +599,14 @@ def _category(words: tuple[tuple[str, str], ...]) -> str:
     if at is None:
         return ""
     for word, flag in words[at + 1 : at + 3]:
-        if (flag.startswith(("n", "v"))) and len(word) >= 2:
+        # 哪个村 asks for a 村: a one-character place word is a category too.
+        if (flag.startswith(("n", "v")) and len(word) >= 2) or word in _PLACE_WORDS:
             return normalize_for_match(word)
     return ""
+
+
+#: One-character words that name a kind of place (哪个**村**, 哪个**区**).
+_PLACE_WORDS = frozenset("村镇乡县区市省街路站馆")
 
 
 def _head_noun(phrase: str) -> str:

@@ -9,10 +9,14 @@ from rag.question import analyze
 @pytest.mark.parametrize(
     ("question", "span", "expected"),
     [
-        ("第八届进博会山西展厅面积有多大？", "435平方米", "进博会山西展厅面积有435平方米"),
-        ("第八届进博会山西展厅一共汇集了全省多少家企业？", "26家", "一共汇集了全省26家企业"),
-        ("山西工美产业联盟展陈部主任叫什么名字？", "薛文凯", "联盟展陈部主任叫薛文凯"),
-        ("紫林醋业的安全生产专项培训是哪天举办的？", "11月1日", "安全生产专项培训是11月1日举办"),
+        ("第八届进博会山西展厅面积有多大？", "435平方米", "第八届进博会山西展厅面积有435平方米"),
+        ("第八届进博会山西展厅一共汇集了全省多少家企业？", "26家", "汇集了全省26家企业"),
+        ("山西工美产业联盟展陈部主任叫什么名字？", "薛文凯", "山西工美产业联盟展陈部主任叫薛文凯"),
+        ("紫林醋业的安全生产专项培训是哪天举办的？", "11月1日", "紫林醋业的安全生产专项培训是11月1日举办"),
+        # Cut only where a phrase ends, never inside a word or brackets.
+        ("2021年底迎泽区实际建成了多少家社区食堂？", "20家", "2021年底迎泽区实际建成了20家社区食堂"),
+        ("王煜尘第一次参加南极考察（第36次）时在中山站待了多少天？", "500多天", "在中山站待了500多天"),
+        ("太原双合成首次参展时卖出了多少产品？", "七成", "太原双合成首次参展时卖出了七成产品"),
         ("“太原论坛”志愿者培训是哪天进行的？", "8月27日", "“太原论坛”志愿者培训是8月27日进行"),
     ],
 )
@@ -40,3 +44,22 @@ def test_a_quoted_title_is_never_cut():
     assert statement.endswith("袁剑锋") and (
         "《科研创新是引擎更是号角》" in statement or "》" not in statement
     )
+
+
+def test_the_span_in_the_clause_of_the_asked_predicate_is_the_answer():
+    from rag.compose import _best_span
+    from rag.evidence import Candidate, typed_spans
+    from rag.types import Article, Chunk, Passage
+
+    sentence = "市工信局拟定于9月1日至15日举办2023年“创客中国”市级比赛，报名截止日期为8月30日。"
+    article = Article(id="a", title="t", body=sentence, source="p.txt", date="2023-08-30", kind="news")
+    chunk = Chunk("a:0", "a", sentence, 0, len(sentence), "t", "2023-08-30", "p.txt")
+    passage = Passage(chunk, 1.0, 1)
+    for question, expected in [
+        ("2023年“创客中国”市级比赛报名截止到哪天？", "8月30日"),
+        ("2023年“创客中国”市级比赛的举办时间是什么时候？", "9月1日至15日"),
+    ]:
+        analysis = analyze(question)
+        spans = tuple(typed_spans(sentence, analysis))
+        candidate = Candidate(passage, article, 0, len(sentence), sentence, 1.0, 1.0, spans)
+        assert _best_span(candidate, analysis) == expected, question

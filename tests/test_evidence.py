@@ -65,3 +65,45 @@ def test_the_city_is_a_constraint_met_by_the_papers_own_names_for_it():
     district = _article("迎泽区年底前建成20家社区食堂。")
     assert not satisfies(analyze("太原年底前建成多少家社区食堂？"), district)
     assert not satisfies(analyze("省会年底前建成多少家社区食堂？"), _article("我市年底前建成20家社区食堂。"))
+
+
+def _spans(question, sentence):
+    return [sentence[s:e] for s, e in typed_spans(sentence, analyze(question))]
+
+
+def test_a_which_place_question_is_answered_by_a_place_of_that_kind_with_its_full_address():
+    sentence = "9月20日,太原市护路中心、阳曲县委政法委等单位在阳曲县高村乡北白村开展主题宣传活动。"
+    assert _spans("主题宣传活动是在哪个村开展的？", sentence) == ["阳曲县高村乡北白村"]
+    junction = "汇丰街道新兴社区干部在北中环街文兴路口发现一位老人，4名社区干部上前询问。"
+    found = _spans("社区干部是在什么地方发现那位走失老人的？", junction)
+    assert "北中环街文兴路口" in found and "名社区" not in found
+    venue = "第八届进博会启幕，宛如“四叶草”的国家会展中心（上海）敞开怀抱，山西展厅精彩亮相。"
+    assert _spans("太原企业去进博会，展会在哪个场馆举办？", venue) == ["国家会展中心"]
+
+
+def test_a_count_is_a_figure_about_the_counted_thing_not_a_label():
+    question = "山西财大应急疏散演练时，来了多少老师学生？"
+    assert _spans(question, "演练模拟1号至3号学生公寓突发火灾。") == []
+    from rag.evidence import _about_head
+
+    sentence = "11月2日，山西财经大学开展应急疏散演练活动，4000余名师生参加演练。"
+    span = sentence.index("4000余名"), sentence.index("4000余名") + 6
+    # 师生 is the paper's contraction of 老师学生.
+    assert _about_head(sentence, span, analyze(question).head, "number")
+
+
+def test_compound_event_and_street_names_must_be_printed():
+    text = "7月26日,全市工业高质量发展大会召开。经北街全长约5.24公里。"
+    event = next(c for c in analyze("全市服务业高质量发展大会是哪天召开的？").constraints if c.kind == "name")
+    assert not constraint_met(event, text, "2022-07-27")
+    same = next(c for c in analyze("全市工业高质量发展大会是哪天召开的？").constraints if c.kind == "name")
+    assert constraint_met(same, text, "2022-07-27")
+    street = next(c for c in analyze("机场东路全长多少公里？").constraints if c.kind == "place")
+    assert street.value == "机场东路" and not constraint_met(street, text, "2022-07-29")
+    # A compound's words printed apart still name it: 省政府新闻办举行新闻发布会.
+    press = next(
+        c for c in analyze("在省政府新闻办发布会上介绍农交会的是谁？").constraints if c.kind == "name"
+    )
+    assert constraint_met(press, "9月20日,省政府新闻办举行新闻发布会,副市长蔡江泽出席。", "2023-09-21")
+    city = {(c.kind, c.value) for c in analyze("大同市档案馆的查档电话是多少？").constraints}
+    assert ("place", "大同市") in city

@@ -80,7 +80,9 @@ def test_sessions_are_kept_apart(client: TestClient) -> None:
     b = client.post("/api/chat", json={"question": AREA_Q}).json()["session_id"]
     assert a != b
     about_b = client.post("/api/chat", json={"question": "其中太原有几家？", "session_id": b}).json()
-    assert "山西展厅" in about_b["answer"] or "我市的有7家" in about_b["answer"]
+    # Searched as a question about b's 山西展厅, and answered from it (其中位于我市的有7家).
+    assert "山西展厅" in about_b["query"] and "7家" in about_b["answer"]
+    assert any("我市的有7家" in c["quote"] for c in about_b["citations"])
 
 
 def test_stream_sends_deltas_then_the_full_answer(client: TestClient) -> None:
