@@ -1,4 +1,4 @@
-"""`rag ingest` (rag.parse.load_pages / parse_page) reads every page format of rag.readers."""
+"""`rag ingest` (rag.parse.load_pages / parse_page) reads every page format of rag.parse.readers."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import pytest
 
 from rag.errors import DocumentError
 from rag.parse import parse_text
-from rag.readers import ACCEPTED_FORMATS, decode_text, html_to_text, looks_like_html, read_page
+from rag.parse.readers import ACCEPTED_FORMATS, decode_text, html_to_text, looks_like_html, read_page
 from rag.types import Article
 
 SEEDS = Path(__file__).resolve().parents[1] / "seeds"

@@ -24,8 +24,8 @@ from api.schemas import (
     UploadResponse,
 )
 from rag.errors import DocumentError
+from rag.parse import read_page
 from rag.pipeline import Pipeline
-from rag.readers import read_page
 
 router = APIRouter(tags=["articles"])
 

@@ -74,7 +74,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rag.errors import DocumentError
-from rag.readers import PAGE_SUFFIXES, read_page
+from rag.parse.readers import PAGE_SUFFIXES, read_page
 from rag.text import (
     PAIRS,
     ends_sentence,

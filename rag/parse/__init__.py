@@ -1,0 +1,47 @@
+"""Pages into articles (moved from ``rag/parse.py``; split into submodules next)."""
+
+from rag.parse.readers import ACCEPTED_FORMATS, PAGE_SUFFIXES, read_page
+from rag.parse.segment import (
+    BRIEF_MAX_CHARS,
+    DERIVED_TITLE_MAX,
+    HEADING_MAX_CHARS,
+    MAX_PAGE_BYTES,
+    MIN_DUPLICATE_CHARS,
+    PAGES_FILE,
+    ROUNDUP_MIN_ENTRIES,
+    PageMeta,
+    article_id,
+    decode_page,
+    derive_title,
+    infer_page_date,
+    is_person_name,
+    load_pages,
+    parse_page,
+    parse_text,
+    read_page_meta,
+    read_page_text,
+)
+
+__all__ = [
+    "ACCEPTED_FORMATS",
+    "BRIEF_MAX_CHARS",
+    "DERIVED_TITLE_MAX",
+    "HEADING_MAX_CHARS",
+    "MAX_PAGE_BYTES",
+    "MIN_DUPLICATE_CHARS",
+    "PAGES_FILE",
+    "PAGE_SUFFIXES",
+    "PageMeta",
+    "ROUNDUP_MIN_ENTRIES",
+    "article_id",
+    "decode_page",
+    "derive_title",
+    "infer_page_date",
+    "is_person_name",
+    "load_pages",
+    "parse_page",
+    "parse_text",
+    "read_page",
+    "read_page_meta",
+    "read_page_text",
+]
