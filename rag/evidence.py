@@ -156,6 +156,25 @@ TAIYUAN_NAMES: tuple[str, ...] = (
 )  # fmt: skip
 
 
+#: The city's districts and counties (stems): a sentence about one is not about another.
+_DISTRICTS: tuple[str, ...] = (
+    "小店", "迎泽", "杏花岭", "尖草坪", "万柏林", "晋源", "古交", "清徐", "阳曲", "娄烦", "综改", "中北",
+)  # fmt: skip
+
+
+def _about_another_district(sentence: str, analysis: QuestionAnalysis) -> bool:
+    """Whether ``sentence`` names another of the city's districts and not the one the question names.
+
+    A round-up quotes every district's officials; the article names the asked district
+    somewhere, but this sentence is about its neighbour.
+    """
+    asked = {d for c in analysis.constraints if c.kind == "place" for d in _DISTRICTS if d in str(c.value)}
+    if not asked:
+        return False
+    named = {d for d in _DISTRICTS if d in sentence}
+    return bool(named) and not named & asked
+
+
 def constraint_met(constraint: Constraint, text: str, date: str) -> bool:
     """Whether an article (normalised ``text`` and ISO ``date``) satisfies one constraint."""
     year, month, day = (int(x) for x in date.split("-")) if date and date.count("-") == 2 else (0, 0, 0)
@@ -425,6 +444,9 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         spans = [m.span() for m in _DATE_SPAN.finditer(text) if _outside_question(m.group(0), analysis)]
         if kind == "year":
             spans = [s for s in spans if "年" in text[s[0] : s[1]]]
+        if not _event_printed(text, analysis):
+            # 什么时候建成通车 asked; the sentence's date is the day a reporter visited the site.
+            spans = []
     elif expected.pattern is not None:
         # Whole figures with their units, of the kind asked (the pattern tests the kind).
         for m in _NUMBER_SPAN.finditer(text):
@@ -453,6 +475,42 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
 
 
 _HEAD_KINDS = ("count:", "people", "number")
+
+#: Verbs that name the same event for a 哪天 question: 培训是哪天举办的 is answered by 开展培训.
+_EVENT_VERBS: tuple[frozenset[str], ...] = (
+    frozenset({"举办", "举行", "开展", "召开", "组织", "进行", "启动"}),
+    frozenset({"开幕", "启幕", "开展", "开园", "开馆", "揭幕", "开幕式"}),
+    frozenset({"开工", "动工", "开建"}),
+    frozenset({"通车", "通行", "开通"}),
+)
+_WHEN = re.compile(r"什么时候|什么时间|哪天|哪一天|何时|几月几日|几号")
+_NEWS_VERBS = frozenset({"发布", "报道", "刊发", "刊登", "发表", "公布", "宣布", "消息"})
+
+
+def _event_printed(text: str, analysis: QuestionAnalysis) -> bool:
+    """Whether ``text`` prints the event a 什么时候 question asks the date of (开业, 通车, 开幕).
+
+    The event is the verb after the interrogative; a date beside other events (a report's
+    dateline, a deadline) does not answer it.  Verbs of one event count as the same.
+    """
+    asked = _WHEN.search(analysis.text)
+    if asked is None:
+        return True
+    from rag.question import tag
+
+    tail = re.split(r"[，,。？?！!；;]", analysis.text[asked.end() :])[0]
+    verbs = [
+        w for w, f in tag(tail) if len(w) >= 2 and f[:1] in ("v", "n") and w not in ("时候", "时间", "日子")
+    ]
+    if not verbs or any(v in _NEWS_VERBS for v in verbs):
+        # 消息是哪天发布的: the news is the article; its dateline is when it was published.
+        return True
+    norm = normalize_for_match(text)
+    for verb in verbs:
+        group = next((g for g in _EVENT_VERBS if verb in g), frozenset({verb}))
+        if any(v in norm for v in group):
+            return True
+    return False
 
 
 def _about_head(text: str, span: tuple[int, int], head: str, kind: str) -> bool:
@@ -659,6 +717,8 @@ def gather(
             text = article.body[start:end]
             if focus and not all(_mentions(word, article, start, end) for word in focus):
                 continue  # 产值达到多少 asked; the sentence's figure measures 配套率
+            if _about_another_district(text, analysis):
+                continue  # 清徐县…局 asked; the sentence quotes 阳曲县's head of the same office
             if sections is not None:
                 # A round-up holds one item per district: the item must satisfy the question.
                 lo, hi = next(((a, b) for a, b in sections if a <= start < b), (0, len(article.body)))

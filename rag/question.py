@@ -308,10 +308,42 @@ def _event_and_street_names(words: tuple[tuple[str, str], ...]) -> list[Constrai
     return found
 
 
+def _unknown_names(words: tuple[tuple[str, str], ...]) -> list[Constraint]:
+    """A name the tagger does not know, cut into scraps (…的六味|斋，): a name the answer must be about.
+
+    Only a short run of scraps that reads as a numeral or a bound morpheme, standing
+    between 的 (or the start) and punctuation (or 的), and unknown to jieba as a whole.
+    """
+    from rag.bm25 import jieba_tokenizer
+
+    found = []
+    freq = jieba_tokenizer().dt.FREQ
+    for k in range(len(words)):
+        if k and words[k - 1][0] != "的":
+            continue
+        j = k
+        while j < len(words) and words[j][1] not in ("x", "uj", "w") and len(words[j][0]) <= 2:
+            j += 1
+        run = words[k:j]
+        name = "".join(w for w, _ in run)
+        ends = j == len(words) or words[j][1] in ("x", "uj", "w")
+        if (
+            ends
+            and 2 <= len(run) <= 3
+            and 3 <= len(name) <= 4
+            and any(f in ("m", "ng", "q") for _, f in run)
+            and not any(f.startswith("v") for _, f in run)
+            and freq.get(name, 0) == 0
+            and not re.search(r"\d", name)
+        ):
+            found.append(Constraint("name", name, normalize_for_match(name)))
+    return found
+
+
 def _name_constraints(text: str, words: tuple[tuple[str, str], ...]) -> list[Constraint]:
     from rag.parse import is_person_name
 
-    found: list[Constraint] = _compound_names(words) + _event_and_street_names(words)
+    found: list[Constraint] = _compound_names(words) + _event_and_street_names(words) + _unknown_names(words)
     for word, flag in words:
         norm = normalize_for_match(word)
         if (norm in ("太原", "太原市") and flag == "ns") or ALIASES.get(word) == "太原":

@@ -107,3 +107,28 @@ def test_compound_event_and_street_names_must_be_printed():
     assert constraint_met(press, "9月20日,省政府新闻办举行新闻发布会,副市长蔡江泽出席。", "2023-09-21")
     city = {(c.kind, c.value) for c in analyze("大同市档案馆的查档电话是多少？").constraints}
     assert ("place", "大同市") in city
+
+
+def test_a_when_question_is_answered_by_a_date_beside_its_event_not_a_dateline():
+    dateline = "7月28日,记者在紧邻马练营路的经北街施工现场看到,该街西侧施工的路床已基本成型。"
+    assert _spans("经北街预计什么时候建成通车？", dateline) == []
+    training = "11月1日，紫林醋业组织全体员工开展安全生产专项培训。"
+    assert _spans("紫林醋业的安全生产专项培训是哪天举办的？", training) == ["11月1日"]  # 开展 is 举办
+    news = "9月17日消息,太钢供联盛浆纸公司用的不锈钢复合板生产合同完成。"
+    assert _spans("太钢首单不锈钢复合板订单完成的消息是哪天发布的？", news) == ["9月17日"]
+
+
+def test_a_sentence_about_another_district_does_not_answer():
+    from rag.evidence import _about_another_district
+
+    analysis = analyze("清徐县行政审批服务管理局要推动哪些便民举措常态化运行？")
+    assert _about_another_district("阳曲县行政审批服务管理局局长田艳说,阳曲县要不断强审批。", analysis)
+    assert not _about_another_district("清徐县行政审批服务管理局推动“跨省通办”常态化运行。", analysis)
+    assert not _about_another_district("该局推动“跨省通办”常态化运行。", analysis)
+
+
+def test_a_name_the_tagger_cuts_into_scraps_is_a_constraint():
+    names = [
+        c.text for c in analyze("去年首次参加进博会的六味斋，董事长是谁？").constraints if c.kind == "name"
+    ]
+    assert names == ["六味斋"]
