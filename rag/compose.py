@@ -117,6 +117,8 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
     left = _cut_left(question[: m.start()])
     right = _PARTICLE.sub("", question[m.end() :])
     right = re.split(r"[，,；;？?]", right)[0]
+    if analysis.category and right.startswith(analysis.category) and span.endswith(analysis.category[-2:]):
+        right = right[len(analysis.category) :]  # 哪家物业公司的合作 → 山西众诚物业管理有限公司的合作
     if len(right) > 12:
         right = ""
     if asked.startswith(("是", "为", "有")):

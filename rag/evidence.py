@@ -305,9 +305,11 @@ def _name_phrases(text: str, suffix: re.Pattern[str], analysis: QuestionAnalysis
         if not suffix.search(text[s:e]):
             continue
         j = k
+        # A firm's trade name is often read as an adjective or an idiom (山西|众诚|物业管理有限公司).
+        flags = (*_NOMINAL_FLAGS, "a", "i", "l", "ng") if _FIRM_END.search(text[s:e]) else _NOMINAL_FLAGS
         while (
             j > 0
-            and words[j - 1][2].startswith(_NOMINAL_FLAGS)
+            and words[j - 1][2].startswith(flags)
             and words[j - 1][1] == words[j][0]
             and text[words[j - 1][0] : words[j - 1][1]] not in _COUNTERPART_MARKS  # 太钢|供|联盛…
             and _outside_question(text[words[j - 1][0] : words[j - 1][1]], analysis)  # not the asker's 太钢
@@ -325,6 +327,7 @@ def _name_phrases(text: str, suffix: re.Pattern[str], analysis: QuestionAnalysis
 
 
 _PLACE_END = re.compile(r"(?:省|市|区|县|镇|乡|村|街道|社区|小区|街|路|广场|公园|校区|中心|场馆|海域)$")
+_FIRM_END = re.compile(r"(?:公司|集团)$")
 _SUBPLACE = re.compile(r"[^\W\d_在于到从向对和与及等的了是为、，,]{1,3}?(?:乡|镇|村|街道|社区|路口|交叉口)")
 #: What a 哪个 + category question is answered by, when the category is not itself a suffix.
 _CATEGORY_PLACES: dict[str, tuple[str, ...]] = {

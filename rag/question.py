@@ -378,9 +378,13 @@ def _name_constraints(text: str, words: tuple[tuple[str, str], ...]) -> list[Con
     return found
 
 
+#: Parts numbered in words after their noun: 地块二 is not 地块三.
+_NUMBERED_PART = re.compile(r"(?:地块|标段|片区|组团|期|区块|号楼)[一二三四五六七八九十]+")
+
+
 def _figure_constraints(text: str) -> list[Constraint]:
     """Figures the question states (a 435平方米 展厅, 38次): an answer must be about them."""
-    found = []
+    found = [Constraint("name", m.group(0), m.group(0)) for m in _NUMBERED_PART.finditer(text)]
     spans = [m.span() for m in _YEAR.finditer(text)] + [m.span() for m in _MONTH_DAY.finditer(text)]
     spans += [m.span() for m in _EDITION.finditer(text)]
     for m in _FIGURE.finditer(text):
@@ -587,10 +591,23 @@ def _content_nouns(words: tuple[tuple[str, str], ...], constraints: Iterable[Con
             continue
         if norm in _HOME or norm in _GENERIC_NOUNS or word in ASKING_WORDS or norm in taken:
             continue
-        if any(norm in t for t in taken):
+        if any(norm in t for t in taken) or _scrap(word):
             continue
         nouns.append(norm)
     return tuple(dict.fromkeys(nouns))
+
+
+def _scrap(word: str) -> bool:
+    """A two-character piece the tagger glued across words (地块二|要解除 → 二要, 调度令|加严 → 令加).
+
+    Unknown to jieba and starting with a numeral or ending in a verb or function character,
+    it is no noun the pages could print, and must not count as a name they lack.
+    """
+    return (
+        len(word) == 2
+        and _oov(word)
+        and (word[0] in "一二三四五六七八九十两几" or word[1] in "要会将加在是有和与的了被把对就才也都还又再")
+    )
 
 
 _INTERROGATIVE = re.compile(r"^(?:多少|几|多大|多长|多久|多重|多高|多远|哪|什么|谁|何时|何地|第几)")

@@ -132,3 +132,8 @@ def test_a_name_the_tagger_cuts_into_scraps_is_a_constraint():
         c.text for c in analyze("去年首次参加进博会的六味斋，董事长是谁？").constraints if c.kind == "name"
     ]
     assert names == ["六味斋"]
+
+
+def test_a_firm_name_read_as_an_idiom_is_kept_whole():
+    sentence = "现决定更换物业公司,解除与山西众诚物业管理有限公司的合作。"
+    assert _spans("项目地块二要解除与哪家物业公司的合作？", sentence) == ["山西众诚物业管理有限公司"]

@@ -87,3 +87,10 @@ def test_explain_dict_is_json_ready():
 def test_markup_in_a_question_is_not_read():
     analysis = analyze('火星基地今年建成了几座温室？<img src=x onerror="window.__xss=3">')
     assert analysis.text == "火星基地今年建成了几座温室？" and not analysis.constraints
+
+
+def test_scraps_the_tagger_glues_across_words_are_not_nouns_and_numbered_parts_are_constraints():
+    analysis = analyze("亲贤村城中村改造太原广场项目地块二要解除与哪家物业公司的合作？")
+    assert "二要" not in analysis.nouns
+    assert ("name", "地块二") in {(c.kind, c.value) for c in analysis.constraints}
+    assert "令加" not in analyze("夏季空气质量保障第10号调度令加严管控的时段是什么？").nouns
