@@ -26,10 +26,10 @@ from dataclasses import replace
 
 from rag.generate import ExtractiveGenerator
 from rag.llm.backend import ChatBackend
-from rag.llm.grounding import GroundingChecker
+from rag.llm.grounding import GroundingChecker, GroundingResult
 from rag.llm.prompt import build_messages
 from rag.text import normalize_for_match
-from rag.types import Answer, Passage, Turn
+from rag.types import Answer, Citation, Passage, Turn
 
 log = logging.getLogger(__name__)
 
@@ -159,9 +159,15 @@ class GroundedGenerator:
             reason = "；".join(result.problems[:2]) + ("……" if len(result.problems) > 2 else "")
             yield self._fallback(question, passages, history, UNGROUNDED_NOTICE.format(reason=reason))
             return
-        off_target = _misses_the_asked_answer(self.fallback, question, result.text, passages)
-        if off_target and not result.refused:
-            log.warning("%s answer holds none of the answers the passages give: %s", self.name, off_target)
+        if result.refused:
+            # The answerer found a sentence that answers: a model that sees none missed it.
+            log.warning("%s model refused a question the passages answer", self.name)
+            reason = "模型认为资料中没有答案"
+            yield self._fallback(question, passages, history, UNGROUNDED_NOTICE.format(reason=reason))
+            return
+        off_target = _disagrees(self.fallback, question, checked, result, passages)
+        if off_target:
+            log.warning("%s answer disagrees with the evidence: %s", self.name, off_target)
             yield self._fallback(question, passages, history, UNGROUNDED_NOTICE.format(reason=off_target))
             return
         yield Answer(
@@ -218,22 +224,45 @@ class GroundedGenerator:
         return replace(self.fallback.generate(question, passages, history), notice=notice)
 
 
-def _misses_the_asked_answer(
-    scorer: ExtractiveGenerator, question: str, text: str, passages: Sequence[Passage]
-) -> str:
-    """Why the model's ``text`` contradicts the analysis ('' when it does not).
+def _near(a: Citation, b: Citation) -> bool:
+    """Whether two citations quote the same passage, or overlapping text of the same article."""
+    return a.chunk_id == b.chunk_id or (a.article_id == b.article_id and a.start < b.end and b.start < a.end)
 
-    For a question asking for a typed answer (a figure, a date, a name), the answer must
-    state one of the spans of that type that the constraint-satisfying sentences hold.
+
+def _disagrees(
+    scorer: ExtractiveGenerator,
+    question: str,
+    checked: Answer,
+    result: GroundingResult,
+    passages: Sequence[Passage],
+) -> str:
+    """Why the model's (fact-checked) answer contradicts the answerer's evidence ('' when it does not).
+
+    The facts of a model answer can all be printed in the passages and still answer
+    another question: the wrong person of the article, another figure, a sentence beside
+    the point.  Measured on the dev set with Qwen2.5-0.5B, when the model and the
+    extractive answer disagreed the extractive one was right 12 times out of 13, so:
+
+    * a question asking for a typed answer (a figure, a date, a name) must get the span
+      the extractive answer states (or, when it states none, one of the spans of that
+      type the constraint-satisfying sentences hold);
+    * any other answer must cite at least one passage the extractive answer quotes from
+      (several sentences of one passage may answer "how was it"; another passage of the
+      article, or another article, answers something else).
     """
     analysis = scorer.analyze(question)
-    if analysis.expectation is None:
+    text = normalize_for_match(result.text)
+    if analysis.expectation is not None:
+        candidates, _ = scorer.evidence(analysis, passages)
+        spans = {normalize_for_match(c.text[s:e]) for c in candidates for s, e in c.spans} - {""}
+        stated = {span for span in spans if span in normalize_for_match(checked.text)}
+        wanted = stated or spans
+        if wanted and not any(span in text for span in wanted):
+            return f"回答没有给出资料中符合问题的{analysis.answer_type or '答案'}"
         return ""
-    candidates, _ = scorer.evidence(analysis, passages)
-    spans = {normalize_for_match(c.text[s:e]) for c in candidates for s, e in c.spans}
-    if not spans or any(span in normalize_for_match(text) for span in spans):
-        return ""
-    return f"回答没有给出资料中符合问题的{analysis.answer_type or '答案'}"
+    if checked.citations and not any(_near(a, b) for a in result.citations for b in checked.citations):
+        return "回答所引的段落不是资料中回答该问题的段落"
+    return ""
 
 
 __all__ = ["GroundedGenerator", "UNAVAILABLE_NOTICE", "UNGROUNDED_NOTICE"]

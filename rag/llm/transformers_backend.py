@@ -40,6 +40,16 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _cache_argument(model: Any) -> str:
+    """How ``generate`` takes a starting cache: ``cache`` (recent transformers) or ``past_key_values``."""
+    import inspect
+
+    # generate() takes **kwargs and hands the cache to prepare_inputs_for_generation, whose
+    # parameter was renamed; the old name still works there, with a deprecation warning.
+    parameters = inspect.signature(inspect.unwrap(type(model).prepare_inputs_for_generation)).parameters
+    return "cache" if "cache" in parameters else "past_key_values"
+
+
 class TransformersBackend:
     """Streams replies of a local causal language model.
 
@@ -206,7 +216,7 @@ class TransformersBackend:
             try:
                 cache = self._prefix_cache(model, inputs["input_ids"], prefix)
                 if cache is not None:
-                    kwargs["past_key_values"] = cache
+                    kwargs[_cache_argument(model)] = cache
                 with torch.inference_mode():
                     model.generate(**kwargs)
             except BaseException as err:  # noqa: BLE001 - reported to the reader below

@@ -440,3 +440,33 @@ def test_a_model_that_cannot_load_gives_the_extractive_answer(gguf_file, passage
         "太原理工大学获批多少个国家自然科学基金项目？", passages
     )
     assert answer.generator == "extractive" and "cannot load the local model" in answer.notice
+
+
+# -- the model must agree with the evidence -------------------------------------------------
+
+
+def test_a_printed_but_wrong_figure_gives_the_extractive_answer(gguf_file, passages):
+    # 89 is printed (青年科学基金项目89项), so every fact checks out; the answer is still wrong.
+    engine = SlowEngine(["太原理工大学获批国家自然科学基金项目89项[1]。"], delay=0)
+    answer = local_generator(gguf_file, engine, deadline=30).generate(
+        "太原理工大学获批多少个国家自然科学基金项目？", passages
+    )
+    assert answer.generator == "extractive" and "135个" in answer.text
+    assert "符合问题" in answer.notice
+
+
+def test_an_answer_from_another_passage_gives_the_extractive_answer(gguf_file, passages):
+    engine = SlowEngine(["太原理工大学获批国家自然科学基金项目135个[1]。"], delay=0)
+    answer = local_generator(gguf_file, engine, deadline=30).generate(
+        "太原市图书馆自习室情况如何？", passages
+    )
+    assert answer.generator == "extractive" and "座无虚席" in answer.text
+    assert "段落" in answer.notice
+
+
+def test_a_model_that_declines_what_the_passages_answer_gives_the_extractive_answer(gguf_file, passages):
+    engine = SlowEngine(["资料中没有找到与该问题直接相关的内容。"], delay=0)
+    answer = local_generator(gguf_file, engine, deadline=30).generate(
+        "太原理工大学获批多少个国家自然科学基金项目？", passages
+    )
+    assert not answer.refused and answer.generator == "extractive" and "135个" in answer.text
