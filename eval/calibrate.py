@@ -7,7 +7,7 @@ The answerer refuses unless its best sentence reaches a threshold on
              − apart_weight · apart
 
 (see ``rag.evidence.AnswerabilityModel``).  This script computes, once, every candidate
-sentence's features for every question of the ``calibrate`` half (``rag.evaluate.split_of``)
+sentence's features for every question of the ``calibrate`` half (``rag.evaluation.qa.split_of``)
 and whether the answer composed from it holds a gold span; then it searches a grid of
 weights and thresholds for the best trade-off: the most questions handled right
 (answerable answered correctly, unanswerable refused) with at most ``--max-wrong-refusals``
@@ -25,7 +25,8 @@ import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from rag.evaluate import contains_answer, load_qa, split_of
+from rag.evaluation.metrics import contains_answer
+from rag.evaluation.qa import load_qa, split_of
 from rag.evidence import AnswerabilityModel, gather
 from rag.pipeline import build_pipeline
 from rag.settings import Settings

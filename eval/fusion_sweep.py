@@ -19,11 +19,14 @@ import statistics
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from rag.bench import build_ict, cached_embedder, ict_index, load_corpus
 from rag.bm25 import tokenize
 from rag.chunk import ChunkerSettings
 from rag.embed import SentenceTransformerEmbedder
-from rag.evaluate import EvidenceMatcher, load_qa
+from rag.evaluation.bench import ict_index
+from rag.evaluation.cache import cached_embedder
+from rag.evaluation.corpus import build_ict, load_corpus
+from rag.evaluation.evaluate import EvidenceMatcher
+from rag.evaluation.qa import load_qa
 from rag.index import Index
 from rag.parse import load_pages
 from rag.retrieve import fuse

@@ -276,9 +276,13 @@ def eval_(
     from dataclasses import replace
 
     from rag.errors import InvalidInputError
-    from rag.evaluate import check_thresholds, evaluate, load_qa_files, load_thresholds, select_split
-    from rag.report import render_text, write_report
+    from rag.evaluation import require_extra
+    from rag.evaluation.evaluate import evaluate
+    from rag.evaluation.qa import check_thresholds, load_qa_files, load_thresholds, select_split
+    from rag.evaluation.report import render_text, write_report
 
+    if report_dir:
+        require_extra("rag eval --report")
     items = select_split(load_qa_files(qa_files), split)
     if not items:
         raise InvalidInputError(f"no question of {', '.join(map(str, qa_files))} is in the {split} split")
@@ -389,8 +393,10 @@ def bench() -> None:
 @translate_errors
 def ict(paragraphs: int, queries: int, seed: int, retrievers: str, as_json: bool) -> None:
     """Inverse-cloze retrieval: R@1/5/20 and MRR@10 of each retriever on the same index."""
-    from rag.bench import dump, render_ict, run_ict
+    from rag.evaluation import require_extra
+    from rag.evaluation.bench import dump, render_ict, run_ict
 
+    require_extra("rag bench")
     pipeline = _pipeline()
     modes = [r.strip() for r in retrievers.split(",") if r.strip()]
     bar, advance = _progress_bar(queries * len(modes))
@@ -435,9 +441,11 @@ def ict(paragraphs: int, queries: int, seed: int, retrievers: str, as_json: bool
 @translate_errors
 def haystack(distractors: int, qa_file: Path, seed: int, throughput_sample: int, as_json: bool) -> None:
     """The QA set on the seeds alone and among DISTRACTORS People's Daily paragraphs, side by side."""
-    from rag.bench import dump, render_haystack, run_haystack
-    from rag.evaluate import load_qa
+    from rag.evaluation import require_extra
+    from rag.evaluation.bench import dump, render_haystack, run_haystack
+    from rag.evaluation.qa import load_qa
 
+    require_extra("rag bench")
     items = load_qa(qa_file)
     bar, advance = _progress_bar(2 * len(items))
     with bar:

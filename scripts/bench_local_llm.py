@@ -10,7 +10,7 @@ transformers folder is deleted first, so the load includes the one-time conversi
 then asks the first ``--dev`` questions of ``eval/qa_dev.jsonl`` and the first
 ``--near-miss`` unanswerable ones of ``eval/qa_near_miss.jsonl`` (0: all) through the
 pipeline, and scores the local answers and the extractive answers to the same passages
-with ``rag.evaluate``: answer correct, character F1, citation precision, refusals; plus
+with ``rag.evaluation``: answer correct, character F1, citation precision, refusals; plus
 how often the model was called, how often its answer was shown, rejected by the checks
 or cut by the deadline, and time to first token and to the full answer (p50/p95).
 """
@@ -33,7 +33,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.evaluate import EvidenceMatcher, QAItem, load_qa, score_question, summarize  # noqa: E402
+from rag.evaluation.evaluate import EvidenceMatcher, score_question  # noqa: E402
+from rag.evaluation.metrics import summarize  # noqa: E402
+from rag.evaluation.qa import QAItem, load_qa  # noqa: E402
 from rag.llm.generator import UNAVAILABLE_NOTICE, UNGROUNDED_NOTICE, GroundedGenerator  # noqa: E402
 from rag.llm.prompt import Message  # noqa: E402
 from rag.pipeline import build_pipeline  # noqa: E402

@@ -26,7 +26,8 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   fi
 fi
 
-EXTRAS="${RAG_SETUP_EXTRAS:-dev}"
+# dev: tests and linters; eval: rag eval --report and rag bench (jinja2, matplotlib, snownlp).
+EXTRAS="${RAG_SETUP_EXTRAS:-dev,eval}"
 echo "setup: installing the project (.[$EXTRAS])"
 "${PIP[@]}" install -e ".[$EXTRAS]" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import rag, faiss, jieba, sentence_transformers" \

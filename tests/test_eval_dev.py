@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.evaluate import check_thresholds, load_thresholds
+from rag.evaluation.qa import check_thresholds, load_thresholds
 
 ROOT = Path(__file__).resolve().parents[1]
 THRESHOLDS = ROOT / "eval" / "thresholds.json"

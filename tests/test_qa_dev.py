@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from rag.evaluate import QUESTION_TYPES
+from rag.evaluation.qa import QUESTION_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
 QA_PATH = ROOT / "eval" / "qa_dev.jsonl"

@@ -18,7 +18,7 @@ from types import ModuleType
 
 import pytest
 
-from rag.evaluate import load_qa
+from rag.evaluation.qa import load_qa
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "eval" / "make_near_miss.py"

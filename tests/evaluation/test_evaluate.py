@@ -1,5 +1,4 @@
 import json
-import math
 import os
 import subprocess
 import sys
@@ -10,177 +9,19 @@ import pytest
 from click.testing import CliRunner
 
 from rag import cli
-from rag.embed import HashingEmbedder
 from rag.errors import InvalidInputError
-from rag.evaluate import (
-    EvidenceMatcher,
-    QAItem,
-    char_f1,
-    check_thresholds,
-    contains_answer,
-    evaluate,
-    first_sentence,
-    hit_at,
-    keypoint_recall,
-    load_qa,
-    load_qa_files,
-    longest_common_run,
-    ndcg_at,
-    normalize_answer,
-    percentile,
-    quote_supports,
-    reciprocal_rank,
-    score_question,
-    select_split,
-    split_of,
-    summarize,
-)
-from rag.generate import ExtractiveGenerator
-from rag.pipeline import Pipeline
-from rag.report import render_text, write_report
-from rag.settings import Settings
+from rag.evaluation.evaluate import EvidenceMatcher, evaluate, score_question
+from rag.evaluation.metrics import summarize
+from rag.evaluation.qa import QAItem, split_of
 from rag.types import Answer, Chunk, Citation, Passage
 
-ROOT = Path(__file__).resolve().parents[1]
-
-# --------------------------------------------------------------------------- normalisation
-
-
-@pytest.mark.parametrize(
-    "variant", ["435平方米", "435㎡", "四百三十五平方米", "４３５平方米", "435 平米", "435m2"]
-)
-def test_area_spellings_normalise_alike(variant):
-    assert normalize_answer(variant) == "435平方米"
-
-
-def test_chinese_numerals_become_arabic():
-    assert normalize_answer("四百三十五") == "435"
-    assert normalize_answer("二〇二五年") == "2025年"
-    assert normalize_answer("两千三百八十一名") == "2381名"
-    assert normalize_answer("第八届") == "第8届"
-    assert normalize_answer("十一月") == "11月"
-    assert normalize_answer("一万二千") == "12000"
-
-
-def test_words_made_of_unit_characters_are_left_alone():
-    # 万柏林区 is a district and 千余 "over a thousand": no digit, so no number.
-    assert normalize_answer("万柏林区") == "万柏林区"
-    assert normalize_answer("千余公里") == "千余公里"
-
-
-def test_scaled_numbers_percent_and_separators():
-    assert normalize_answer("5111.5万元") == normalize_answer("51,115,000元") == "51115000元"
-    assert normalize_answer("五千一百一十一点五万元") == "51115000元"
-    assert normalize_answer("百分之七十") == normalize_answer("70％") == "70%"
-    assert normalize_answer("57.9%") == "57.9%"
-
-
-def test_widths_spaces_punctuation_and_citation_markers_fold():
-    assert normalize_answer("“表里山河·晋览未来”[1]") == normalize_answer("表里山河 晋览未来")
-    assert normalize_answer("ＰＭ２.５") == "pm2.5"
-
-
-def test_contains_answer_matches_equivalent_spans_only():
-    assert contains_answer("面积四百三十五平方米的山西展厅[1]", ["435㎡"])
-    assert contains_answer("七成产品售出", ["70%", "七成"])
-    assert not contains_answer("面积4350平方米", ["435平方米"])
-    # The decimal point is kept: 57.9% is not 579.
-    assert not contains_answer("增长57.9%", ["579"])
-    assert not contains_answer("任何回答", [])
-
-
-def test_char_f1_hand_cases():
-    assert char_f1("太原", "太原") == 1.0
-    assert char_f1("太原", "晋中") == 0.0
-    assert char_f1("太原市", "太原") == pytest.approx(0.8)  # P 2/3, R 1
-    # Equal after normalisation, so a perfect score despite different spelling.
-    assert char_f1("四百三十五平方米", "435㎡") == 1.0
-    assert char_f1("", "太原") == 0.0
-
-
-def test_keypoint_recall_counts_covered_points():
-    answer = "会议要求抓好空气质量调度和扬尘治理。"
-    assert keypoint_recall(answer, ["空气质量", "扬尘", "机动车"]) == pytest.approx(2 / 3)
-    assert keypoint_recall(answer, []) == 0.0
-
-
-# --------------------------------------------------------------------------- ranking metrics
-
-
-def test_hit_at_k():
-    ranking = [False, False, True, False]
-    assert [hit_at(ranking, k) for k in (1, 2, 3, 10)] == [0.0, 0.0, 1.0, 1.0]
-    assert hit_at([], 5) == 0.0
-
-
-def test_reciprocal_rank_respects_depth():
-    assert reciprocal_rank([False, True]) == 0.5
-    assert reciprocal_rank([False] * 10 + [True], k=10) == 0.0
-    assert reciprocal_rank([False] * 10 + [True], k=11) == pytest.approx(1 / 11)
-
-
-def test_ndcg_hand_computed():
-    ranking = [False, True, False, True]
-    dcg = 1 / math.log2(3) + 1 / math.log2(5)
-    assert ndcg_at(ranking, 10, total_relevant=2) == pytest.approx(dcg / (1 + 1 / math.log2(3)))
-    # A third relevant passage that was not retrieved lowers the score.
-    ideal3 = 1 + 1 / math.log2(3) + 1 / math.log2(4)
-    assert ndcg_at(ranking, 10, total_relevant=3) == pytest.approx(dcg / ideal3)
-    assert ndcg_at([True, False], 10, total_relevant=1) == 1.0
-    assert ndcg_at([False, False], 10, total_relevant=0) == 0.0
-
-
-def test_percentile_interpolates():
-    assert percentile([1, 2, 3, 4], 50) == 2.5
-    assert percentile([10], 95) == 10
-    assert percentile([], 50) is None
-
-
-# --------------------------------------------------------------------------- the QA file
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _write(tmp_path: Path, rows: list) -> Path:
     path = tmp_path / "qa.jsonl"
-    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r, ensure_ascii=False) for r in rows))
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows))
     return path
-
-
-GOOD = {
-    "id": "q1",
-    "question": "面积多大？",
-    "answers": ["435平方米"],
-    "evidence": ["面积435平方米"],
-    "answerable": True,
-    "type": "numeric",
-}
-
-
-def test_load_qa_reads_the_dev_set():
-    items = load_qa(ROOT / "eval" / "qa_dev.jsonl")
-    assert len(items) == len({i.id for i in items}) > 100
-    assert all(bool(i.answers) == i.answerable for i in items)
-
-
-@pytest.mark.parametrize(
-    ("row", "message"),
-    [
-        ("{not json", "not valid JSON"),
-        ({**GOOD, "type": "trivia"}, "type must be one of"),
-        ({**GOOD, "answerable": False}, "must have empty answers"),
-        ({**GOOD, "evidence": []}, "needs answers and evidence"),
-        ({k: v for k, v in GOOD.items() if k != "question"}, "missing field"),
-    ],
-)
-def test_load_qa_names_the_bad_line(tmp_path, row, message):
-    path = _write(tmp_path, [GOOD | {"id": "q0"}, row])
-    with pytest.raises(InvalidInputError, match=message) as err:
-        load_qa(path)
-    assert ":2:" in str(err.value)
-
-
-def test_load_qa_rejects_duplicate_ids(tmp_path):
-    with pytest.raises(InvalidInputError, match="duplicate id"):
-        load_qa(_write(tmp_path, [GOOD, GOOD]))
 
 
 # --------------------------------------------------------------------------- scoring one question
@@ -208,29 +49,12 @@ def test_evidence_matches_across_a_column_break():
 
 
 def test_score_question_measures_retrieval_answer_and_citations():
-    item = QAItem(
-        id="q1",
-        question="面积多大？",
-        answers=("435平方米",),
-        evidence=("面积435平方米的山西展厅",),
-        answerable=True,
-        type="numeric",
-    )
+    item = replace(EXPO, question="面积多大？", evidence=("面积435平方米的山西展厅",))
     good = _chunk("a:0", "面积435平方米的山西展厅将精彩亮相。")
     other = _chunk("b:0", "太原市图书馆自习室座无虚席。")
     matcher = EvidenceMatcher([good, other])
     passages = [Passage(other, 0.9, 1), Passage(good, 0.8, 2)]
-    citation = Citation(
-        n=1,
-        chunk_id="a:0",
-        article_id="a",
-        title="标题",
-        date="2025-11-05",
-        source="p.txt",
-        quote="面积435平方米的山西展厅将精彩亮相。",
-        start=0,
-        end=18,
-    )
+    citation = _cite(1, good, "面积435平方米的山西展厅将精彩亮相。")
     answer = Answer(
         question=item.question,
         text="面积四百三十五平方米的山西展厅将精彩亮相。[1]",
@@ -255,14 +79,7 @@ def test_refusals_are_scored_both_ways():
     unanswerable = QAItem(
         id="u", question="第九届进博会在哪？", answers=(), evidence=(), answerable=False, type="unanswerable"
     )
-    answerable = QAItem(
-        id="a",
-        question="面积？",
-        answers=("435平方米",),
-        evidence=("435平方米",),
-        answerable=True,
-        type="numeric",
-    )
+    answerable = replace(EXPO, id="a", question="面积？", evidence=("435平方米",))
     refusal = Answer(question="", text="资料中没有找到。", refused=True)
     matcher = EvidenceMatcher([])
     results = [
@@ -276,36 +93,7 @@ def test_refusals_are_scored_both_ways():
     assert [r.failed for r in results] == [False, True]
 
 
-def test_check_thresholds_reports_each_failing_metric():
-    thresholds = {
-        "metrics": {"hit@5": {"min": 0.9}, "answerable_refused": {"max": 0.1}, "mrr@10": {"min": 0.5}}
-    }
-    failures = check_thresholds({"hit@5": 0.85, "answerable_refused": 0.2, "mrr@10": 0.7}, thresholds)
-    assert len(failures) == 2
-    assert any("hit@5" in f and "below" in f for f in failures)
-    assert any("answerable_refused" in f and "above" in f for f in failures)
-    assert check_thresholds({"hit@5": 0.95, "answerable_refused": 0.0, "mrr@10": 0.7}, thresholds) == []
-
-
 # --------------------------------------------------------------------------- end to end, no model
-
-
-@pytest.fixture(scope="module")
-def hashing_pipeline(tmp_path_factory) -> Pipeline:
-    settings = Settings(index_dir=tmp_path_factory.mktemp("idx"), seeds_dir=ROOT / "seeds", _env_file=None)
-    pipeline = Pipeline(settings, HashingEmbedder(256), generator=None)  # type: ignore[arg-type]
-    pipeline.generator = ExtractiveGenerator(lambda t: pipeline.index.idf(t))
-    return pipeline
-
-
-@pytest.fixture(scope="module")
-def dev_items() -> list[QAItem]:
-    items = load_qa(ROOT / "eval" / "qa_dev.jsonl")
-    # A few of every type keeps the test fast.
-    by_type: dict[str, list[QAItem]] = {}
-    for item in items:
-        by_type.setdefault(item.type, []).append(item)
-    return [i for group in by_type.values() for i in group[:3]]
 
 
 def test_evaluate_compares_retrievers_on_one_index(hashing_pipeline, dev_items):
@@ -335,21 +123,6 @@ def test_evaluate_compares_retrievers_on_one_index(hashing_pipeline, dev_items):
 def test_evaluate_rejects_unknown_retrievers(hashing_pipeline, dev_items):
     with pytest.raises(InvalidInputError, match="unknown retriever"):
         evaluate(hashing_pipeline, dev_items, ["bm25", "sparse"])
-
-
-def test_report_files_show_charts_and_failures(hashing_pipeline, dev_items, tmp_path):
-    report = evaluate(hashing_pipeline, dev_items, ["bm25", "hybrid"])
-    paths = write_report(report, tmp_path / "rep")
-    html = paths["html"].read_text(encoding="utf-8")
-    markdown = paths["markdown"].read_text(encoding="utf-8")
-    assert html.count("<svg") == 4 and "http" not in html.replace('xmlns="http://www.w3.org/2000/svg"', "")
-    for run in report.runs:
-        assert f"Failed questions — {run.retriever} ({len(run.failures)})" in markdown
-        for failure in run.failures:
-            assert failure.id in html
-    assert (tmp_path / "rep" / "charts" / "hit_curve.svg").read_text(encoding="utf-8").startswith("<svg")
-    text = render_text(report)
-    assert "hit@5" in text and "bm25" in text and "hybrid" in text
 
 
 def test_cli_eval_json_and_thresholds(hashing_pipeline, monkeypatch, tmp_path):
@@ -383,17 +156,9 @@ def test_cli_eval_json_and_thresholds(hashing_pipeline, monkeypatch, tmp_path):
 
 
 def _cite(n: int, chunk: Chunk, quote: str) -> Citation:
-    return Citation(
-        n=n,
-        chunk_id=chunk.id,
-        article_id=chunk.article_id,
-        title=chunk.title,
-        date=chunk.date,
-        source=chunk.source,
-        quote=quote,
-        start=0,
-        end=len(quote),
-    )
+    """A citation ``[n]`` of ``chunk`` quoting ``quote`` (offsets are not scored)."""
+    page = {key: getattr(chunk, key) for key in ("article_id", "title", "date", "source")}
+    return Citation(n=n, chunk_id=chunk.id, quote=quote, start=0, end=len(quote), **page)
 
 
 EXPO = QAItem(
@@ -412,29 +177,6 @@ def _answer(item: QAItem, text: str, citations=(), refused=False, chunks=(EXPO_C
     return Answer(
         question=item.question, text=text, refused=refused, citations=tuple(citations), passages=passages
     )
-
-
-def test_longest_common_run():
-    assert longest_common_run("abcdef", "xxcdex") == 3
-    assert longest_common_run("", "abc") == 0
-    assert longest_common_run("太原市", "晋中市") == 1
-
-
-def test_quote_supports_by_gold_span_key_point_or_evidence_overlap():
-    evidence = ["面积435平方米的山西展厅将精彩亮相"]
-    # The gold span, in another spelling.
-    assert quote_supports("展厅共四百三十五平方米。", ["435平方米"], [])
-    # A key point of a list question.
-    assert quote_supports("涵盖文旅、农产品等板块。", ["文旅", "康养"], [])
-    # Eight normalised characters shared with the evidence (punctuation and spaces fold away) …
-    assert quote_supports("山西展厅，将 精彩亮相！", ["不相干"], evidence)
-    # … but seven are not enough,
-    assert not quote_supports("山西展厅将精彩。", ["不相干"], evidence)
-    # and a quote from elsewhere in the same chunk does not support the answer.
-    assert not quote_supports("本届进博会以“表里山河·晋览未来”为主题。", ["435平方米"], evidence)
-    # Evidence shorter than eight characters must be quoted whole.
-    assert quote_supports("全省26家优质企业参展。", ["不相干"], ["26家优质"])
-    assert not quote_supports("全省26家企业参展。", ["不相干"], ["26家优质"])
 
 
 def test_citation_precision_quote_judges_the_quote_not_the_chunk():
@@ -471,12 +213,6 @@ def test_citation_precision_quote_skips_refusals_and_unanswerable_questions():
         EXPO, [], _answer(EXPO, "面积很大。[1]", [_cite(1, EXPO_CHUNK, "面积很大。")]), EvidenceMatcher()
     )
     assert summarize([refused, answered, wrong])["citation_precision_quote"] == 0.0
-
-
-def test_first_sentence_drops_markers_and_stops_at_the_first_end_mark():
-    assert first_sentence("山西展厅将亮相！[1]面积435平方米。[2]") == "山西展厅将亮相！"
-    assert first_sentence("面积435平方米[1]") == "面积435平方米"
-    assert first_sentence("  有多大？答：435平方米。") == "有多大？"
 
 
 def test_median_answer_chars_and_gold_in_the_first_sentence():
@@ -539,44 +275,6 @@ def test_refusals_of_near_misses_and_other_unanswerables_are_split():
     plain = QAItem(id="u5", question="问？", answers=(), evidence=(), answerable=False, type="unanswerable")
     assert score_question(plain, [], refusal, matcher).near_miss_of == ""
     assert replace(results[0], near_miss_of="").to_dict()["near_miss_of"] == ""
-
-
-# --------------------------------------------------------------------------- the calibrate/report split
-
-
-def test_split_of_is_stable_and_balanced():
-    ids = [f"q{i:03d}" for i in range(1, 200)]
-    halves = [split_of(i) for i in ids]
-    assert set(halves) == {"calibrate", "report"}
-    assert 0.4 <= halves.count("calibrate") / len(ids) <= 0.6
-    # Fixed by SHA-256 of the id, not by Python's salted hash(): the same in every process.
-    assert halves[:6] == [split_of(i) for i in ids[:6]]
-    assert [split_of("q001"), split_of("q002")] == ["calibrate", "report"]
-    code = "from rag.evaluate import split_of; print(','.join(split_of(f'q{i:03d}') for i in range(1, 200)))"
-    env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-    assert other.stdout.strip().split(",") == halves
-
-
-def test_select_split_partitions_the_items():
-    items = [replace(EXPO, id=f"q{i:03d}") for i in range(1, 41)]
-    calibrate, report = select_split(items, "calibrate"), select_split(items, "report")
-    assert calibrate and report
-    assert sorted(i.id for i in calibrate + report) == [i.id for i in items]
-    assert select_split(items, "all") == items
-    with pytest.raises(InvalidInputError, match="split must be one of"):
-        select_split(items, "test")
-
-
-def test_load_qa_files_joins_files_and_rejects_ids_repeated_across_them(tmp_path):
-    one, two = tmp_path / "one.jsonl", tmp_path / "two.jsonl"
-    one.write_text(json.dumps(GOOD | {"id": "q1"}) + "\n" + json.dumps(GOOD | {"id": "q2"}))
-    two.write_text(json.dumps(GOOD | {"id": "n1"}))
-    assert [i.id for i in load_qa_files([one, two])] == ["q1", "q2", "n1"]
-    two.write_text(json.dumps(GOOD | {"id": "n1"}) + "\n" + json.dumps(GOOD | {"id": "q2"}))
-    with pytest.raises(InvalidInputError, match="duplicate id 'q2'") as err:
-        load_qa_files([one, two])
-    assert str(one) in str(err.value) and str(two) in str(err.value)
 
 
 def _qa_rows(prefix: str, count: int) -> list[dict]:
