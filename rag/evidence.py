@@ -162,16 +162,20 @@ _DISTRICTS: tuple[str, ...] = (
 )  # fmt: skip
 
 
-def _about_another_district(sentence: str, analysis: QuestionAnalysis) -> bool:
+def _about_another_district(sentence: str, analysis: QuestionAnalysis, title: str = "") -> bool:
     """Whether ``sentence`` names another of the city's districts and not the one the question names.
 
     A round-up quotes every district's officials; the article names the asked district
     somewhere, but this sentence is about its neighbour.
     """
-    asked = {d for c in analysis.constraints if c.kind == "place" for d in _DISTRICTS if d in str(c.value)}
+    named_in_question = [
+        str(c.value) for c in analysis.constraints if c.kind in ("place", "organisation", "name")
+    ]
+    asked = {d for value in (*named_in_question, *analysis.nouns) for d in _DISTRICTS if d in value}
     if not asked:
         return False
-    named = {d for d in _DISTRICTS if d in sentence}
+    # A sentence naming no district is about the one its headline names (中北高新区党工委…).
+    named = {d for d in _DISTRICTS if d in sentence} or {d for d in _DISTRICTS if d in title}
     return bool(named) and not named & asked
 
 
@@ -207,7 +211,17 @@ def constraint_met(constraint: Constraint, text: str, date: str) -> bool:
         from rag.question import tag
 
         words = [w for w, _ in tag(norm) if len(w) >= 2]
-        return len(words) >= 2 and all(w in text for w in words)
+        if len(words) < 2:
+            return False
+        # Printed together (省政府新闻办举行新闻发布会), not scattered over the article
+        # (服务业 in one paragraph, 高质量发展大会 in another).
+        reach = len(norm) + 12
+        start = text.find(words[0])
+        while start >= 0:
+            if all(text.find(w, start, start + reach) >= 0 for w in words[1:]):
+                return True
+            start = text.find(words[0], start + 1)
+        return False
     if constraint.kind == "place" and value == "太原":
         return any(name in text for name in TAIYUAN_NAMES)
     if constraint.kind in ("organisation", "place", "name") and len(norm) <= 3:
@@ -729,11 +743,15 @@ def gather(
             text = article.body[start:end]
             if focus and not all(_mentions(word, article, start, end) for word in focus):
                 continue  # 产值达到多少 asked; the sentence's figure measures 配套率
-            if _about_another_district(text, analysis):
+            lo, hi = 0, len(article.body)
+            if sections is not None:
+                lo, hi = next(((a, b) for a, b in sections if a <= start < b), (lo, hi))
+            # The headline, or a round-up item's heading (中北高新区), says what a sentence is about.
+            about = article.title + (article.body[lo : article.body.find("\n", lo, start) + 1] if lo else "")
+            if _about_another_district(text, analysis, about):
                 continue  # 清徐县…局 asked; the sentence quotes 阳曲县's head of the same office
             if sections is not None:
                 # A round-up holds one item per district: the item must satisfy the question.
-                lo, hi = next(((a, b) for a, b in sections if a <= start < b), (0, len(article.body)))
                 item = Article(
                     article.id, article.title, article.body[lo:hi], article.source, article.date, "news"
                 )

@@ -137,3 +137,17 @@ def test_a_name_the_tagger_cuts_into_scraps_is_a_constraint():
 def test_a_firm_name_read_as_an_idiom_is_kept_whole():
     sentence = "现决定更换物业公司,解除与山西众诚物业管理有限公司的合作。"
     assert _spans("项目地块二要解除与哪家物业公司的合作？", sentence) == ["山西众诚物业管理有限公司"]
+
+
+def test_a_compound_counts_as_printed_only_when_its_words_stand_together():
+    event = next(c for c in analyze("全市服务业高质量发展大会是哪天召开的？").constraints if c.kind == "name")
+    scattered = "全市服务业增加值增长。……7月26日,全市工业高质量发展大会召开。"
+    assert not constraint_met(event, scattered, "2022-07-27")
+
+
+def test_a_round_up_item_is_about_the_district_its_heading_names():
+    from rag.evidence import _about_another_district
+
+    analysis = analyze("综改示范区党工委11月5日开展了什么活动？")
+    assert _about_another_district("确保党史学习教育有声有色开展。", analysis, "基层进行时中北高新区\n")
+    assert not _about_another_district("确保党史学习教育有声有色开展。", analysis, "基层进行时综改示范区\n")
