@@ -31,6 +31,12 @@ _PARTICLE = re.compile(r"(?:呢|吗|啊|呀)$")
 _BARE_MEASURE = re.compile(r"^(?:多大|多长|多久|多重|多高|多远|多少|几)")
 
 
+#: Counters a figure carries (26家, 一百二十幅): the question's own copy after 多少 is dropped.
+_COUNTER_CHARS = frozenset(
+    "个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道幅棵只头匹株本册首款枚颗栋间层处吨元米天年月周"
+)
+
+
 def _nominal(flag: str) -> bool:
     return flag[:1] == "n" or flag in ("j", "vn", "b", "eng")
 
@@ -117,6 +123,8 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
     left = _cut_left(question[: m.start()])
     right = _PARTICLE.sub("", question[m.end() :])
     right = re.split(r"[，,；;？?]", right)[0]
+    if right and span and right[0] == span[-1] and right[0] in _COUNTER_CHARS:
+        right = right[1:]  # 多少幅作品 → 一百二十幅作品, not 一百二十幅幅作品
     if analysis.category and right.startswith(analysis.category) and span.endswith(analysis.category[-2:]):
         right = right[len(analysis.category) :]  # 哪家物业公司的合作 → 山西众诚物业管理有限公司的合作
     if len(right) > 12:
@@ -402,14 +410,17 @@ def report_answer(
 ) -> tuple[str, list[Citation]]:
     """The matching articles' headlines with dates, each cited to its lead sentence."""
     lines, citations = [], []
-    for n, article in enumerate(articles[:5], start=1):
+    for article in articles:
         spans = answer_sentences(article.body)
         if not spans:
             continue
+        n = len(citations) + 1
         start, end = spans[0]
         chunks = library.chunks_of(article.id) if library is not None else [fallback_chunks[article.id]]
         citations.append(citation_of(n, article, start, end, chunks))
         lines.append(f"《{article.title}》（{article.date}）[{n}]")
+        if len(citations) >= 8:
+            break
     if not lines:
         return "", []
     return "报道有：" + "；".join(lines) + "。", citations

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -58,6 +58,11 @@ class Library(Protocol):
 
     def chunks_of(self, article_id: str) -> list[Chunk]:
         """The chunks of an article, in order."""
+        ...
+
+    @property
+    def articles(self) -> Mapping[str, Article]:
+        """Every article by id (what the paper printed on a date is not only what retrieval ranked)."""
         ...
 
 
@@ -342,6 +347,7 @@ def _name_phrases(text: str, suffix: re.Pattern[str], analysis: QuestionAnalysis
 
 _PLACE_END = re.compile(r"(?:省|市|区|县|镇|乡|村|街道|社区|小区|街|路|广场|公园|校区|中心|场馆|海域)$")
 _FIRM_END = re.compile(r"(?:公司|集团)$")
+_STREET = re.compile(r"(?:路|街|大道)$")
 _SUBPLACE = re.compile(r"[^\W\d_在于到从向对和与及等的了是为、，,]{1,3}?(?:乡|镇|村|街道|社区|路口|交叉口)")
 #: What a 哪个 + category question is answered by, when the category is not itself a suffix.
 _CATEGORY_PLACES: dict[str, tuple[str, ...]] = {
@@ -729,6 +735,7 @@ def gather(
         if failed[article.id]:
             continue
         sections = _sections(article) if article.kind == "roundup" else None
+        streets = [c for c in analysis.constraints if c.kind == "place" and _STREET.search(str(c.value))]
         # Required even when the archive never prints it: a metric the pages lack (特等奖, 间接经费)
         # is the commonest near miss, and refusing it beats guessing a reader's synonym.
         focus = analysis.focus
@@ -748,6 +755,8 @@ def gather(
                 lo, hi = next(((a, b) for a, b in sections if a <= start < b), (lo, hi))
             # The headline, or a round-up item's heading (中北高新区), says what a sentence is about.
             about = article.title + (article.body[lo : article.body.find("\n", lo, start) + 1] if lo else "")
+            if not all(_mentions(str(c.value), article, start, end) for c in streets):
+                continue  # 机场东路 asked; the article names it once, the figure is 经北街's
             if _about_another_district(text, analysis, about):
                 continue  # 清徐县…局 asked; the sentence quotes 阳曲县's head of the same office
             if sections is not None:
@@ -826,9 +835,14 @@ def _preference(analysis: QuestionAnalysis, text: str, spans: Sequence[tuple[int
 
 
 def _mentions(noun: str, article: Article, start: int, end: int) -> bool:
-    """Whether the sentence at ``start:end``, the one before it or the headline prints ``noun``."""
+    """Whether the sentence at ``start:end``, the one before it, the headline or the lead prints ``noun``.
+
+    The lead states what the whole article is about (这也是太钢的首单不锈钢复合板订单): a
+    figure paragraphs later is still that order's.
+    """
     before = article.body.rfind("。", 0, max(start - 1, 0))
-    window = article.title + article.body[max(before, 0) : end]
+    lead_end = article.body.find("。") + 1
+    window = article.title + article.body[:lead_end] + article.body[max(before, 0) : end]
     text = local(normalize_for_match(window))
     noun = local(noun)
     return noun in text or (len(noun) <= 3 and _abbreviates(noun, text))

@@ -320,18 +320,28 @@ class ExtractiveGenerator:
         """What the paper reported on a date or about a topic: headlines of matching articles."""
         articles: dict[str, Article] = {}
         chunks: dict[str, Chunk] = {}
+        dates = [c for c in analysis.constraints if c.kind in ("year", "month", "day")]
+
+        def matches(article: Article) -> bool:
+            # "What did the paper report in July 2022": the page's date, not a year mentioned inside.
+            return all(_on_date(c, article.date) for c in dates) and not satisfies(analysis, article)
+
         for passage in passages:
             article = library.article(passage.chunk.article_id) if library is not None else None
-            if article is None:
-                continue
-            # "What did the paper report in July 2022": the page's date, not a year mentioned inside.
-            dated = all(
-                _on_date(c, article.date) for c in analysis.constraints if c.kind in ("year", "month", "day")
-            )
-            if dated and not satisfies(analysis, article) and article.id not in articles:
+            if article is not None and article.id not in articles and matches(article):
                 articles[article.id] = article
                 chunks[article.id] = passage.chunk
-        text, citations = compose.report_answer(list(articles.values()), library, chunks)
+        everything = getattr(library, "articles", None)
+        if dates and everything is not None:
+            # A date names a set of pages: what they printed, not only what retrieval ranked first,
+            # after the ranked ones, in page order (headlines and news before notices).
+            rest = [a for a in everything.values() if a.id not in articles and matches(a)]
+            rest.sort(key=lambda a: (a.date, a.kind == "notice"))
+            for article in rest:
+                articles[article.id] = article
+        # Notices (通告) are printed news too, but a reader asking what happened wants the news first.
+        ordered = sorted(articles.values(), key=lambda a: a.kind == "notice")
+        text, citations = compose.report_answer(ordered, library, chunks)
         if not text:
             return self._refusal(question, passages, analysis, "no article satisfies the constraints")
         return self._answered(

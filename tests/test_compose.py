@@ -63,3 +63,8 @@ def test_the_span_in_the_clause_of_the_asked_predicate_is_the_answer():
         spans = tuple(typed_spans(sentence, analysis))
         candidate = Candidate(passage, article, 0, len(sentence), sentence, 1.0, 1.0, spans)
         assert _best_span(candidate, analysis) == expected, question
+
+
+def test_the_counter_is_not_repeated_after_the_figure():
+    statement = short_statement(analyze("晋祠博物馆古建筑摄影展展出多少幅作品？"), "一百二十幅")
+    assert statement.endswith("一百二十幅作品")

@@ -151,3 +151,38 @@ def test_a_round_up_item_is_about_the_district_its_heading_names():
     analysis = analyze("综改示范区党工委11月5日开展了什么活动？")
     assert _about_another_district("确保党史学习教育有声有色开展。", analysis, "基层进行时中北高新区\n")
     assert not _about_another_district("确保党史学习教育有声有色开展。", analysis, "基层进行时综改示范区\n")
+
+
+def test_a_street_named_once_in_an_article_about_another_street_is_not_its_subject():
+    from rag.chunk import SentenceChunker
+    from rag.embed import HashingEmbedder
+    from rag.evidence import LEXICAL_MODEL, gather
+    from rag.index import Index
+    from rag.types import Passage
+
+    road = _article(
+        "本报讯 经北街是我市机场配套路网的一条，全长约5.24公里。我市还将陆续开工建设机场东路。",
+        title="经北街建设火热推进",
+        date="2022-07-29",
+    )
+    index = Index(HashingEmbedder(64))
+    index.sync_source("p.txt", [road])
+    passages = [Passage(c, 1.0, 1) for c in SentenceChunker().run([road])]
+    east, _ = gather(analyze("机场东路全长多少公里？"), passages, index, LEXICAL_MODEL)
+    assert east == []
+    jingbei, _ = gather(analyze("经北街全长多少公里？"), passages, index, LEXICAL_MODEL)
+    assert jingbei and jingbei[0].span_text == "约5.24公里"
+
+
+def test_a_measure_stated_by_the_lead_covers_a_figure_paragraphs_later():
+    from rag.evidence import _mentions
+
+    body = (
+        "本报讯 9月17日消息,太钢的生产合同完成,这也是太钢的首单不锈钢复合板订单。\n"
+        "纸浆塔是造纸用的关键部件。\n"
+        "据了解,太钢供联盛浆纸公司用的不锈钢复合板生产合同有408块,共计1159吨。"
+    )
+    article = _article(body, title="太钢首单不锈钢复合板产品获肯定")
+    start = body.index("据了解")
+    assert _mentions("订单", article, start, len(body))
+    assert not _mentions("特等奖", article, start, len(body))

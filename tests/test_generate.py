@@ -158,3 +158,17 @@ def test_a_frequent_word_the_tagger_reads_as_a_name_is_no_answer_to_who():
     assert "周密" not in answer.text
     # 和谁: the counterpart after 与/和/供, not the asker's own 太钢.
     assert not answer.refused and "联盛浆纸公司" in answer.text
+
+
+def test_what_the_paper_reported_in_a_month_lists_that_months_pages_not_only_the_ranked_ones():
+    notice = Article(id="notice", title="某公司通告", body="太原广场项目现决定更换物业公司。", source="004.txt",
+                     date="2022-07-29", kind="notice")  # fmt: skip
+    road = Article(id="road", title="经北街建设火热推进", body="本报讯 我市经北街施工现场的路床已基本成型。",
+                   source="004.txt", date="2022-07-29", kind="news")  # fmt: skip
+    gen = _generator(EXPO, VINEGAR, notice, road)
+    # Retrieval ranked only the notice; the month's news is listed too, news first.
+    answer = gen.generate("2022年7月太原发生了什么？", _passages(notice))
+    assert not answer.refused
+    assert answer.text.index("经北街建设火热推进") < answer.text.index("某公司通告")
+    assert "进阶攀高向新行" not in answer.text  # printed in 2025
+    assert {c.article_id for c in answer.citations} == {"notice", "road"}
