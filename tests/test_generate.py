@@ -161,10 +161,14 @@ def test_a_frequent_word_the_tagger_reads_as_a_name_is_no_answer_to_who():
 
 
 def test_what_the_paper_reported_in_a_month_lists_that_months_pages_not_only_the_ranked_ones():
-    notice = Article(id="notice", title="某公司通告", body="太原广场项目现决定更换物业公司。", source="004.txt",
-                     date="2022-07-29", kind="notice")  # fmt: skip
-    road = Article(id="road", title="经北街建设火热推进", body="本报讯 我市经北街施工现场的路床已基本成型。",
-                   source="004.txt", date="2022-07-29", kind="news")  # fmt: skip
+    notice = Article(
+        id="notice", title="某公司通告", body="太原广场项目现决定更换物业公司。", source="004.txt",
+        date="2022-07-29", kind="notice",
+    )  # fmt: skip
+    road = Article(
+        id="road", title="经北街建设火热推进", body="本报讯 我市经北街施工现场的路床已基本成型。",
+        source="004.txt", date="2022-07-29", kind="news",
+    )  # fmt: skip
     gen = _generator(EXPO, VINEGAR, notice, road)
     # Retrieval ranked only the notice; the month's news is listed too, news first.
     answer = gen.generate("2022年7月太原发生了什么？", _passages(notice))
