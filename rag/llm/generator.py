@@ -21,6 +21,7 @@ the extractive answer, never in an exception.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
@@ -28,8 +29,8 @@ from rag.generate import ExtractiveGenerator
 from rag.llm.backend import ChatBackend
 from rag.llm.grounding import GroundingChecker, GroundingResult
 from rag.llm.prompt import build_messages
-from rag.text import normalize_for_match
-from rag.types import Answer, Citation, Passage, Turn
+from rag.text import normalize_for_match, split_sentences
+from rag.types import Answer, Passage, Turn
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ UNAVAILABLE_NOTICE = "语言模型暂不可用（{reason}），以下为摘录�
 UNGROUNDED_NOTICE = "语言模型的回答未通过引用核对（{reason}），以下为摘录式回答。"
 
 _THINK_OPEN, _THINK_CLOSE = "<think>", "</think>"
+_MARKERS = re.compile(r"\[\d+\]")
+#: Least share of an untyped model answer's wording found in the extractive answer (see
+#: :func:`_disagrees`; measured on the dev set with Qwen2.5-0.5B).
+AGREEMENT = 0.5
 
 
 class _VisibleText:
@@ -224,9 +229,36 @@ class GroundedGenerator:
         return replace(self.fallback.generate(question, passages, history), notice=notice)
 
 
-def _near(a: Citation, b: Citation) -> bool:
-    """Whether two citations quote the same passage, or overlapping text of the same article."""
-    return a.chunk_id == b.chunk_id or (a.article_id == b.article_id and a.start < b.end and b.start < a.end)
+def _bigrams(text: str) -> set[str]:
+    """Character bigrams of ``text`` without markers, spaces or punctuation."""
+    folded = normalize_for_match(_MARKERS.sub("", text))
+    return {folded[i : i + 2] for i in range(len(folded) - 1)}
+
+
+def _quoted_context(checked: Answer, passages: Sequence[Passage]) -> str:
+    """The extractive answer with each sentence it quotes widened by the sentences around it."""
+    parts = [checked.text]
+    for cite in checked.citations:
+        chunk = next(
+            (
+                p.chunk
+                for p in passages
+                if p.chunk.article_id == cite.article_id
+                and p.chunk.start <= cite.start
+                and cite.end <= p.chunk.end
+            ),
+            None,
+        )
+        if chunk is None:
+            continue  # quoted from a part of the article that was not retrieved: the quote alone
+        spans = split_sentences(chunk.text)
+        hit = [
+            i for i, (a, b) in enumerate(spans) if chunk.start + a < cite.end and cite.start < chunk.start + b
+        ]
+        if hit:
+            first, last = spans[max(hit[0] - 1, 0)], spans[min(hit[-1] + 1, len(spans) - 1)]
+            parts.append(chunk.text[first[0] : last[1]])
+    return "".join(parts)
 
 
 def _disagrees(
@@ -246,9 +278,11 @@ def _disagrees(
     * a question asking for a typed answer (a figure, a date, a name) must get the span
       the extractive answer states (or, when it states none, one of the spans of that
       type the constraint-satisfying sentences hold);
-    * any other answer must cite at least one passage the extractive answer quotes from
-      (several sentences of one passage may answer "how was it"; another passage of the
-      article, or another article, answers something else).
+    * any other answer must take at least :data:`AGREEMENT` of its wording (character
+      bigrams) from the sentences the extractive answer quotes and the sentences around
+      them.  On that run 9 of the 11 wrong model answers fell below 0.5 and no right one
+      did (lowest 0.57): they told another part of the article (产品直采了… for 什么展品,
+      a colleague's words for 记者是谁).
     """
     analysis = scorer.analyze(question)
     text = normalize_for_match(result.text)
@@ -260,8 +294,9 @@ def _disagrees(
         if wanted and not any(span in text for span in wanted):
             return f"回答没有给出资料中符合问题的{analysis.answer_type or '答案'}"
         return ""
-    if checked.citations and not any(_near(a, b) for a in result.citations for b in checked.citations):
-        return "回答所引的段落不是资料中回答该问题的段落"
+    said = _bigrams(result.text)
+    if said and len(said & _bigrams(_quoted_context(checked, passages))) < AGREEMENT * len(said):
+        return "回答的内容不是资料中回答该问题的句子"
     return ""
 
 

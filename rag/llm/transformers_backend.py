@@ -158,7 +158,9 @@ class TransformersBackend:
         if self._prefix is None or self._prefix[0] != prefix:
             with torch.inference_mode():
                 out = model(input_ids[:, :n], use_cache=True)
-            self._prefix = (prefix, out.past_key_values)
+            # ``cache`` in recent transformers (``past_key_values`` still answers there, with a warning).
+            cache = out["cache"] if "cache" in out else out["past_key_values"]
+            self._prefix = (prefix, cache)
         return copy.deepcopy(self._prefix[1])
 
     def stream(

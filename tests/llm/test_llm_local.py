@@ -461,7 +461,7 @@ def test_an_answer_from_another_passage_gives_the_extractive_answer(gguf_file, p
         "太原市图书馆自习室情况如何？", passages
     )
     assert answer.generator == "extractive" and "座无虚席" in answer.text
-    assert "段落" in answer.notice
+    assert "回答该问题的句子" in answer.notice
 
 
 def test_a_model_that_declines_what_the_passages_answer_gives_the_extractive_answer(gguf_file, passages):
