@@ -612,6 +612,8 @@ def nouns_apart(
         # A noun the archive never prints is the reader's own (外国货, 展示区): it says nothing
         # about which sentence answers.  Constrained names stay: the article prints them.
         nouns = [w for w in nouns if library.document_frequency(w) > 0]
+        if analysis.nouns and not nouns and not names:
+            return 1.0  # none of the question's nouns is ever printed: nothing ties a sentence to it
     wanted = [*nouns, *names]
     if not wanted:
         return 0.0

@@ -186,3 +186,14 @@ def test_a_measure_stated_by_the_lead_covers_a_figure_paragraphs_later():
     start = body.index("据了解")
     assert _mentions("订单", article, start, len(body))
     assert not _mentions("特等奖", article, start, len(body))
+
+
+def test_when_no_noun_of_the_question_is_ever_printed_nothing_ties_a_sentence_to_it():
+    from rag.evidence import nouns_apart
+
+    class Archive:
+        def document_frequency(self, token):
+            return 0 if token in ("亲人", "手机软件") else 3
+
+    analysis = analyze("七月半那天想在线上免费追念亲人，该用手机软件里的什么功能？")
+    assert nouns_apart(analysis, "有条件的社区开办了儿童课外学堂,免费提供辅导。", "标题", Archive()) == 1.0
