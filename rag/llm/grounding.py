@@ -50,7 +50,10 @@ _PERSON_FLAGS = frozenset({"nr", "nrfg", "nrt"})
 _NAME_TAILS = frozenset({"ng", "g", "n", "nr", "nrfg", "zg", "a", "ag"})
 _BOOK_TITLE = re.compile(r"《([^》]{2,40})》")
 # Words an answer puts in quotation marks claim to be the page's own (a theme, a slogan).
-_QUOTED = re.compile(r"[“「『\"]([^“”「」『』\"\n]{2,40})[”」』\"]")
+# (Chinese quotation marks only: straight quotes pair up ambiguously, as in echoed tags.)
+_QUOTED = re.compile(r"[“「『]([^“”「」『』\n]{2,40})[”」』]")
+# A reply that copies the prompt's passage blocks instead of answering (seen with Qwen2.5-1.5B).
+_ECHOED_TAG = re.compile(r"<\s*/?\s*资料")
 
 
 #: How much of a claim's terms a passage sentence must cover for a stray marker to be
@@ -301,6 +304,8 @@ class GroundingChecker:
         text = strip_thinking(answer)
         if not text:
             return GroundingResult(text="", problems=("模型没有给出回答",))
+        if _ECHOED_TAG.search(text):
+            return GroundingResult(text=text, problems=("模型照抄了资料而没有回答",))
         evidence = [_passage_evidence(p) for p in passages]
         repairs: list[str] = []
         claims = [self._repair(c, passages, evidence, repairs) for c in split_claims(text)]

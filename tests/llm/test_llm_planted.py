@@ -96,3 +96,10 @@ def test_quoted_words_must_be_the_pages_own(checker: GroundingChecker) -> None:
         "主题是什么？", "[1] 第八届进博会上，山西展厅以“相约浦江 共享未来”为主题。", passages
     )
     assert not invented.ok and any("相约浦江" in p for p in invented.problems)
+
+
+def test_a_reply_copying_the_passage_blocks_is_no_answer(checker: GroundingChecker, articles) -> None:
+    article = articles["26ee6a898d90"]
+    echoed = f'<资料编号="1" 标题="{article.title}" 日期="{article.date}">\n{article.body[:40]}\n</资料>'
+    result = checker.check("太原市图书馆自习室情况如何？", echoed, [passage_of(article, 1)])
+    assert result.problems == ("模型照抄了资料而没有回答",)
