@@ -142,6 +142,15 @@ class Pipeline:
         self.embedder.encode_queries(["预热"])
         tokenize("预热")
         person_names("主任王勇表示")  # jieba's tagger loads its model on first use (~1 s)
+        load = getattr(getattr(self.generator, "backend", None), "load", None)
+        if callable(load):
+            # A language model in this process (seconds; minutes when a GGUF is converted the
+            # first time).  One that fails to load leaves the answers extractive, not the
+            # service down: each question tries again and falls back with a notice.
+            try:
+                load()
+            except Exception as err:  # noqa: BLE001 - any failure of the model is the fallback's case
+                log.warning("the language model did not load (%s): answers stay extractive", err)
 
     @staticmethod
     def _sync(index: Index, articles: Sequence[Article], *, show_progress: bool) -> IngestReport:

@@ -148,11 +148,11 @@ def main() -> None:
             if (converted / CONVERSION_MARKER).exists():
                 shutil.rmtree(converted)
         started = time.perf_counter()
-        pipeline.warm_up()  # the index (built from the seeds when new), the embedder, the tagger
-        index_s = time.perf_counter() - started
-        started = time.perf_counter()
         backend.load()  # type: ignore[attr-defined]
         load_s = time.perf_counter() - started
+        started = time.perf_counter()
+        pipeline.warm_up()  # the index (built from the seeds when new), the embedder, the tagger
+        index_s = time.perf_counter() - started
         print(
             f"{backend.name} ({backend.runtime}): loaded in {load_s:.1f} s; index ready in {index_s:.1f} s",  # type: ignore[attr-defined]
             file=sys.stderr,

@@ -470,3 +470,28 @@ def test_a_model_that_declines_what_the_passages_answer_gives_the_extractive_ans
         "太原理工大学获批多少个国家自然科学基金项目？", passages
     )
     assert not answer.refused and answer.generator == "extractive" and "135个" in answer.text
+
+
+def test_warm_up_loads_the_model_and_a_failure_leaves_answers_extractive(tmp_path, caplog):
+    from llm_helpers import SEEDS
+
+    from rag.pipeline import build_pipeline
+
+    pipeline = build_pipeline(
+        Settings(embedding_model="hashing:64", index_dir=tmp_path / "index", seeds_dir=SEEDS)
+    )
+    loads: list[str] = []
+
+    class Backend:
+        name = "fake"
+
+        def load(self) -> None:
+            loads.append("load")
+            raise ModelError("cannot convert model.gguf")
+
+        def stream(self, messages: Sequence[Message], **kwargs: Any) -> Iterator[str]:
+            raise AssertionError("not loaded")
+
+    pipeline.generator = GroundedGenerator("local", Backend(), ExtractiveGenerator())  # type: ignore[arg-type]
+    pipeline.warm_up()  # does not raise: the service starts
+    assert loads == ["load"] and "did not load" in caplog.text
