@@ -552,11 +552,15 @@ class Index:
         _fsync_dir(path)
 
     @staticmethod
-    def _remove_other_generations(path: Path, keep: set[str]) -> None:
+    def _remove_other_generations(path: Path, keep: set[str]) -> list[str]:
+        """Delete the data and temporary files not in ``keep``; return the names found."""
+        removed = []
         for entry in path.iterdir():
             if entry.name not in keep and (_DATA_FILE.match(entry.name) or _TEMP_FILE.match(entry.name)):
+                removed.append(entry.name)
                 with contextlib.suppress(OSError):
                     entry.unlink()
+        return removed
 
     @classmethod
     def remove_orphans(cls, path: Path | str) -> list[str]:
@@ -571,13 +575,7 @@ class Index:
             with write_lock(path, timeout=0):
                 manifest = _read_manifest(path)
                 keep = set(_manifest_files(path, manifest).values())
-                orphans = [
-                    e.name
-                    for e in path.iterdir()
-                    if e.name not in keep and (_DATA_FILE.match(e.name) or _TEMP_FILE.match(e.name))
-                ]
-                cls._remove_other_generations(path, keep)
-                return orphans
+                return cls._remove_other_generations(path, keep)
         except (IndexBusyError, IndexWriteError, IndexDamagedError, OSError):
             return []
 
