@@ -292,6 +292,23 @@ def _clause_ends(text: str) -> list[int]:
     return ends
 
 
+_REFERS_BACK = re.compile(r"\s*这(?:是|也是|一|些|种|项|款)")
+
+
+def _with_antecedent(body: str, start: int, end: int) -> tuple[int, int]:
+    """Extend a sentence that opens with 这是… back over the sentence it refers to.
+
+    这是该公司继液氧、液氮之后生产出的又一款产品 echoes the question but names nothing:
+    the product (液氩) is in the sentence before, so the quote must hold both.
+    """
+    if not _REFERS_BACK.match(body, start):
+        return start, end
+    previous = [sp for sp in answer_sentences(body) if sp[1] <= start]
+    if not previous or body[previous[-1][1] : start].count("\n"):
+        return start, end
+    return previous[-1][0], end
+
+
 def sentence_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]]:
     """The supporting sentence (cut to the clauses that answer), cited."""
     s, e = _clauses_answer(best.text, analysis)
@@ -303,6 +320,10 @@ def sentence_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, l
         citation = Citation(
             **{**citation.to_dict(), "quote": best.article.body[start:end], "start": start, "end": end}
         )
+    elif (joined := _with_antecedent(best.article.body, best.start, best.end)) != (best.start, best.end):
+        start, end = joined
+        part = best.article.body[start:end]
+        citation = Citation(**{**citation.to_dict(), "quote": part, "start": start, "end": end})
     if not re.search(r"[。！？!?]$", part):
         part += "。"
     return f"{part}[1]", [citation]
@@ -350,6 +371,19 @@ def section_headings(body: str) -> list[tuple[int, int]]:
     return spans
 
 
+_COUNT_WORDS = "两二三四五六七八九十"
+_ASKED_COUNT = re.compile(rf"哪([{_COUNT_WORDS}])|([{_COUNT_WORDS}])(?:大|点|个方面|项|个)")
+
+
+def asked_count(question: str) -> int | None:
+    """How many items the question asks for (哪两个, 三点感受 → 2, 3), or None when it does not say."""
+    match = _ASKED_COUNT.search(question)
+    if match is None:
+        return None
+    word = match.group(1) or match.group(2)
+    return 2 if word == "两" else _COUNT_WORDS.index(word) + 1
+
+
 def list_answer(
     analysis: QuestionAnalysis, best: Candidate, library: Library | None
 ) -> tuple[str, list[Citation]]:
@@ -360,29 +394,48 @@ def list_answer(
         items = enumerated_items(body, best.start)
         if not items and re.search(r"方面|部分", analysis.text):
             items = section_headings(body)
-        if len(items) >= 2:
+        if len(items) >= 2 and asked_count(analysis.text) in (None, len(items)):
             parts, citations = [], []
             for n, (start, end) in enumerate(items, start=1):
                 citations.append(citation_of(n, best.article, start, end, chunks))
                 parts.append(f"{body[start:end].rstrip('。')}[{n}]")
             return "；".join(parts) + "。", citations
-    sentences = [(best.start, best.end)]
-    if library is not None:
-        spans = answer_sentences(best.article.body)
-        following = [sp for sp in spans if sp[0] >= best.end][:2]
-        announces = best.text.rstrip().endswith(("：", ":")) or not re.search(r"[、；;]|一是|二是", best.text)
-        for start, end in following:
-            nxt = best.article.body[start:end]
-            if announces or re.match(r"\s*(?:二是|三是|其次|此外|同时)", nxt):
-                sentences.append((start, end))
-                announces = False
-            if len(sentences) >= 3:
-                break
-    parts, citations = [], []
-    for n, (start, end) in enumerate(sentences, start=1):
-        citations.append(citation_of(n, best.article, start, end, chunks))
-        parts.append(f"{best.article.body[start:end]}[{n}]")
-    return "".join(parts), citations
+    return _listing_answer(best, library, chunks)
+
+
+#: Separators between the items of an enumeration, and book titles joined by 和.
+_ENUMERATES = re.compile(r"[、；;]|一是|》[^，。《]{0,6}和《|”和“")
+#: Openings that carry an enumeration on from the sentence before (not 同时/此外: a new point).
+_CONTINUES = re.compile(r"\s*(?:二是|三是|其次|分别是|分别为|即|包括|主要有|具体)")
+
+
+def enumerates(text: str) -> bool:
+    """Whether a sentence lists items (丈子头板块…；杨家峪板块…, 《…》和《…》, A、B、C)."""
+    return _ENUMERATES.search(text) is not None
+
+
+def _listing_answer(
+    best: Candidate, library: Library | None, chunks: Sequence[Chunk]
+) -> tuple[str, list[Citation]]:
+    """The listing sentence, joined with the sentence that carries its items when it only announces them.
+
+    One quote covers both (六地战略定位。分别是：…): the announcing sentence names no item, so
+    cited on its own it would support nothing.
+    """
+    body = best.article.body
+    start, end = best.start, best.end
+    if library is not None and (best.text.rstrip().endswith(("：", ":")) or not enumerates(best.text)):
+        following = [sp for sp in answer_sentences(body) if sp[0] >= best.end][:1]
+        for s, e in following:
+            if enumerates(body[s:e]) or _CONTINUES.match(body, s):
+                end = e
+    # A list cut at ；(丈子头板块…；杨家峪板块…) goes on to the end of its sentence.
+    while body[end - 1 : end] in ("；", ";"):
+        nxt = [sp for sp in answer_sentences(body) if sp[0] >= end][:1]
+        if not nxt or body[end : nxt[0][0]].strip():
+            break
+        end = nxt[0][1]
+    return f"{body[start:end]}[1]", [citation_of(1, best.article, start, end, chunks)]
 
 
 def summary_answer(

@@ -68,3 +68,74 @@ def test_the_span_in_the_clause_of_the_asked_predicate_is_the_answer():
 def test_the_counter_is_not_repeated_after_the_figure():
     statement = short_statement(analyze("晋祠博物馆古建筑摄影展展出多少幅作品？"), "一百二十幅")
     assert statement.endswith("一百二十幅作品")
+
+
+def _candidate_for(body: str, sentence: str):
+    from rag.evidence import Candidate
+    from rag.types import Article, Chunk, Passage
+
+    article = Article(id="a", title="t", body=body, source="p.txt", date="2022-07-29", kind="news")
+    chunk = Chunk("a:0", "a", body, 0, len(body), "t", "2022-07-29", "p.txt")
+    start = body.index(sentence)
+    return Candidate(Passage(chunk, 1.0, 1), article, start, start + len(sentence), sentence, 1.0, 1.0), chunk
+
+
+class _OneArticle:
+    """The slice of the library protocol list answers use: the chunks of an article."""
+
+    def __init__(self, chunk):
+        self.chunk = chunk
+
+    def chunks_of(self, article_id):
+        return [self.chunk]
+
+
+@pytest.mark.parametrize(
+    ("question", "count"),
+    [
+        ("哪两个？", 2),
+        ("三点感受分别是什么？", 3),
+        ("哪十个", 10),
+        ("从哪几个方面写？", None),
+        ("有哪些？", None),
+    ],
+)
+def test_the_number_of_items_asked_is_read_from_the_question(question, count):
+    from rag.compose import asked_count
+
+    assert asked_count(question) == count
+
+
+def test_an_announcing_sentence_is_quoted_together_with_the_items_it_announces():
+    from rag.compose import list_answer
+
+    body = "省里明确了“六地”战略定位。分别是:承载地、策源地、目的地。同时,提出五个龙头。"
+    best, chunk = _candidate_for(body, "省里明确了“六地”战略定位。")
+    text, citations = list_answer(analyze("“六地”战略定位是哪六个？"), best, _OneArticle(chunk))
+    assert len(citations) == 1 and text.endswith("[1]")
+    assert citations[0].quote == "省里明确了“六地”战略定位。分别是:承载地、策源地、目的地。"
+    assert body[citations[0].start : citations[0].end] == citations[0].quote
+    assert "龙头" not in text  # 同时… opens a new point: not an item of the list
+
+
+def test_a_list_cut_at_a_semicolon_goes_on_to_the_end_of_its_sentence_and_a_wrong_count_is_not_used():
+    from rag.compose import list_answer
+
+    body = (
+        "第一，创新驱动是本质要求。第二，数字经济是关键一招。第三，集群发展是必要途径。"
+        "一方面，打造“两大板块”，丈子头板块推动改造升级；杨家峪板块发展数字经济。目前框架已成熟。"
+    )
+    best, chunk = _candidate_for(body, "一方面，打造“两大板块”，丈子头板块推动改造升级；")
+    text, citations = list_answer(analyze("打造的“两大板块”是哪两个？"), best, _OneArticle(chunk))
+    assert len(citations) == 1
+    assert citations[0].quote.endswith("杨家峪板块发展数字经济。") and "第一" not in text
+
+
+def test_a_sentence_opening_with_zhe_shi_is_quoted_with_the_sentence_it_refers_to():
+    from rag.compose import sentence_answer
+
+    body = "该公司合成氩空分装置顺利生产出合格液氩。这是该公司继液氧、液氮之后生产出的又一款液体产品。"
+    best, _ = _candidate_for(body, "这是该公司继液氧、液氮之后生产出的又一款液体产品。")
+    text, citations = sentence_answer(analyze("继液氧、液氮之后又生产出了哪种液体产品？"), best)
+    assert "液氩" in citations[0].quote and citations[0].quote == body
+    assert text == body + "[1]"
