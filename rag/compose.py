@@ -137,7 +137,8 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
         _BARE_MEASURE.match(asked)
         and not re.search(r"[是为有达了在到]$", left)
         and asked[-1] not in "个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道天年月周吨元米"
-        and not (left and tag(left)[-1][1].startswith("v"))  # 持续147天, not 持续为147天
+        and not (left and tag(left)[-1][1].startswith(("v", "p")))  # 持续147天, 不少于20分钟
+        and not left.endswith(("历时", "耗时", "用时", "为期"))  # 历时500多天, not 历时为500多天
     ):
         joiner = "为"
     else:

@@ -139,3 +139,15 @@ def test_a_sentence_opening_with_zhe_shi_is_quoted_with_the_sentence_it_refers_t
     text, citations = sentence_answer(analyze("继液氧、液氮之后又生产出了哪种液体产品？"), best)
     assert "液氩" in citations[0].quote and citations[0].quote == body
     assert text == body + "[1]"
+
+
+@pytest.mark.parametrize(
+    ("question", "span", "expected"),
+    [
+        ("南极中山站越冬考察要历时多长时间？", "500多天", "历时500多天"),
+        ("喷淋洒水不少于多长时间？", "20分钟", "不少于20分钟"),
+        ("经北街全长多少？", "约5.24公里", "经北街全长为约5.24公里"),
+    ],
+)
+def test_no_joiner_follows_a_word_that_takes_the_figure_itself(question, span, expected):
+    assert short_statement(analyze(question), span).endswith(expected)
