@@ -152,7 +152,11 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
             break
     # The counter is in the span already (26家): 多少家企业 → 26家企业.
     statement = f"{left}{joiner}{span}{right}"
-    return statement.strip("，,的 ")
+    statement = statement.strip("，, ")
+    # 是…的 reads as a sentence (是11月4日拍的); a bare trailing 的 elsewhere is a cut phrase.
+    if statement.endswith("的") and not (right.endswith("的") and "是" in f"{left}{joiner}{right}"):
+        statement = statement.rstrip("的")
+    return statement
 
 
 def citation_of(n: int, article: Article, start: int, end: int, chunks: Sequence[Chunk]) -> Citation:
@@ -233,8 +237,19 @@ def _best_span(candidate: Candidate, analysis: QuestionAnalysis) -> str:
     return text[best[0] : best[1]]
 
 
+def asks_several(analysis: QuestionAnalysis) -> bool:
+    """Whether the question asks two things at once (哪个区、哪个街道; 2017年和2022年分别是多少).
+
+    One extracted span cannot answer it: the supporting sentence does.
+    """
+    question = _TRAILING.sub("", analysis.text)
+    return "分别" in question or len(_ASK.findall(question)) > 1
+
+
 def typed_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]]:
     """One short sentence stating the span, cited to the sentence it was copied from."""
+    if asks_several(analysis):
+        return sentence_answer(analysis, best)
     span = _best_span(best, analysis)
     return f"{short_statement(analysis, span)}。[1]", [candidate_citation(1, best)]
 

@@ -12,12 +12,12 @@ from rag.question import analyze
         ("第八届进博会山西展厅面积有多大？", "435平方米", "第八届进博会山西展厅面积有435平方米"),
         ("第八届进博会山西展厅一共汇集了全省多少家企业？", "26家", "汇集了全省26家企业"),
         ("山西工美产业联盟展陈部主任叫什么名字？", "薛文凯", "山西工美产业联盟展陈部主任叫薛文凯"),
-        ("紫林醋业的安全生产专项培训是哪天举办的？", "11月1日", "紫林醋业的安全生产专项培训是11月1日举办"),
+        ("紫林醋业的安全生产专项培训是哪天举办的？", "11月1日", "紫林醋业的安全生产专项培训是11月1日举办的"),
         # Cut only where a phrase ends, never inside a word or brackets.
         ("2021年底迎泽区实际建成了多少家社区食堂？", "20家", "2021年底迎泽区实际建成了20家社区食堂"),
         ("王煜尘第一次参加南极考察（第36次）时在中山站待了多少天？", "500多天", "在中山站待了500多天"),
         ("太原双合成首次参展时卖出了多少产品？", "七成", "太原双合成首次参展时卖出了七成产品"),
-        ("“太原论坛”志愿者培训是哪天进行的？", "8月27日", "“太原论坛”志愿者培训是8月27日进行"),
+        ("“太原论坛”志愿者培训是哪天进行的？", "8月27日", "“太原论坛”志愿者培训是8月27日进行的"),
     ],
 )
 def test_the_span_takes_the_place_of_the_interrogative(question, span, expected):
@@ -151,3 +151,15 @@ def test_a_sentence_opening_with_zhe_shi_is_quoted_with_the_sentence_it_refers_t
 )
 def test_no_joiner_follows_a_word_that_takes_the_figure_itself(question, span, expected):
     assert short_statement(analyze(question), span).endswith(expected)
+
+
+def test_a_question_asking_two_things_is_answered_by_the_sentence_not_one_span():
+    from rag.compose import typed_answer
+    from rag.evidence import typed_spans
+
+    body = "华都社区位于晋源区晋祠镇街道，一共建立了123个党员中心户。"
+    best, _ = _candidate_for(body, body)
+    analysis = analyze("华都社区在太原哪个区、哪个街道？")
+    best = type(best)(**{**best.__dict__, "spans": tuple(typed_spans(body, analysis))})
+    text, citations = typed_answer(analysis, best)
+    assert "哪个" not in text and "晋祠镇街道" in text and citations[0].quote == body
