@@ -28,6 +28,8 @@ _ASK = re.compile(
 )
 _TRAILING = re.compile(r"[？?！!。.\s]*$")
 _PARTICLE = re.compile(r"(?:呢|吗|啊|呀)$")
+#: What a named organisation ends with (the question's own 太原企业 after it says nothing more).
+_NAMED_BODY = r"(?:公司|集团|企业|单位|机构|学校|大学|医院|协会|联盟|中心|厂)$"
 _BARE_MEASURE = re.compile(r"^(?:多大|多长|多久|多重|多高|多远|多少|几)")
 
 
@@ -127,8 +129,8 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
         right = right[1:]  # 多少幅作品 → 一百二十幅作品, not 一百二十幅幅作品
     if analysis.category and right.startswith(analysis.category) and span.endswith(analysis.category[-2:]):
         right = right[len(analysis.category) :]  # 哪家物业公司的合作 → 山西众诚物业管理有限公司的合作
-    if len(right) > 12:
-        right = ""
+    if len(right) > 12 or (re.search(_NAMED_BODY, span) and re.fullmatch(rf"\w{{0,6}}{_NAMED_BODY}", right)):
+        right = ""  # 哪家太原企业 → 水塔醋业股份有限公司, not …有限公司太原企业
     if asked.startswith(("是", "为", "有")):
         joiner = asked[0]
     elif asked.startswith("叫"):
