@@ -310,6 +310,45 @@ def _clause_ends(text: str) -> list[int]:
     return ends
 
 
+#: A question asking for a name the paper prints in quotation marks (什么主题, 哪个App, 品牌叫什么).
+_NAMED_ASKED = re.compile(
+    r"(?:什么|哪个|哪款|哪一个)(?P<a>主题|品牌|App|APP|app|口号|理念|系列|栏目|平台|小程序|公众号)"
+    r"|(?P<b>主题|品牌|App|APP|名称|口号|理念|系列|栏目|活动|平台)(?:是什么|叫什么(?:名字)?)"
+    r"|以什么为(?P<c>主题)"
+)
+_QUOTED = re.compile(r"“([^“”]{2,30})”|《([^《》]{2,30})》")
+_INTERROGATIVE = re.compile(r"什么|哪一个|哪个|哪款")
+
+
+def named_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]] | None:
+    """``…以“表里山河·晋览未来”为主题`` for a question asking a printed name (主题, App, 品牌…), or None.
+
+    The name is the quoted term printed next to the asked word (“志愿汇”App, “草坪易办”品牌
+    建设); without such a term beside it the sentence answers instead.
+    """
+    question = _TRAILING.sub("", analysis.text)
+    asked = _NAMED_ASKED.search(question)
+    if asked is None or asks_several(analysis):
+        return None
+    word = asked.group("a") or asked.group("b") or asked.group("c")
+    text = best.text
+    near = [m.start() for m in re.finditer(re.escape(word), text)]
+    best_quote, best_gap = None, 9
+    for quote in _QUOTED.finditer(text):
+        for at in near:
+            gap = at - quote.end() if at >= quote.end() else quote.start() - (at + len(word))
+            if 0 <= gap < best_gap:
+                best_quote, best_gap = quote.group(0), gap
+    if best_quote is None:
+        return None
+    interrogatives = list(_INTERROGATIVE.finditer(question))
+    at = interrogatives[-1]
+    statement = question[: at.start()] + best_quote + question[at.end() :]
+    statement = re.sub(r"(叫“[^”]+”)名字$", r"\1", statement)
+    statement = re.sub(r"(?:呢|吗)$", "", statement)
+    return f"{statement}。[1]", [candidate_citation(1, best)]
+
+
 _REFERS_BACK = re.compile(r"\s*这(?:是|也是|一|些|种|项|款)")
 
 
@@ -498,9 +537,13 @@ def report_answer(
 
 
 __all__ = [
+    "asked_count",
+    "asks_several",
     "candidate_citation",
+    "enumerates",
     "citation_of",
     "list_answer",
+    "named_answer",
     "report_answer",
     "said_answer",
     "sentence_answer",

@@ -304,6 +304,8 @@ class ExtractiveGenerator:
         composed: tuple[str, list[Citation]] | None = None
         if analysis.expectation is not None and best.spans:
             composed = compose.typed_answer(analysis, best)
+        elif analysis.expectation is None and analysis.kind == "what":
+            composed = compose.named_answer(analysis, best)
         elif analysis.kind == "said":
             composed = compose.said_answer(analysis, candidates)
         elif analysis.kind == "summary" and not compose.asks_for_items(analysis):

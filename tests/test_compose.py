@@ -165,3 +165,39 @@ def test_a_question_asking_two_things_is_answered_by_the_sentence_not_one_span()
     best = type(best)(**{**best.__dict__, "spans": tuple(typed_spans(body, analysis))})
     text, citations = typed_answer(analysis, best)
     assert "哪个" not in text and "晋祠镇街道" in text and citations[0].quote == body
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "expected"),
+    [
+        (
+            "山西展厅以什么为主题？",
+            "本届进博会以“表里山河·晋览未来”为主题，面积435平方米的山西展厅将精彩亮相。",
+            "山西展厅以“表里山河·晋览未来”为主题。[1]",
+        ),
+        (
+            "志愿者服务期间用哪个App签到？",
+            "志愿者统一使用“志愿汇”App签到，记录志愿服务时长。",
+            "志愿者服务期间用“志愿汇”App签到。[1]",
+        ),
+        (
+            "擦亮的文旅品牌叫什么？",
+            "在“好邻居多走动”活动中，擦亮“唐风晋韵·锦绣太原”文旅品牌。",
+            "擦亮的文旅品牌叫“唐风晋韵·锦绣太原”。[1]",
+        ),
+    ],
+)
+def test_a_printed_name_is_stated_from_the_quoted_term_beside_the_asked_word(question, sentence, expected):
+    from rag.compose import named_answer
+
+    best, _ = _candidate_for(sentence, sentence)
+    text, citations = named_answer(analyze(question), best)
+    assert text == expected and citations[0].quote == sentence
+
+
+def test_no_name_is_stated_when_no_quoted_term_stands_beside_the_asked_word():
+    from rag.compose import named_answer
+
+    sentence = "与太原电视台联合制作“百品荟”微视频50多个。"
+    best, _ = _candidate_for(sentence, sentence)
+    assert named_answer(analyze("联合制作的微视频系列叫什么名字？"), best) is None
