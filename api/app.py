@@ -27,12 +27,13 @@ from api.deps import ApiState
 from api.errors import install_error_handlers
 from api.limits import ApiLimits, BodyLimitMiddleware, ConcurrencyLimiter
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import articles, chat, health, openai
+from api.routes import articles, chat, feedback, health, openai
 from api.routes.common import document_body_errors
 from api.schemas import ChatCompletionChunk, ChatDelta, ErrorResponse, declare_limits
 from api.security import SecurityHeadersMiddleware
 from api.sessions import open_session_store
 from rag.errors import RagError
+from rag.feedback import open_feedback_store
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
@@ -147,6 +148,7 @@ def create_app(
         limiter=limiter,
         sessions=open_session_store(settings, limits),
         metrics=Metrics(limiter),
+        feedback=open_feedback_store(settings),
         pipeline=pipeline,
     )
     app = FastAPI(
@@ -164,7 +166,7 @@ def create_app(
     app.state.api = state
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
-    for module in (chat, articles, openai, health):
+    for module in (chat, feedback, articles, openai, health):
         app.include_router(module.router)
 
     app.add_middleware(
@@ -178,7 +180,11 @@ def create_app(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
-            allow_headers=["Authorization", "X-API-Key", "Content-Type"],
+            # Any request header: the official OpenAI SDKs in a browser send their own
+            # (x-stainless-os, x-stainless-retry-count, …) besides Authorization and
+            # Content-Type, and a preflight refusing one fails the call.  Nothing is lost:
+            # no credentials mode (an API key is a header, never a cookie).
+            allow_headers=["*"],
             # A 429 or 503 says when to retry; a script on another origin may read it.
             expose_headers=["Retry-After"],
             max_age=600,

@@ -16,6 +16,7 @@ from api.errors import ApiError
 from api.limits import ApiLimits, ConcurrencyLimiter
 from api.metrics import Metrics
 from api.sessions import SessionStore
+from rag.feedback import FeedbackStore
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
@@ -31,6 +32,8 @@ class ApiState:
     limiter: ConcurrencyLimiter
     sessions: SessionStore
     metrics: Metrics
+    #: Readers' 👍/👎 on answers (``POST /api/feedback``), in the sessions' SQLite folder or Redis.
+    feedback: FeedbackStore
     pipeline: Pipeline | None = None
     #: Set once the index and the model are loaded.
     ready: bool = False

@@ -207,6 +207,10 @@ class CitationOut(BaseModel):
     title: str = Field(description="Title of the article.")
     date: str = Field(description="Date of the page (YYYY-MM-DD).")
     source: str = Field(description="Page file the article was parsed from.")
+    page_label: str = Field(
+        description="A reader's name for the page, e.g. `太原日报 2025年11月5日 第3版` (the page number when "
+        "known); show this, not `source`."
+    )
     quote: str = Field(description="The quoted text, verbatim.")
     start: int = Field(description="Start offset of the quote in the article body (characters).")
     end: int = Field(description="End offset (exclusive) of the quote in the article body.")
@@ -221,6 +225,10 @@ class PassageOut(BaseModel):
     title: str = Field(description="Title of the article.")
     date: str = Field(description="Date of the page (YYYY-MM-DD).")
     source: str = Field(description="Page file.")
+    page_label: str = Field(
+        description="A reader's name for the page, e.g. `太原日报 2025年11月5日 第3版` (the page number when "
+        "known); show this, not `source`."
+    )
     text: str = Field(description="The chunk's text.")
     score: float = Field(description="Retrieval score (higher is better; comparable within one response).")
 
@@ -315,6 +323,10 @@ class ArticleOut(BaseModel):
     title: str = Field(description="Headline.")
     body: str = Field(description="Full text; citation offsets index into it.")
     source: str = Field(description="Page file the article was parsed from.")
+    page_label: str = Field(
+        description="A reader's name for the page, e.g. `太原日报 2025年11月5日 第3版` (the page number when "
+        "known); show this, not `source`."
+    )
     date: str = Field(description="Date of the page (YYYY-MM-DD).")
     kind: str = Field(description="news, brief, commentary, photo, notice or roundup.")
     reporters: list[str] = Field(description="Reporters, authors and photographers named on the page.")
@@ -329,6 +341,62 @@ class ArticleList(BaseModel):
     offset: int = Field(description="Index of the first article returned.")
     limit: int = Field(description="Largest number of articles returned.")
     articles: list[ArticleOut] = Field(description="In page and reading order.")
+
+
+class PageOut(BaseModel):
+    """One page of the index as a reader sees it."""
+
+    source: str = Field(description="Page file (the value of the `source` filter).")
+    page_label: str = Field(description="A reader's name for the page, e.g. `太原日报 2025年11月5日 第3版`.")
+    date: str = Field(description="Date of the page (YYYY-MM-DD).")
+    paper: str = Field(description="The newspaper, e.g. 太原日报.")
+    page: int | None = Field(description="Page number (第N版), when known.")
+    title: str = Field(description="The page's own title (版名), or empty.")
+    articles: int = Field(description="Articles indexed from the page.")
+
+
+class PageList(BaseModel):
+    """Every page of the index, newest first (the options of a page filter)."""
+
+    pages: list[PageOut] = Field(description="Newest first.")
+
+
+# -- feedback ----------------------------------------------------------------------------
+
+#: Longest answer a feedback report may carry (a long summary fits; a flood does not).
+FEEDBACK_ANSWER_MAX = 20_000
+#: Longest comment of a feedback report.
+FEEDBACK_COMMENT_MAX = 2_000
+#: Most citations a feedback report may carry.
+FEEDBACK_CITATIONS_MAX = 50
+
+
+class FeedbackRequest(StrictModel):
+    """A reader's verdict on one answer: 👍 (`up`) or 👎 (`down`), with an optional comment."""
+
+    session_id: str | None = Field(
+        None, pattern=SESSION_ID_PATTERN, description="The conversation the answer belongs to, if any."
+    )
+    question: QuestionText = Field(description="The question as the reader asked it.")
+    answer: CleanText = Field(max_length=FEEDBACK_ANSWER_MAX, description="The answer text as shown.")
+    rating: Literal["up", "down"] = Field(description="`up`: right and useful; `down`: wrong or unhelpful.")
+    comment: CleanText | None = Field(
+        None, max_length=FEEDBACK_COMMENT_MAX, description="What was wrong (or right), in the reader's words."
+    )
+    citations: list[dict[str, Any]] | None = Field(
+        None, max_length=FEEDBACK_CITATIONS_MAX, description="The answer's `citations` as received."
+    )
+    query: CleanText | None = Field(
+        None,
+        max_length=4_000,
+        description="The standalone question that was searched (the response's `query`), if known.",
+    )
+
+
+class FeedbackResponse(BaseModel):
+    """The stored report."""
+
+    id: str = Field(description="Id of the stored feedback.")
 
 
 # -- writes ------------------------------------------------------------------------------
@@ -493,14 +561,27 @@ class OtherMessage(_Message):
 ChatMessage = Annotated[UserMessage | OtherMessage, Field(discriminator="role")]
 
 
+#: How sources reach a client of ``/v1/chat/completions``: appended as footnotes, or only in ``citations``.
+SourcesMode = Literal["footnotes", "none"]
+
+
+class StreamOptions(BaseModel):
+    """OpenAI's `stream_options`."""
+
+    model_config = ConfigDict(extra="allow", strict=True)
+
+    include_usage: bool | None = Field(None, description="Send a last chunk with `usage` and no choices.")
+
+
 class ChatCompletionRequest(BaseModel):
     """OpenAI `chat.completions` request; the last `user` message is the question.
 
     Earlier `user` and `assistant` messages are the conversation that resolves a follow-up;
     messages after the question (an assistant's prefix, tool output) are not read.
-    Sampling options (temperature, max_tokens, …) are accepted and ignored: answers are
-    quoted from the pages.  `top_k` and `filters` are extensions (pass them with the
-    client's `extra_body`).  Fields have their JSON types (no `"5"` for 5).
+    Sampling options (temperature, top_p, …) are accepted and ignored: answers are
+    quoted from the pages; `max_tokens` caps the content.  `top_k`, `filters` and
+    `sources` are extensions (pass them with the client's `extra_body`).  Fields have
+    their JSON types (no `"5"` for 5).
     """
 
     model_config = ConfigDict(extra="allow", strict=True)
@@ -518,14 +599,30 @@ class ChatCompletionRequest(BaseModel):
     stream: bool | None = Field(
         False, description="Stream `chat.completion.chunk` events ending with `[DONE]`."
     )
-    n: Annotated[int, Field(ge=1, le=1), BeforeValidator(_whole_number)] | None = Field(
-        None, description="Only 1 choice is supported."
+    n: Annotated[int, Field(ge=1), BeforeValidator(_whole_number)] | None = Field(
+        None, description="Choices to return; only 1 is supported (more is a 400 `unsupported_n`)."
     )
     temperature: float | None = Field(None, description="Ignored.")
-    max_tokens: WholeNumber | None = Field(None, description="Ignored.")
+    max_tokens: Annotated[int, Field(ge=1), BeforeValidator(_whole_number)] | None = Field(
+        None,
+        description="Caps the message content, counted in characters (no language-model tokenizer): a "
+        "longer answer is cut (never inside a `[n]` marker) with `finish_reason: length`.",
+    )
+    max_completion_tokens: Annotated[int, Field(ge=1), BeforeValidator(_whole_number)] | None = Field(
+        None, description="The same as `max_tokens` (the smaller of the two applies)."
+    )
+    stream_options: StreamOptions | None = Field(
+        None, description="With `stream: true`: `include_usage` adds a last chunk holding `usage`."
+    )
     user: str | None = Field(None, description="Ignored.")
     top_k: TopK | None = Field(None, description="Extension: passages to retrieve.")
     filters: Filters | None = Field(None, description="Extension: restrict retrieval by date or page.")
+    sources: SourcesMode | None = Field(
+        None,
+        description="Extension: `footnotes` appends the numbered sources to the content "
+        "(`[1] 标题 — 太原日报 2025年11月5日：“quote”`) for clients that only show the text; `none` "
+        "leaves them in `citations` only. Default: the server's `RAG_V1_SOURCES`.",
+    )
 
     @field_validator("messages")
     @classmethod
@@ -549,7 +646,9 @@ class CompletionChoice(BaseModel):
 
     index: int = Field(description="Always 0.")
     message: CompletionMessage = Field(description="The answer.")
-    finish_reason: Literal["stop"] = Field(description="Always `stop`.")
+    finish_reason: Literal["stop", "length"] = Field(
+        description="`stop`, or `length` when `max_tokens` cut the content."
+    )
 
 
 class Usage(BaseModel):
@@ -586,7 +685,9 @@ class ChunkChoice(BaseModel):
 
     index: int = Field(description="Always 0.")
     delta: ChunkDelta = Field(description="What to append.")
-    finish_reason: Literal["stop"] | None = Field(None, description="`stop` on the last chunk.")
+    finish_reason: Literal["stop", "length"] | None = Field(
+        None, description="`stop` (or `length` when `max_tokens` cut the content) on the last chunk."
+    )
 
 
 class ChatCompletionChunk(BaseModel):
@@ -596,8 +697,13 @@ class ChatCompletionChunk(BaseModel):
     object: Literal["chat.completion.chunk"] = Field(description="Object type.")
     created: int = Field(description="Unix time.")
     model: str = Field(description="The model id requested.")
-    choices: list[ChunkChoice] = Field(description="One choice.")
-    citations: list[CitationOut] | None = Field(None, description="Extension: on the last chunk only.")
+    choices: list[ChunkChoice] = Field(description="One choice (none in the usage chunk).")
+    citations: list[CitationOut] | None = Field(
+        None, description="Extension: on the chunk with `finish_reason` only."
+    )
+    usage: Usage | None = Field(
+        None, description="With `stream_options.include_usage`: on the last chunk, whose `choices` is empty."
+    )
 
 
 class ModelCard(BaseModel):

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rag.errors import RagError
+from rag.feedback import state_dir
 from rag.settings import Settings
 from rag.types import Turn
 
@@ -369,11 +370,6 @@ class RedisSessionStore(SessionStore):
     def close(self) -> None:
         """Close the connection pool."""
         self.client.close()
-
-
-def state_dir(settings: Settings) -> Path:
-    """The folder of state shared by the server's workers: ``RAG_STATE_DIR`` or ``<index_dir>/state``."""
-    return settings.state_dir or settings.index_dir / "state"
 
 
 def open_session_store(settings: Settings, limits: ApiLimits) -> SessionStore:

@@ -129,15 +129,22 @@ def search(
     as_json: bool,
 ) -> None:
     """Show the passages retrieved for QUERY."""
-    passages = _pipeline().search(
+    pipeline = _pipeline()
+    passages = pipeline.search(
         query, top_k=top_k, filters=_filters(date_from, date_to, source), mode=retriever
     )  # type: ignore[arg-type]
     if as_json:
-        _print_json([p.to_dict() for p in passages])
+        _print_json(
+            [
+                {**p.to_dict(), "page_label": pipeline.page_label(p.chunk.source, p.chunk.date)}
+                for p in passages
+            ]
+        )
         return
     for p in passages:
         c = p.chunk
-        click.echo(f"[{p.rank}] {p.score:.4f}  {c.date}  {c.title}  ({c.source} {c.id})")
+        label = pipeline.page_label(c.source, c.date)
+        click.echo(f"[{p.rank}] {p.score:.4f}  {label}  {c.title}  ({c.source} {c.id})")
         click.echo(f"    {c.text[:160]}{'…' if len(c.text) > 160 else ''}")
 
 
@@ -157,17 +164,17 @@ def ask(
     explain: bool,
 ) -> None:
     """Answer QUESTION with cited quotes from the pages."""
-    answer = _pipeline().ask(
-        question, top_k=top_k, filters=_filters(date_from, date_to, source), mode=retriever
-    )  # type: ignore[arg-type]
+    pipeline = _pipeline()
+    answer = pipeline.ask(question, top_k=top_k, filters=_filters(date_from, date_to, source), mode=retriever)  # type: ignore[arg-type]
     if as_json:
-        _print_json(answer.to_dict())
+        _print_json(pipeline.answer_json(answer))
         return
     click.echo(answer.text)
     if answer.notice:
         click.echo(f"({answer.notice})")
     for c in answer.citations:
-        click.echo(f"[{c.n}] 《{c.title}》 {c.date} {c.source} [{c.start}:{c.end}] {c.quote}")
+        label = pipeline.page_label(c.source, c.date)
+        click.echo(f"[{c.n}] 《{c.title}》 {label} [{c.start}:{c.end}] {c.quote}")
     if explain:
         _print_explanation(answer.analysis or {})
 
@@ -306,6 +313,46 @@ def eval_(
             click.echo(f"threshold failed: {line}", err=True)
         if failures:
             sys.exit(1)
+
+
+@main.group()
+def feedback() -> None:
+    """Readers' 👍/👎 on answers (POST /api/feedback), kept in the state store."""
+
+
+@feedback.command(name="export")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write to FILE instead of standard output.",
+)
+@translate_errors
+def feedback_export(out: Path | None) -> None:
+    """Write the feedback as a QA set (JSON Lines, the format of eval/qa_dev.jsonl).
+
+    A 👎 answer becomes a question marked needs_gold (write its answers and evidence, then
+    remove the mark); a 👍 refusal an unanswerable question; a 👍 answer a regression
+    question whose gold answer is the answer given.
+    """
+    from rag.feedback import open_feedback_store, to_qa_rows
+
+    store = open_feedback_store(Settings())
+    try:
+        rows = to_qa_rows(store.all())
+    finally:
+        store.close()
+    text = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        from rag.errors import InvalidInputError
+
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise InvalidInputError(f"cannot write {out}: {err.strerror or err}") from None
+    needing = sum(1 for row in rows if row.get("needs_gold"))
+    click.echo(f"{len(rows)} questions ({needing} need a gold answer)", err=True)
 
 
 @main.group()

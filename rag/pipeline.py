@@ -14,11 +14,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
+from rag.catalog import DEFAULT_PAPER, PageCatalog, PageInfo, add_page_labels, page_label
 from rag.chunk import ChunkerSettings
 from rag.errors import IndexDamagedError, IndexNotFoundError, InvalidInputError
 from rag.generate import REFUSAL_TEXT
 from rag.index import Index, IngestReport, manifest_signature, write_lock
-from rag.parse import infer_page_date, load_pages, parse_text
+from rag.parse import PageMeta, infer_page_date, parse_text, read_pages, split_page_header
 from rag.protocols import Embedder, Generator
 from rag.retrieve import Retriever, RetrieverMode, RetrieverSettings
 from rag.settings import Settings
@@ -59,6 +60,10 @@ class Pipeline:
         #: Optional ``(question, history) -> query`` for follow-ups (a language model's rewrite);
         #: None uses the rule-based :func:`rag.conversation.rewrite_followup`.
         self.rewriter: Callable[[str, Sequence[Turn]], str] | None = None
+        #: Paper, page number and title of each page file, kept beside the index (page labels).
+        self.catalog = PageCatalog.for_folders(settings.index_dir, settings.seeds_dir)
+        #: (index, catalog entries) → labels: recomputed when either is replaced.
+        self._labels: tuple[Index, dict[str, PageMeta], dict[str, str]] | None = None
 
     # -- the index -------------------------------------------------------------------
 
@@ -123,7 +128,9 @@ class Pipeline:
                 return self._load(path)
             log.info("no index at %s: building it from %s", path, seeds)
             index = Index(self.embedder, self.chunker_settings)
-            self._sync(index, load_pages([seeds]), show_progress=False)
+            parsed = read_pages([seeds])
+            self.catalog.record(parsed.pages)
+            self._sync(index, parsed.articles, show_progress=False)
             index.save(path)
             self._signature = manifest_signature(path)
         return index
@@ -170,14 +177,20 @@ class Pipeline:
             )
         return totals
 
-    def _write(self, change, *, rebuild: bool = False) -> IngestReport:  # type: ignore[no-untyped-def]
+    def _write(  # type: ignore[no-untyped-def]
+        self, change, *, rebuild: bool = False, pages: dict[str, PageMeta] | None = None
+    ) -> IngestReport:
         """Apply ``change(index) -> IngestReport`` to a copy of the newest index, save it, swap it in.
 
         The directory's write lock is held from reading to saving, so writes from other
         processes are neither lost nor interleaved: each starts from the last saved one.
+        ``pages`` (what is known about the pages written) goes to the page catalog under
+        the same lock, even when no article changed (a corrected page number).
         """
         path = self.settings.index_dir
         with self._write_lock, write_lock(path):
+            if pages:
+                self.catalog.record(pages)
             if rebuild or not Index.exists(path) and self._index is None:
                 draft = Index(self.embedder, self.chunker_settings)
             else:
@@ -195,21 +208,33 @@ class Pipeline:
         self, paths: Iterable[Path], *, rebuild: bool = False, show_progress: bool = False
     ) -> IngestReport:
         """Parse page files (or folders of them) and bring the index up to date with them."""
-        articles = load_pages(list(paths))
+        parsed = read_pages(list(paths))
         return self._write(
-            lambda index: self._sync(index, articles, show_progress=show_progress), rebuild=rebuild
+            lambda index: self._sync(index, parsed.articles, show_progress=show_progress),
+            rebuild=rebuild,
+            pages=parsed.pages,
         )
 
-    def ingest_texts(self, pages: Sequence[tuple[str, str]], *, date: str | None = None) -> IngestReport:
+    def ingest_texts(
+        self, pages: Sequence[tuple[str, str]], *, date: str | None = None, meta: PageMeta | None = None
+    ) -> IngestReport:
         """Ingest pages given as ``(file name, text)`` pairs (uploads); all or nothing.
 
-        Without ``date`` each page's date is inferred from its text, else today's date is used.
+        ``meta`` (an upload's form fields: paper, page number, page title) describes every
+        page given; what it leaves unknown is read from each page's header line.  Without
+        ``date`` each page's date is inferred from its text, else today's date is used.
         """
         articles: list[Article] = []
+        known: dict[str, PageMeta] = {}
         for name, text in pages:
-            page_date = date or infer_page_date(text) or dt.date.today().isoformat()
-            articles.extend(parse_text(text, source=name, date=page_date))
-        return self._write(lambda index: self._sync(index, articles, show_progress=False))
+            header, body = split_page_header(text)
+            page = (meta or PageMeta()).merged(header)
+            page_date = date or page.date or infer_page_date(text) or dt.date.today().isoformat()
+            known[name] = PageMeta(
+                date=page_date, note=page.note, paper=page.paper, page=page.page, title=page.title
+            )
+            articles.extend(parse_text(body, source=name, date=page_date))
+        return self._write(lambda index: self._sync(index, articles, show_progress=False), pages=known)
 
     def delete_article(self, article_id: str) -> IngestReport:
         """Remove one article and its chunks from the index."""
@@ -229,6 +254,51 @@ class Pipeline:
     def article(self, article_id: str) -> Article:
         """One article by id (raises :class:`~rag.errors.NotFoundError`)."""
         return self.index.article(article_id)
+
+    def page_labels(self) -> dict[str, str]:
+        """A reader's name for every page file of the index (:meth:`PageCatalog.labels`)."""
+        index, entries = self.index, self.catalog.entries()
+        cached = self._labels
+        if cached is not None and cached[0] is index and cached[1] is entries:
+            return cached[2]
+        dates: dict[str, str] = {}
+        for article in index.articles.values():
+            dates.setdefault(article.source, article.date)
+        labels = self.catalog.labels(dates)
+        self._labels = (index, entries, labels)
+        return labels
+
+    def page_label(self, source: str, date: str) -> str:
+        """The label of page file ``source`` (dated ``date``), as :meth:`page_labels` names it."""
+        return self.page_labels().get(source) or page_label(self.catalog.meta(source), date)
+
+    def pages(self) -> list[PageInfo]:
+        """Every page of the index with its label and article count, newest first."""
+        labels = self.page_labels()
+        counts: dict[str, int] = {}
+        dates: dict[str, str] = {}
+        for article in self.index.articles.values():
+            counts[article.source] = counts.get(article.source, 0) + 1
+            dates.setdefault(article.source, article.date)
+        infos = []
+        for source in sorted(counts, key=lambda s: (dates[s], labels.get(s, s)), reverse=True):
+            meta = self.catalog.meta(source)
+            infos.append(
+                PageInfo(
+                    source=source,
+                    page_label=labels[source],
+                    date=dates[source],
+                    paper=meta.paper or DEFAULT_PAPER,
+                    page=meta.page,
+                    title=meta.title,
+                    articles=counts[source],
+                )
+            )
+        return infos
+
+    def answer_json(self, answer: Answer) -> dict[str, object]:
+        """``rag ask --json``: :meth:`Answer.to_dict` with each citation's and passage's ``page_label``."""
+        return add_page_labels(answer.to_dict(), self.page_labels())
 
     def check_question(self, question: str) -> str:
         """Return the stripped question or raise :class:`InvalidInputError` saying what is wrong."""

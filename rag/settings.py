@@ -172,5 +172,12 @@ class Settings(BaseSettings):
         None, description="State shared by the server's workers (conversations); default: <index_dir>/state."
     )
     redis_url: str | None = Field(
-        None, description="Keep conversations in this Redis (redis://host:6379/0) instead of SQLite."
+        None,
+        description="Keep conversations and feedback in this Redis (redis://host:6379/0) instead of SQLite.",
+    )
+    v1_sources: Literal["footnotes", "none"] = Field(
+        "none",
+        description="/v1/chat/completions: append the numbered sources to the message text (footnotes) "
+        "for clients that show only the text, or keep them in the citations field only (none); a "
+        "request's `sources` field overrides it.",
     )

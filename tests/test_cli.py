@@ -37,9 +37,14 @@ def test_first_ask_builds_the_index_from_the_seeds_and_prints_json(tmp_path):
     assert set(data) >= {"answer", "refused", "citations", "passages"}
     assert not data["refused"] and "135个" in data["answer"]
     cite = data["citations"][0]
-    assert set(cite) == {"n", "chunk_id", "article_id", "title", "date", "source", "quote", "start", "end"}
+    assert set(cite) == {
+        *("n", "chunk_id", "article_id", "title", "date", "source", "quote", "start", "end", "page_label")
+    }
     assert cite["date"] == "2023-08-30" and cite["source"].startswith("001_")
+    # A reader's name for the page, from seeds/pages.json, never the file name.
+    assert cite["page_label"] == "太原日报 2023年8月30日"
     assert set(data["passages"][0]) == {
+        "page_label",
         "rank",
         "chunk_id",
         "article_id",

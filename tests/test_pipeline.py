@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.catalog import CATALOG_FILE
 from rag.embed import HashingEmbedder
 from rag.errors import IndexDamagedError
 from rag.generate import REFUSAL_TEXT
@@ -103,7 +104,10 @@ def test_concurrent_writers_in_separate_processes_lose_nothing(tmp_path):
     manifest = json.loads((tmp_path / "index" / "manifest.json").read_text())
     assert manifest["generation"] == 1 + 24  # the seed build, then one generation per write
     data_files = [
-        p.name for p in (tmp_path / "index").iterdir() if p.name[0] != "." and p.name != "manifest.json"
+        p.name
+        for p in (tmp_path / "index").iterdir()
+        # pages.json: the page catalog (paper, page number) kept beside the index by rag.catalog.
+        if p.name[0] != "." and p.name not in ("manifest.json", CATALOG_FILE)
     ]
     assert sorted(data_files) == sorted(manifest["files"].values())
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from api.deps import PipelineDep, StateDep, require_api_key
 from api.errors import ApiError
@@ -21,11 +22,16 @@ from api.schemas import (
     ArticleOut,
     DeleteResponse,
     IndexCounts,
+    PageList,
+    PageOut,
     UploadResponse,
 )
+from rag.catalog import page_label
 from rag.errors import DocumentError
-from rag.parse import read_page
+from rag.parse import PageMeta, read_page
+from rag.parse.pages import PAGE_NUMBER_MAX
 from rag.pipeline import Pipeline
+from rag.types import Article
 
 router = APIRouter(tags=["articles"])
 
@@ -34,6 +40,9 @@ ArticleId = Annotated[str, Path(pattern=ARTICLE_ID_PATTERN, description="Article
 # index (it is never used as a path), but it is shown to people and kept in filters.
 _UNSAFE_NAME = re.compile(r"[^\w.()（）-]+")
 _MULTIPART_OVERHEAD = 64 * 1024
+#: Longest paper name or page title accepted from the upload form.
+PAGE_FIELD_MAX = 40
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def _counts(pipeline: Pipeline) -> IndexCounts:
@@ -61,9 +70,27 @@ async def list_articles(
     if source:
         articles = [a for a in articles if a.source == source]
     page = articles[offset : offset + limit]
+    labels = await run_in_threadpool(pipeline.page_labels)
     return ArticleList(
-        total=len(articles), offset=offset, limit=limit, articles=[ArticleOut(**a.to_dict()) for a in page]
+        total=len(articles), offset=offset, limit=limit, articles=[_article(a, labels) for a in page]
     )
+
+
+def _article(article: Article, labels: Mapping[str, str]) -> ArticleOut:
+    label = labels.get(article.source) or page_label(PageMeta(), article.date)
+    return ArticleOut(**article.to_dict(), page_label=label)
+
+
+@router.get(
+    "/api/pages",
+    response_model=PageList,
+    summary="List the indexed pages with their names",
+    responses=errors(429, 503),
+)
+async def list_pages(state: StateDep, pipeline: PipelineDep) -> PageList:
+    """Every indexed page, newest first: its file (the `source` filter's value) and a reader's name for it."""
+    pages = await state.run(pipeline.pages)
+    return PageList(pages=[PageOut(**p.to_dict()) for p in pages])
 
 
 @router.get(
@@ -75,7 +102,7 @@ async def list_articles(
 async def get_article(article_id: ArticleId, state: StateDep, pipeline: PipelineDep) -> ArticleOut:
     """One article in full, to show a citation (`body[start:end]`) in its context."""
     article = await state.run(pipeline.article, article_id)
-    return ArticleOut(**article.to_dict())
+    return _article(article, await run_in_threadpool(pipeline.page_labels))
 
 
 @router.delete(
@@ -115,6 +142,23 @@ _UPLOAD_BODY: dict[str, Any] = {
                             "format": "date",
                             "description": "Page date (YYYY-MM-DD); inferred from the text if omitted.",
                         },
+                        "paper": {
+                            "type": "string",
+                            "maxLength": PAGE_FIELD_MAX,
+                            "description": "The newspaper (default: the page's header line, else 太原日报).",
+                        },
+                        "page": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": PAGE_NUMBER_MAX,
+                            "description": "Page number (第N版), for an upload of one file; default: the "
+                            "page's header line (太原日报 2025年11月5日 第3版 要闻), else unknown.",
+                        },
+                        "page_title": {
+                            "type": "string",
+                            "maxLength": PAGE_FIELD_MAX,
+                            "description": "The page's title (版名, e.g. 要闻); default: its header line.",
+                        },
                     },
                 }
             }
@@ -130,10 +174,35 @@ def page_name(filename: str | None, position: int) -> str:
     return base or f"upload-{position}.txt"
 
 
+def _page_meta(form: FormData, files: int) -> PageMeta:
+    """Paper, page number and page title from the upload form (unknown when not given).
+
+    Raises:
+        DocumentError: a page number that is not a whole number in range, or given for
+            several files; a paper or title too long or holding control characters.
+    """
+    texts: dict[str, str] = {}
+    for key in ("paper", "page_title"):
+        value = form.get(key)
+        text = str(value).strip() if isinstance(value, str) else ""
+        if len(text) > PAGE_FIELD_MAX or _CONTROL.search(text):
+            raise DocumentError(f"{key}: at most {PAGE_FIELD_MAX} characters of text")
+        texts[key] = text
+    raw = form.get("page")
+    number: int | None = None
+    if isinstance(raw, str) and raw.strip():
+        if not raw.strip().isascii() or not raw.strip().isdigit() or not 1 <= int(raw) <= PAGE_NUMBER_MAX:
+            raise DocumentError(f"page: expected a page number from 1 to {PAGE_NUMBER_MAX}, got {raw[:20]!r}")
+        if files > 1:
+            raise DocumentError("page: a page number names one page; upload the files one at a time")
+        number = int(raw)
+    return PageMeta(paper=texts["paper"], page=number, title=texts["page_title"])
+
+
 async def _read_pages(
     request: Request, max_files: int, max_bytes: int
-) -> tuple[list[tuple[str, str]], str | None]:
-    """The uploaded pages as (name, text) and the optional date; nothing is written anywhere."""
+) -> tuple[list[tuple[str, str]], str | None, PageMeta]:
+    """The uploaded pages as (name, text), the optional date and page fields; nothing is written anywhere."""
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("multipart/form-data"):
         raise ApiError(
@@ -168,7 +237,7 @@ async def _read_pages(
                 )
             # PDF and DOCX extraction takes a while: off the event loop.
             pages.append((name, await run_in_threadpool(read_page, data, name)))
-        return pages, date
+        return pages, date, _page_meta(form, len(pages))
     finally:
         await form.close()
 
@@ -188,8 +257,10 @@ async def upload_documents(request: Request, state: StateDep, pipeline: Pipeline
     A page whose file name is already indexed replaces that page's articles.  Queries
     running meanwhile keep using the previous index until the new one is complete.
     """
-    pages, date = await _read_pages(request, state.limits.max_upload_files, state.settings.max_upload_bytes)
-    report = await state.run(pipeline.ingest_texts, pages, date=date)
+    pages, date, meta = await _read_pages(
+        request, state.limits.max_upload_files, state.settings.max_upload_bytes
+    )
+    report = await state.run(pipeline.ingest_texts, pages, date=date, meta=meta)
     return UploadResponse(
         files=[name for name, _ in pages],
         articles_added=report.articles_added,

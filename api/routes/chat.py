@@ -23,6 +23,7 @@ from api.schemas import (
     error_body,
 )
 from api.streaming import SSE_HEADERS, AnswerStream, sse, sse_schema
+from rag.catalog import add_page_labels
 from rag.errors import RagError
 from rag.types import Answer
 
@@ -109,7 +110,7 @@ async def chat(body: ChatRequest, state: StateDep, pipeline: PipelineDep) -> Any
         # Registers a new conversation with its first answer, so its id is known from then on.
         await run_in_threadpool(state.sessions.append, session_id, question.strip(), answer.text)
         state.metrics.observe_answer(answer.timings, answer.refused)
-        return answer_payload(answer, session_id)
+        return answer_payload(answer, session_id, await run_in_threadpool(pipeline.page_labels))
 
     if body.stream:
         stream = await AnswerStream.open(
@@ -135,4 +136,6 @@ async def search(body: SearchRequest, state: StateDep, pipeline: PipelineDep) ->
         filters=body.filters.to_filters() if body.filters else None,
         mode=body.retriever,
     )
-    return SearchResponse(query=body.query.strip(), passages=[PassageOut(**p.to_dict()) for p in passages])
+    labels = await run_in_threadpool(pipeline.page_labels)
+    found = add_page_labels({"passages": [p.to_dict() for p in passages]}, labels)["passages"]
+    return SearchResponse(query=body.query.strip(), passages=[PassageOut(**p) for p in found])

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from api.schemas import ErrorResponse
+from rag.catalog import add_page_labels
 from rag.types import Answer
 
 _DESCRIPTIONS = {
     400: "A request body that cannot be read (not UTF-8, broken multipart); for uploads also a page "
-    "file that cannot be used (no accepted format, no text layer, empty, no article).",
+    "file that cannot be used (no accepted format, no text layer, empty, no article); for "
+    "`/v1/chat/completions` also `n` above 1 (`unsupported_n`).",
     401: "Missing or wrong API key.",
     403: "Write endpoints are disabled (no RAG_API_KEY configured).",
     404: "No such article.",
@@ -49,10 +52,13 @@ def document_body_errors(schema: dict[str, Any]) -> None:
                 )
 
 
-def answer_payload(answer: Answer, session_id: str) -> dict[str, Any]:
-    """The :class:`~api.schemas.ChatResponse` JSON: ``rag ask --json`` plus session and timings."""
+def answer_payload(answer: Answer, session_id: str, labels: Mapping[str, str]) -> dict[str, Any]:
+    """The :class:`~api.schemas.ChatResponse` JSON: ``rag ask --json`` plus session and timings.
+
+    ``labels`` (page file → a reader's name for it) gives each citation and passage its ``page_label``.
+    """
     return {
-        **answer.to_dict(),
+        **add_page_labels(answer.to_dict(), labels),
         "session_id": session_id,
         "retrieve_ms": float(answer.timings.get("retrieve_ms", 0.0)),
         "generate_ms": float(answer.timings.get("generate_ms", 0.0)),

@@ -1,8 +1,10 @@
 """OpenAI-compatible endpoints, so any OpenAI client or chat UI can talk to the archive.
 
 The answer text keeps its ``[n]`` markers; the citations travel in an extra
-``citations`` field of the completion and of the last streamed chunk.  Multi-turn
-context comes from ``messages`` (no server-side session).
+``citations`` field of the completion and of the streamed chunk that finishes it, and,
+for clients that show only the text, optionally as footnotes appended to the content
+(``sources: footnotes`` or ``RAG_V1_SOURCES``; see :mod:`api.completion_text`).
+Multi-turn context comes from ``messages`` (no server-side session).
 
 Chat front ends render this text as Markdown, and Markdown passes HTML through, so page
 text that looks like markup (an uploaded page may hold ``<img src=x onerror=…>`` as its
@@ -14,14 +16,17 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
+from api.completion_text import CappedText, cited_numbers, footnotes
 from api.deps import PipelineDep, StateDep
-from api.errors import log_failure
+from api.errors import ApiError, log_failure
 from api.routes.common import errors
 from api.schemas import (
     ChatCompletion,
@@ -32,8 +37,9 @@ from api.schemas import (
     error_body,
 )
 from api.streaming import SSE_HEADERS, AnswerStream, sse, sse_schema
+from rag.catalog import add_page_labels
 from rag.errors import InvalidInputError, RagError
-from rag.types import Answer, Citation, Turn
+from rag.types import Answer, Turn
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["openai"])
@@ -43,8 +49,9 @@ MODEL_ID = "taiyuan-rag"
 
 _STREAM_DOC = {
     "description": "A `chat.completion`, or with `stream: true` a server-sent stream of "
-    "`chat.completion.chunk` objects (the last one with `finish_reason: stop` and `citations`) "
-    "ending with `data: [DONE]`.",
+    "`chat.completion.chunk` objects (the one with `finish_reason` carries `citations`; with "
+    "`stream_options.include_usage` a last chunk without choices carries `usage`) ending with "
+    "`data: [DONE]`.",
     "content": {
         "text/event-stream": {
             "schema": sse_schema({"message": ["ChatCompletionChunk", "ErrorResponse", {"const": "[DONE]"}]})
@@ -100,17 +107,63 @@ def escape_markup(text: str) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _citations(answer: Answer) -> list[dict[str, Any]]:
-    return [_citation(c) for c in answer.citations]
+def _citations(answer: Answer, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    # Page text (quote, title, page name and label) is escaped like the answer;
+    # ``start``/``end`` still index the article body as GET /api/articles/{id} serves it.
+    data = add_page_labels({"citations": [c.to_dict() for c in answer.citations]}, labels)["citations"]
+    for citation in data:
+        for key in ("quote", "title", "source", "page_label"):
+            citation[key] = escape_markup(citation[key])
+    return list(data)
 
 
-def _citation(citation: Citation) -> dict[str, Any]:
-    # Page text (quote, title, page name) is escaped like the answer; ``start``/``end``
-    # still index the article body as GET /api/articles/{id} serves it.
-    data = citation.to_dict()
-    for key in ("quote", "title", "source"):
-        data[key] = escape_markup(data[key])
-    return data
+@dataclass
+class _Reply:
+    """How one completion's content is written: capped at ``max_tokens``, footnotes or not."""
+
+    limit: int | None
+    footnotes: bool
+    prompt_chars: int
+    capped: CappedText = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.capped = CappedText(self.limit)
+
+    def piece(self, text: str) -> str:
+        """What to send of a streamed piece of answer text (escaped, within the cap)."""
+        return self.capped.feed(escape_markup(text))
+
+    def ending(self, citations: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+        """The rest of the content once the answer is final, and the citations it keeps.
+
+        A cut answer keeps the citations whose markers it still shows; footnotes follow
+        when asked for, as many lines as fit under the cap.
+        """
+        rest = self.capped.flush()
+        if self.capped.truncated:
+            shown = cited_numbers(self.capped.sent)
+            citations = [c for c in citations if c["n"] in shown]
+        if self.footnotes:
+            block = footnotes(citations, self.capped.room())
+            if block != footnotes(citations):
+                self.capped.truncated = True
+            rest += block
+            self.capped.sent += block
+        return rest, citations
+
+    @property
+    def finish_reason(self) -> str:
+        """``length`` when the cap cut the content, else ``stop``."""
+        return "length" if self.capped.truncated else "stop"
+
+    def usage(self) -> dict[str, int]:
+        """Sizes in characters (there is no language-model tokenizer)."""
+        sent = len(self.capped.sent)
+        return {
+            "prompt_tokens": self.prompt_chars,
+            "completion_tokens": sent,
+            "total_tokens": self.prompt_chars + sent,
+        }
 
 
 def _chunk(
@@ -128,21 +181,44 @@ def _chunk(
 
 
 async def _chunks(
-    stream: AnswerStream, completion_id: str, created: int, model: str, finish: Any
+    stream: AnswerStream,
+    reply: _Reply,
+    labels: Callable[[], Awaitable[Mapping[str, str]]],
+    meta: tuple[str, int, str],
+    finish: Any,
+    include_usage: bool,
 ) -> AsyncIterator[bytes]:
-    """OpenAI's stream format: a role chunk, content chunks, a final chunk with citations, ``[DONE]``."""
+    """OpenAI's stream format: a role chunk, content chunks, a final chunk with citations, ``[DONE]``.
+
+    With ``include_usage`` a last chunk without choices carries ``usage``.
+    """
+    completion_id, created, model = meta
     yield sse(_chunk(completion_id, created, model, {"role": "assistant", "content": ""}))
     try:
         async for item in stream:
             if isinstance(item, Answer):
                 finish(item)
+                rest, citations = reply.ending(_citations(item, await labels()))
+                if rest:
+                    yield sse(_chunk(completion_id, created, model, {"content": rest}))
                 yield sse(
                     _chunk(
-                        completion_id, created, model, {}, finish_reason="stop", citations=_citations(item)
+                        completion_id,
+                        created,
+                        model,
+                        {},
+                        finish_reason=reply.finish_reason,
+                        citations=citations,
                     )
                 )
+                if include_usage:
+                    usage_chunk = _chunk(completion_id, created, model, {}, usage=reply.usage())
+                    usage_chunk["choices"] = []
+                    yield sse(usage_chunk)
             elif item:
-                yield sse(_chunk(completion_id, created, model, {"content": escape_markup(item)}))
+                piece = reply.piece(item)
+                if piece:
+                    yield sse(_chunk(completion_id, created, model, {"content": piece}))
     except RagError as err:
         yield sse(error_body(err.code, str(err)))
     except Exception as err:
@@ -151,56 +227,81 @@ async def _chunks(
     yield sse("[DONE]")
 
 
+def _limit(body: ChatCompletionRequest) -> int | None:
+    """The cap on the content: the smaller of ``max_tokens`` and ``max_completion_tokens``."""
+    given = [v for v in (body.max_tokens, body.max_completion_tokens) if v is not None]
+    return min(given) if given else None
+
+
 @router.post(
     "/v1/chat/completions",
     response_model=ChatCompletion,
     summary="OpenAI-compatible chat completion",
-    responses={200: _STREAM_DOC, **errors(413, 422, 429, 503)},
+    responses={200: _STREAM_DOC, **errors(400, 413, 422, 429, 503)},
 )
 async def chat_completions(body: ChatCompletionRequest, state: StateDep, pipeline: PipelineDep) -> Any:
     """Answer the last user message of `messages`, earlier turns resolving follow-ups.
 
-    Page text in the answer, its streamed pieces and the citations' `quote`, `title` and
-    `source` has `<` and `>` escaped as `&lt;` and `&gt;`: Markdown front ends show them as
-    the page's characters, never as HTML.  (The native `/api/chat` sends text verbatim; its
-    page never parses it as markup.)
+    Page text in the answer, its streamed pieces and the citations' `quote`, `title`,
+    `source` and `page_label` has `<` and `>` escaped as `&lt;` and `&gt;`: Markdown front
+    ends show them as the page's characters, never as HTML.  (The native `/api/chat`
+    sends text verbatim; its page never parses it as markup.)  `max_tokens` caps the
+    content in characters (`finish_reason: length` when it cut); `n` must be 1 (400
+    `unsupported_n` otherwise); `sources: footnotes` appends the numbered sources.
     """
+    if body.n is not None and body.n > 1:
+        raise ApiError(
+            400,
+            "unsupported_n",
+            f"n={body.n}: this server returns one choice per request; the limit is n=1 "
+            "(ask again for another answer: it is the same, answers are quoted from the pages)",
+        )
     check_user_lengths(body.messages, state.settings.max_question_chars)
     question, history = split_messages(body.messages)
     filters = body.filters.to_filters() if body.filters else None
     completion_id = f"chatcmpl-{secrets.token_hex(12)}"
     created = int(time.time())
-    prompt_chars = sum(len(m.text()) for m in body.messages)
+    reply = _Reply(
+        limit=_limit(body),
+        footnotes=(body.sources or state.settings.v1_sources) == "footnotes",
+        prompt_chars=sum(len(m.text()) for m in body.messages),
+    )
 
     def finish(answer: Answer) -> None:
         state.metrics.observe_answer(answer.timings, answer.refused)
+
+    async def labels() -> Mapping[str, str]:
+        return await run_in_threadpool(pipeline.page_labels)
 
     if body.stream:
         stream = await AnswerStream.open(
             state, lambda: pipeline.ask_stream(question, top_k=body.top_k, filters=filters, history=history)
         )
+        include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return StreamingResponse(
-            _chunks(stream, completion_id, created, body.model, finish),
+            _chunks(stream, reply, labels, (completion_id, created, body.model), finish, include_usage),
             media_type="text/event-stream",
             headers=SSE_HEADERS,
         )
     answer = await state.run(pipeline.ask, question, top_k=body.top_k, filters=filters, history=history)
     finish(answer)
-    content = escape_markup(answer.text)
+    content = reply.piece(answer.text)
+    rest, citations = reply.ending(_citations(answer, await labels()))
+    content += rest
     return {
         "id": completion_id,
         "object": "chat.completion",
         "created": created,
         "model": body.model,
         "choices": [
-            {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": reply.finish_reason,
+            }
         ],
-        "usage": {
-            "prompt_tokens": prompt_chars,
-            "completion_tokens": len(content),
-            "total_tokens": prompt_chars + len(content),
-        },
-        "citations": _citations(answer),
+        "usage": reply.usage(),
+        "citations": citations,
     }
 
 

@@ -88,6 +88,12 @@ def load_qa(path: Path | str) -> list[QAItem]:
 def _qa_item(row: Any, where: str) -> QAItem:
     if not isinstance(row, dict):
         raise InvalidInputError(f"{where}: expected a JSON object")
+    if row.get("needs_gold"):
+        # Exported by `rag feedback export` from a 👎: nobody has said yet what is right.
+        raise InvalidInputError(
+            f"{where}: needs a gold answer (reported by a reader): write answers and evidence, "
+            "or make it unanswerable, then remove needs_gold"
+        )
     missing = [k for k in ("id", "question", "answers", "evidence", "answerable", "type") if k not in row]
     if missing:
         raise InvalidInputError(f"{where}: missing field(s) {', '.join(missing)}")

@@ -77,11 +77,15 @@ from rag.parse.pages import (
     MAX_PAGE_BYTES,
     PAGES_FILE,
     PageMeta,
+    ParsedPages,
     decode_page,
+    infer_page_header,
     load_pages,
     parse_page,
     read_page_meta,
     read_page_text,
+    read_pages,
+    split_page_header,
 )
 from rag.parse.readers import ACCEPTED_FORMATS, PAGE_SUFFIXES, read_page
 from rag.parse.second_printings import MIN_DUPLICATE_CHARS
@@ -100,10 +104,12 @@ __all__ = [
     "PAGE_SUFFIXES",
     "ROUNDUP_MIN_ENTRIES",
     "PageMeta",
+    "ParsedPages",
     "article_id",
     "decode_page",
     "derive_title",
     "infer_page_date",
+    "infer_page_header",
     "is_person_name",
     "load_pages",
     "parse_page",
@@ -111,4 +117,6 @@ __all__ = [
     "read_page",
     "read_page_meta",
     "read_page_text",
+    "read_pages",
+    "split_page_header",
 ]

@@ -42,7 +42,8 @@ def counts(client: TestClient) -> tuple[int, int]:
 
 def test_list_holds_every_article_in_full(client: TestClient, pipeline: Pipeline) -> None:
     body = client.get("/api/articles").json()
-    expected = [a.to_dict() for a in pipeline.articles()]
+    labels = pipeline.page_labels()
+    expected = [{**a.to_dict(), "page_label": labels[a.source]} for a in pipeline.articles()]
     assert body["total"] == len(expected) > 10
     assert body["articles"] == expected
 
@@ -59,7 +60,9 @@ def test_list_filters_and_pages(client: TestClient, pipeline: Pipeline) -> None:
 
 def test_one_article(client: TestClient, pipeline: Pipeline) -> None:
     article = pipeline.articles()[3]
-    assert client.get(f"/api/articles/{article.id}").json() == article.to_dict()
+    label = "太原日报 2025年11月5日"  # seeds/pages.json: the date; the page prints no number
+    assert article.source.startswith("000_")
+    assert client.get(f"/api/articles/{article.id}").json() == {**article.to_dict(), "page_label": label}
 
 
 @pytest.mark.parametrize("article_id", ["000000000000", "..%2F..%2Fetc%2Fpasswd", "%2e%2e", "a b"])

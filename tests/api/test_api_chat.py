@@ -44,9 +44,12 @@ def test_answer_is_the_cli_json_plus_session_and_timings(client: TestClient, pip
     response = client.post("/api/chat", json={"question": AREA_Q})
     assert response.status_code == 200
     body = response.json()
-    expected = pipeline.ask(AREA_Q).to_dict()
+    expected = pipeline.answer_json(pipeline.ask(AREA_Q))
     assert {k: body[k] for k in expected} == expected
     assert set(body) - set(expected) <= {"session_id", "retrieve_ms", "generate_ms", "notice"}
+    # Every source is named for a reader (seeds/pages.json), the file name kept beside it.
+    for item in body["citations"] + body["passages"]:
+        assert item["page_label"].startswith("太原日报 20") and item["source"] not in item["page_label"]
     assert body["retrieve_ms"] > 0 and body["generate_ms"] > 0
     assert body["session_id"]
     assert "435平方米" in body["answer"] and "[1]" in body["answer"]
