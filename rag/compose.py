@@ -248,6 +248,21 @@ def asks_several(analysis: QuestionAnalysis) -> bool:
     return "分别" in question or len(_ASK.findall(question)) > 1
 
 
+def restates_unprinted(analysis: QuestionAnalysis, statement: str, article: Article) -> bool:
+    """Whether ``statement`` repeats a noun of the question that ``article`` does not print.
+
+    A restatement is in the paper's voice: every noun it takes from the question must be
+    in the cited article (its headline or body), or the citation would not support it.
+    """
+    printed = local(normalize_for_match(article.title + article.body))
+    said = local(normalize_for_match(statement))
+    for noun in analysis.nouns:
+        norm = local(normalize_for_match(noun))
+        if len(norm) >= 2 and norm in said and norm not in printed:
+            return True
+    return False
+
+
 def typed_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]]:
     """One short sentence stating the span, cited to the sentence it was copied from."""
     if asks_several(analysis):
@@ -312,12 +327,12 @@ def _clause_ends(text: str) -> list[int]:
 
 #: A question asking for a name the paper prints in quotation marks (什么主题, 哪个App, 品牌叫什么).
 _NAMED_ASKED = re.compile(
-    r"(?:什么|哪个|哪款|哪一个)(?P<a>主题|品牌|App|APP|app|口号|理念|系列|栏目|平台|小程序|公众号)"
+    r"(?:什么|哪个|哪款|哪一个|哪本|哪份)\w{0,2}?(?P<a>主题|品牌|App|APP|app|口号|理念|系列|栏目|平台|小程序|公众号|期刊|杂志)"
     r"|(?P<b>主题|品牌|App|APP|名称|口号|理念|系列|栏目|活动|平台)(?:是什么|叫什么(?:名字)?)"
     r"|以什么为(?P<c>主题)"
 )
 _QUOTED = re.compile(r"“([^“”]{2,30})”|《([^《》]{2,30})》")
-_INTERROGATIVE = re.compile(r"什么|哪一个|哪个|哪款")
+_INTERROGATIVE = re.compile(r"什么|哪一个|哪个|哪款|哪本|哪份")
 
 
 def named_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]] | None:
@@ -545,6 +560,7 @@ __all__ = [
     "list_answer",
     "named_answer",
     "report_answer",
+    "restates_unprinted",
     "said_answer",
     "sentence_answer",
     "short_statement",

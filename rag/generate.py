@@ -306,6 +306,10 @@ class ExtractiveGenerator:
             composed = compose.typed_answer(analysis, best)
         elif analysis.expectation is None and analysis.kind == "what":
             composed = compose.named_answer(analysis, best)
+        if composed is not None and compose.restates_unprinted(analysis, composed[0], best.article):
+            # The restatement would put a word in the paper's mouth (钙钛矿电池 asked, 费托合成
+            # printed): quote the sentence instead, so the reader sees what it is about.
+            composed = compose.sentence_answer(analysis, best)
         elif analysis.kind == "said":
             composed = compose.said_answer(analysis, candidates)
         elif analysis.kind == "summary" and not compose.asks_for_items(analysis):

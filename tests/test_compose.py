@@ -201,3 +201,21 @@ def test_no_name_is_stated_when_no_quoted_term_stands_beside_the_asked_word():
     sentence = "与太原电视台联合制作“百品荟”微视频50多个。"
     best, _ = _candidate_for(sentence, sentence)
     assert named_answer(analyze("联合制作的微视频系列叫什么名字？"), best) is None
+
+
+def test_a_restatement_may_repeat_only_nouns_the_cited_article_prints():
+    from rag.compose import restates_unprinted
+    from rag.types import Article
+
+    article = Article(
+        id="a",
+        title="费托合成取得突破",
+        body="联合在费托合成上取得突破性成果，并在国际权威期刊《科学》上刊发。",
+        source="p.txt",
+        date="2025-11-05",
+        kind="news",
+    )
+    near_miss = analyze("钙钛矿电池的突破性成果发表在哪本国际期刊上？")
+    asked = analyze("费托合成的突破性成果发表在哪本国际期刊上？")
+    assert restates_unprinted(near_miss, "钙钛矿电池的突破性成果发表在《科学》国际期刊上", article)
+    assert not restates_unprinted(asked, "费托合成的突破性成果发表在《科学》国际期刊上", article)
