@@ -99,18 +99,27 @@ def _shorten(quote: str) -> str:
     return quote if len(quote) <= FOOTNOTE_QUOTE_MAX else quote[: FOOTNOTE_QUOTE_MAX - 1] + "…"
 
 
-def footnote_lines(citations: Sequence[Mapping[str, Any]]) -> list[str]:
-    """One line per citation: ``[1] 标题 — 太原日报 2025年11月5日：“quote”`` (the quote shortened)."""
-    return [f"[{c['n']}] {c['title']} — {c['page_label']}：“{_shorten(c['quote'])}”" for c in citations]
+def footnote_lines(citations: Sequence[Mapping[str, Any]], answer: str = "") -> list[str]:
+    """One line per citation: ``[1] 标题 — 太原日报 2025年11月5日：“quote”`` (the quote shortened).
+
+    A quote the ``answer`` already shows whole is not repeated: ``[1] 标题 — 太原日报 2025年11月5日``.
+    """
+    lines = []
+    for c in citations:
+        line = f"[{c['n']}] {c['title']} — {c['page_label']}"
+        if c["quote"] not in answer:
+            line += f"：“{_shorten(c['quote'])}”"
+        lines.append(line)
+    return lines
 
 
-def footnotes(citations: Sequence[Mapping[str, Any]], room: int | None = None) -> str:
-    """The footnote block to append to an answer ("" without citations).
+def footnotes(citations: Sequence[Mapping[str, Any]], room: int | None = None, answer: str = "") -> str:
+    """The footnote block to append to ``answer`` ("" without citations).
 
     ``room`` (characters left under ``max_tokens``) keeps only the lines that fit whole;
     if not even the first fits, there is no block.
     """
-    lines = footnote_lines(citations)
+    lines = footnote_lines(citations, answer)
     if not lines:
         return ""
     block = "\n\n" + FOOTNOTE_HEADING

@@ -352,7 +352,8 @@ def feedback_export(out: Path | None) -> None:
         except OSError as err:
             raise InvalidInputError(f"cannot write {out}: {err.strerror or err}") from None
     needing = sum(1 for row in rows if row.get("needs_gold"))
-    click.echo(f"{len(rows)} questions ({needing} need a gold answer)", err=True)
+    noun = "question" if len(rows) == 1 else "questions"
+    click.echo(f"{len(rows)} {noun} ({needing} need a gold answer)", err=True)
 
 
 @main.group()

@@ -74,6 +74,6 @@ def test_rag_feedback_export(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (row,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert row["needs_gold"] and row["question"] == "山西展厅多大？" and row["id"].startswith("fb-")
-    assert "1 questions (1 need a gold answer)" in result.output
+    assert "1 question (1 need a gold answer)" in result.output
     printed = CliRunner().invoke(main, ["feedback", "export"], env=env)
     assert json.loads(printed.stdout.splitlines()[0]) == row

@@ -144,8 +144,9 @@ class _Reply:
             shown = cited_numbers(self.capped.sent)
             citations = [c for c in citations if c["n"] in shown]
         if self.footnotes:
-            block = footnotes(citations, self.capped.room())
-            if block != footnotes(citations):
+            shown_text = self.capped.sent
+            block = footnotes(citations, self.capped.room(), shown_text)
+            if block != footnotes(citations, answer=shown_text):
                 self.capped.truncated = True
             rest += block
             self.capped.sent += block

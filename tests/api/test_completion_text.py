@@ -46,3 +46,5 @@ def test_footnotes_shorten_quotes_and_fit_the_room() -> None:
     assert lines[1].strip() == f"[1] 进阶攀高向新行 — 太原日报 2025年11月5日：“{'面' * 59}…”"
     assert footnotes([CITATION, {**CITATION, "n": 2}], room=len(block) - 1).count("[") == 1
     assert footnotes([CITATION], room=10) == "" and footnotes([]) == ""
+    # A quote the answer shows whole is not repeated.
+    assert footnotes([CITATION], answer=f"答：{CITATION['quote']}。[1]").strip().endswith("2025年11月5日")
