@@ -37,6 +37,11 @@ def _safe_cut(text: str, room: int) -> int:
             break
         if atom.start() >= cut:
             break
+    # A "[1" or "&l" at the cut may be completed by a piece not yet received: cut before it
+    # too, so a streamed answer is cut exactly where the whole answer would be.
+    tail = _OPEN_TAIL.search(text[:cut])
+    if tail is not None:
+        cut = tail.start()
     return len(text[:cut].rstrip())
 
 
