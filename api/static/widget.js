@@ -41,7 +41,7 @@
     "gap:6px;padding:10px 18px;border:0;border-radius:24px;background:#b3261e;color:#fff;cursor:pointer;" +
     "font:600 15px/1.2 system-ui,'PingFang SC','Microsoft YaHei','Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;" +
     "box-shadow:0 4px 14px rgba(0,0,0,.25)}" +
-    ".launcher:hover{background:#8c1d17}.launcher[hidden]{display:none}" +
+    ".launcher:hover{background:#8c1d17}.launcher[hidden]{display:none}.launcher svg{flex:none;display:block}" +
     ".launcher:focus-visible,.close:focus-visible{outline:2px solid #1f2328;outline-offset:2px}" +
     ".box{position:fixed;bottom:80px;" + side + ":20px;z-index:2147483000;width:400px;height:640px;" +
     "max-width:calc(100vw - 40px);max-height:calc(100vh - 110px);display:flex;flex-direction:column;" +
@@ -64,7 +64,24 @@
   launcher.type = "button";
   launcher.className = "launcher";
   launcher.setAttribute("aria-expanded", "false");
-  launcher.textContent = "💬 " + title;
+  // An SVG speech bubble: an emoji (💬) is an empty box where no emoji font is installed.
+  var svgNs = "http://www.w3.org/2000/svg";
+  var glyph = document.createElementNS(svgNs, "svg");
+  glyph.setAttribute("viewBox", "0 0 24 24");
+  glyph.setAttribute("width", "20");
+  glyph.setAttribute("height", "20");
+  glyph.setAttribute("aria-hidden", "true");
+  glyph.setAttribute("focusable", "false");
+  var bubble = document.createElementNS(svgNs, "path");
+  bubble.setAttribute("fill", "currentColor");
+  bubble.setAttribute(
+    "d",
+    "M4 3h16a2 2 0 0 1 2 2v11a2 2 0 0 1-2 2H9.5L5 21.6V18H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 " +
+      "3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3zm5 0a1.5 1.5 0 1 0 0 3 1.5 1.5 0 0 0 0-3z"
+  );
+  glyph.appendChild(bubble);
+  launcher.appendChild(glyph);
+  launcher.appendChild(document.createTextNode(title));
   root.appendChild(launcher);
 
   var box = document.createElement("div");

@@ -277,11 +277,17 @@ class Browser:
         self.wait_until(lambda: len(self.answers()) >= count, timeout=timeout, message=f"no answer #{count}")
         return self.answers()[count - 1]
 
-    def stored(self) -> dict[str, Any]:
-        """The conversation as the page saved it in localStorage."""
+    def saved(self) -> dict[str, Any]:
+        """Everything the page saved in localStorage: ``{current, filters, conversations}``."""
         return self.driver.execute_script(
-            "return JSON.parse(localStorage.getItem('taiyuan-rag.chat.v1') || 'null');"
+            "return JSON.parse(localStorage.getItem('taiyuan-rag.chats.v2') || 'null');"
         )
+
+    def stored(self) -> dict[str, Any]:
+        """The conversation on screen as saved (``sessionId``, ``messages``, ``title``), with the filters."""
+        saved = self.saved()
+        current = next(c for c in saved["conversations"] if c["id"] == saved["current"])
+        return {**current, "filters": saved["filters"]}
 
     def screenshot(self, name: str) -> Path:
         """Save a PNG of the viewport under the screenshot folder."""
