@@ -125,21 +125,35 @@ class _Reply:
     footnotes: bool
     prompt_chars: int
     capped: CappedText = field(init=False)
+    #: Every piece of answer text received (escaped, uncapped), to compare with the final answer.
+    streamed: str = ""
 
     def __post_init__(self) -> None:
         self.capped = CappedText(self.limit)
 
     def piece(self, text: str) -> str:
         """What to send of a streamed piece of answer text (escaped, within the cap)."""
-        return self.capped.feed(escape_markup(text))
+        escaped = escape_markup(text)
+        self.streamed += escaped
+        return self.capped.feed(escaped)
 
-    def ending(self, citations: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    def ending(self, answer: Answer, citations: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
         """The rest of the content once the answer is final, and the citations it keeps.
 
+        Text the generator did not stream (a language model's refusal comes whole) is sent
+        now.  A model's streamed text that the checks replaced (a fallback, with a notice)
+        cannot be taken back from an OpenAI client: the notice and the answer follow it.
         A cut answer keeps the citations whose markers it still shows; footnotes follow
         when asked for, as many lines as fit under the cap.
         """
-        rest = self.capped.flush()
+        final = escape_markup(answer.text)
+        if final.startswith(self.streamed):  # what was not streamed (a refusal comes whole)
+            rest = self.capped.feed(final[len(self.streamed) :])
+        elif answer.notice:  # the checks replaced the model's text: say so, then the answer
+            rest = self.capped.feed(f"\n\n（{escape_markup(answer.notice)}）\n\n{final}")
+        else:  # the model's text with a marker repaired: close enough to leave
+            rest = ""
+        rest += self.capped.flush()
         if self.capped.truncated:
             shown = cited_numbers(self.capped.sent)
             citations = [c for c in citations if c["n"] in shown]
@@ -199,7 +213,7 @@ async def _chunks(
         async for item in stream:
             if isinstance(item, Answer):
                 finish(item)
-                rest, citations = reply.ending(_citations(item, await labels()))
+                rest, citations = reply.ending(item, _citations(item, await labels()))
                 if rest:
                     yield sse(_chunk(completion_id, created, model, {"content": rest}))
                 yield sse(
@@ -287,7 +301,7 @@ async def chat_completions(body: ChatCompletionRequest, state: StateDep, pipelin
     answer = await state.run(pipeline.ask, question, top_k=body.top_k, filters=filters, history=history)
     finish(answer)
     content = reply.piece(answer.text)
-    rest, citations = reply.ending(_citations(answer, await labels()))
+    rest, citations = reply.ending(answer, _citations(answer, await labels()))
     content += rest
     return {
         "id": completion_id,

@@ -8,9 +8,11 @@ a few seconds to CI.
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -249,3 +251,57 @@ def test_a_page_of_another_origin_may_call_v1_and_feedback(live: LiveServer) -> 
             json={"model": "m", "messages": [{"role": "user", "content": AREA_Q}], "stream": True},
         )
         assert stream.status_code == 200 and stream.headers["access-control-allow-origin"] == ORIGIN
+
+
+# -- a language model's text that the checks replace ------------------------------------------
+
+
+class _ReplacedModel:
+    """A generator whose streamed text fails the checks (the extractive answer replaces it),
+    and which refuses without streaming, as the grounded generator does."""
+
+    name = "openai"
+
+    def __init__(self, extractive: Any) -> None:
+        self.extractive = extractive
+
+    def stream(self, question: str, passages: Any, history: Any = ()) -> Iterator[Any]:
+        checked = self.extractive.generate(question, passages, history)
+        if checked.refused:
+            yield checked
+            return
+        yield from ("太原理工大学获批", "136个项目[1]。")
+        yield replace(checked, notice="语言模型的回答未通过引用核对（136），以下为摘录式回答。")
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_text_the_checks_replaced_is_followed_by_the_answer(pipeline_m: Pipeline, stream: bool) -> None:
+    question = "太原理工大学获批多少个国家自然科学基金项目？"
+    extractive = pipeline_m.generator
+    pipeline_m.generator = _ReplacedModel(extractive)  # type: ignore[assignment]
+    try:
+        with TestClient(create_app(pipeline=pipeline_m)) as client:
+            body = {"model": "m", "stream": stream, "sources": "footnotes"}
+            answered = client.post(
+                "/v1/chat/completions", json={**body, "messages": [{"role": "user", "content": question}]}
+            )
+            refused = client.post(
+                "/v1/chat/completions", json={**body, "messages": [{"role": "user", "content": GDP_Q}]}
+            )
+    finally:
+        pipeline_m.generator = extractive
+    texts = [_content(r, stream) for r in (answered, refused)]
+    final = pipeline_m.ask(question).text
+    if stream:  # the model's words went out first; then the notice and the answer that replaces them
+        assert texts[0].startswith("太原理工大学获批136个项目[1]。\n\n（语言模型的回答未通过引用核对（136）")
+    assert final in texts[0] and FOOTNOTE_HEADING in texts[0]
+    assert texts[1] == pipeline_m.ask(GDP_Q).text  # a refusal that was not streamed still arrives
+
+
+def _content(response: httpx.Response, stream: bool) -> str:
+    assert response.status_code == 200, response.text
+    if not stream:
+        return str(response.json()["choices"][0]["message"]["content"])
+    events = [line[6:] for line in response.text.splitlines() if line.startswith("data: ")]
+    chunks = [json.loads(e) for e in events if e != "[DONE]"]
+    return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
