@@ -7,6 +7,7 @@ Chromium is missing the tests are skipped with the command that installs it.
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
 import socket
@@ -14,7 +15,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +45,10 @@ CHROMIUM_FLAGS = (
 )
 DESKTOP = (1280, 860)
 PHONE = (390, 844)
+#: axe-core from npm (tests/browser/vendor, see api/static/vendor/README.md): injected, never served.
+AXE_JS = Path(__file__).parent / "vendor" / "axe.min.js"
+#: Impacts that fail an accessibility check (axe's scale: minor < moderate < serious < critical).
+AXE_FAILING = ("moderate", "serious", "critical")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -169,26 +176,82 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server.stop()
 
 
-@pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
-    """Start extra servers (e.g. one a test will stop, or one with a slow generator)."""
+@contextmanager
+def _servers(index_dir: Callable[[], Path]) -> Iterator[Callable[..., LiveServer]]:
+    """``make(...)`` starts a server over a fresh index from ``index_dir()``; all stop on exit.
+
+    ``first_delay``/``piece_delay`` slow the stream (:class:`DelayedGenerator`); ``wrap``
+    replaces the generator by ``wrap(generator)``; other keywords are settings.
+    """
     started: list[LiveServer] = []
 
     def make(
-        *, first_delay: float = 0.0, piece_delay: float = 0.0, real_model: bool = False, **settings: Any
+        *,
+        first_delay: float = 0.0,
+        piece_delay: float = 0.0,
+        real_model: bool = False,
+        wrap: Callable[[Any], Any] | None = None,
+        **settings: Any,
     ) -> LiveServer:
-        pipeline = build_test_pipeline(tmp_path / f"index{len(started)}", real_model=real_model, **settings)
+        pipeline = build_test_pipeline(index_dir(), real_model=real_model, **settings)
         if first_delay or piece_delay:
             pipeline.generator = DelayedGenerator(
                 pipeline.generator, first_delay=first_delay, piece_delay=piece_delay
             )
+        if wrap is not None:
+            pipeline.generator = wrap(pipeline.generator)
         server = start_server(pipeline)
         started.append(server)
         return server
 
-    yield make
-    for server in started:
-        server.stop()
+    try:
+        yield make
+    finally:
+        for server in started:
+            server.stop()
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+    """Start extra servers (e.g. one a test will stop, or one with a slow generator)."""
+    count = iter(range(1_000))
+    with _servers(lambda: tmp_path / f"index{next(count)}") as make:
+        yield make
+
+
+@pytest.fixture(scope="module")
+def module_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LiveServer]]:
+    """Like ``server_factory``, for servers that the tests of one module share."""
+    with _servers(lambda: tmp_path_factory.mktemp("index") / "index") as make:
+        yield make
+
+
+@pytest.fixture(scope="session")
+def widget_host(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[str], str]]:
+    """``serve(server_url)``: the address of another site (another origin) that embeds the
+    widget of ``server_url`` with the README's snippet; its web servers stop with the session."""
+    servers: list[http.server.ThreadingHTTPServer] = []
+
+    def serve(server_url: str) -> str:
+        folder = tmp_path_factory.mktemp("host")
+        (folder / "index.html").write_text(
+            "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            "<title>合作网站</title></head>"
+            "<body style='font-family:sans-serif'><h1>某合作网站</h1><p>这里是别人的页面。</p>"
+            f"<script src='{server_url}/widget.js' async></script></body></html>",
+            encoding="utf-8",
+        )
+        handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}/index.html"
+
+    yield serve
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 # -- the browser ---------------------------------------------------------------------
@@ -289,6 +352,34 @@ class Browser:
         current = next(c for c in saved["conversations"] if c["id"] == saved["current"])
         return {**current, "filters": saved["filters"]}
 
+    def desktop(self) -> None:
+        """Undo :meth:`phone`: the desktop window again."""
+        self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+    def axe(self, include: str | None = None) -> list[str]:
+        """axe-core's moderate, serious and critical violations in the current frame, one line each.
+
+        ``include`` limits the check to the elements matching a CSS selector (shadow roots
+        included); by default the whole document is checked, with every axe rule (WCAG A/AA
+        and best practices).
+        """
+        if not self.driver.execute_script("return Boolean(window.axe)"):
+            self.driver.execute_script(AXE_JS.read_text(encoding="utf-8"))
+        result = self.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "const context = arguments[0] ? {include: [[arguments[0]]]} : document;"
+            "axe.run(context, {resultTypes: ['violations']})"
+            "  .then(r => done(r.violations), e => done({error: String(e)}));",
+            include,
+        )
+        assert not isinstance(result, dict), result
+        return [
+            f"{v['id']} ({v['impact']}): {v['help']} — "
+            + "; ".join(" ".join(map(str, node["target"])) for node in v["nodes"][:5])
+            for v in result
+            if v.get("impact") in AXE_FAILING
+        ]
+
     def screenshot(self, name: str) -> Path:
         """Save a PNG of the viewport under the screenshot folder."""
         path = self.screenshot_dir / f"{name}.png"
@@ -304,6 +395,11 @@ class Browser:
         """Uncaught JavaScript errors logged by the page so far."""
         return [e["message"] for e in self.console() if e.get("source") == "javascript"]
 
+    def forget_console(self) -> None:
+        """Drop the console entries read so far (a shared browser, between tests)."""
+        self.console()
+        self._log = []
+
     def csp_violations(self, *, clear: bool = False) -> list[str]:
         """Content-Security-Policy violations reported so far; ``clear`` forgets them once read."""
         violations = [e["message"] for e in self.console() if "Content Security Policy" in e["message"]]
@@ -312,9 +408,9 @@ class Browser:
         return violations
 
 
-@pytest.fixture
-def browser(screenshot_dir: Path) -> Iterator[Browser]:
-    """A fresh headless Chromium (own profile, so its own localStorage) per test."""
+@contextmanager
+def open_browser(screenshot_dir: Path) -> Iterator[Browser]:
+    """A headless Chromium with its own profile (so its own localStorage), quit on exit."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -328,14 +424,26 @@ def browser(screenshot_dir: Path) -> Iterator[Browser]:
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_page_load_timeout(30)
-    browser = Browser(driver, screenshot_dir)
-    violations: list[str] = []
     try:
+        yield Browser(driver, screenshot_dir)
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def module_browser(screenshot_dir: Path) -> Iterator[Browser]:
+    """One Chromium that the tests of a module share (each start costs about a second)."""
+    with open_browser(screenshot_dir) as browser:
+        yield browser
+
+
+@pytest.fixture
+def browser(screenshot_dir: Path) -> Iterator[Browser]:
+    """A fresh headless Chromium per test."""
+    with open_browser(screenshot_dir) as browser:
         yield browser
         # The page runs under its Content-Security-Policy (api/security.py): anything it
         # tried that the policy blocked is a broken feature, whichever test ran.
         violations = browser.csp_violations()
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
     assert violations == [], violations

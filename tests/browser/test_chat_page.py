@@ -6,12 +6,8 @@ can look at what the browser showed.
 
 from __future__ import annotations
 
-import http.server
 import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from functools import partial
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
@@ -432,22 +428,9 @@ def test_phone_width(live_server: LiveServer, browser: Browser) -> None:
 
 
 @pytest.fixture
-def host_page(tmp_path: Path, live_server: LiveServer) -> Iterator[str]:
+def host_page(widget_host: Callable[[str], str], live_server: LiveServer) -> str:
     """Another site (another origin) that embeds the widget with the README's snippet."""
-    (tmp_path / "index.html").write_text(
-        "<!doctype html><html lang='zh-CN'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'><title>合作网站</title></head>"
-        "<body style='font-family:sans-serif'><h1>某合作网站</h1><p>这里是别人的页面。</p>"
-        f"<script src='{live_server.url}/widget.js' async></script></body></html>",
-        encoding="utf-8",
-    )
-    handler = partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/index.html"
-    httpd.shutdown()
-    httpd.server_close()
+    return widget_host(live_server.url)
 
 
 def test_embedded_widget(host_page: str, live_server: LiveServer, browser: Browser) -> None:
