@@ -1054,9 +1054,11 @@
     var body = article.body || "";
     var reporters = (article.reporters || []).join("、");
     var meta = el("dl", { class: "article-meta" });
+    var label = pageLabel(article) || pageLabel(citation);
+    var date = formatDate(article.date);
     [
-      ["版面", pageLabel(article) || pageLabel(citation)],
-      ["日期", formatDate(article.date)],
+      ["版面", label],
+      ["日期", label.indexOf(date) >= 0 ? "" : date],
       ["记者", reporters],
       ["类型", KIND_LABELS[article.kind] || article.kind],
     ].forEach(function (pair) {

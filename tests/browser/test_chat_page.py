@@ -120,6 +120,7 @@ def test_ask_stream_cite_follow_up_reload(live_server: LiveServer, browser: Brow
     article = live_server.pipeline.article(citation["article_id"])
     assert article.title in info and _chinese_date(article.date) in info
     assert _page_label(live_server, article.id) in info
+    assert article.source not in info or article.source == _page_label(live_server, article.id)
     for reporter in article.reporters:
         assert reporter in info
     assert browser.driver.execute_script(
@@ -224,6 +225,11 @@ def test_filters_restrict_the_search(live_server: LiveServer, browser: Browser) 
     browser.wait_until(lambda: len(browser.find_all("#filter-source option")) == len(sources) + 1)
     values = [o.get_attribute("value") for o in browser.find_all("#filter-source option")]
     assert set(values[1:]) == sources
+    # Options are named as a reader names a page, not by file name.
+    first_article = {a.source: a.id for a in reversed(live_server.pipeline.articles())}
+    for option in browser.find_all("#filter-source option")[1:]:
+        label = _page_label(live_server, first_article[option.get_attribute("value")])
+        assert option.text.startswith(label)
 
     # Only the page about 2021's expo: passages all come from it.
     page = next(a.source for a in live_server.pipeline.articles() if "世界之约" in a.title)
