@@ -462,17 +462,49 @@ def list_answer(
     """The items of a list, each cited: enumerated sentences, section headings, or the listing sentence."""
     body = best.article.body
     chunks = library.chunks_of(best.article.id) if library is not None else [best.passage.chunk]
+    defined = defined_parts(analysis, body)
+    if len(defined) >= 2:
+        return _cited_items(best.article, defined, chunks)
     if _ASKS_ASPECTS.search(analysis.text):
         items = enumerated_items(body, best.start)
         if not items and re.search(r"方面|部分", analysis.text):
             items = section_headings(body)
         if len(items) >= 2 and asked_count(analysis.text) in (None, len(items)):
-            parts, citations = [], []
-            for n, (start, end) in enumerate(items, start=1):
-                citations.append(citation_of(n, best.article, start, end, chunks))
-                parts.append(f"{body[start:end].rstrip('。')}[{n}]")
-            return "；".join(parts) + "。", citations
+            return _cited_items(best.article, items, chunks)
     return _listing_answer(best, library, chunks)
+
+
+def _cited_items(
+    article: Article, items: Sequence[tuple[int, int]], chunks: Sequence[Chunk]
+) -> tuple[str, list[Citation]]:
+    """``item[1]；item[2]。`` with each item quoted from ``article.body``."""
+    parts, citations = [], []
+    for n, (start, end) in enumerate(items, start=1):
+        citations.append(citation_of(n, article, start, end, chunks))
+        parts.append(f"{article.body[start:end].rstrip('。；;')}[{n}]")
+    return "；".join(parts) + "。", citations
+
+
+_QUOTED_LIST = re.compile(r"[“\"]([^”\"]{2,40}[、，][^”\"]{1,40})[”\"]")
+
+
+def defined_parts(analysis: QuestionAnalysis, body: str) -> list[tuple[int, int]]:
+    """The sentences that open with each part of a quoted list the question asks about.
+
+    “联管、联建、联防”分别指什么: the article defines each in a sentence of its own
+    (联管,省市直接调度…; 联建,…); those sentences, in order, are the answer.
+    """
+    quoted = _QUOTED_LIST.search(analysis.text)
+    if quoted is None:
+        return []
+    parts = [p for p in re.split(r"[、，,]", quoted.group(1)) if len(p) >= 2]
+    spans = answer_sentences(body)
+    found = []
+    for part in parts:
+        opening = next((sp for sp in spans if body[sp[0] : sp[1]].lstrip().startswith(part)), None)
+        if opening is not None:
+            found.append(opening)
+    return found if len(found) == len(parts) else []
 
 
 #: Separators between the items of an enumeration, and book titles joined by 和.
@@ -484,6 +516,25 @@ _CONTINUES = re.compile(r"\s*(?:二是|三是|其次|分别是|分别为|即|包
 def enumerates(text: str) -> bool:
     """Whether a sentence lists items (丈子头板块…；杨家峪板块…, 《…》和《…》, A、B、C)."""
     return _ENUMERATES.search(text) is not None
+
+
+def richest_listing(candidates: Sequence[Candidate], margin: float = 0.1) -> Candidate:
+    """Among near-ties of one article, the sentence that lists the most items.
+
+    培训讲了哪些内容: the lead names the training with two scenes (…作业、机械操作), the
+    next sentence lists the five topics; both match the question almost equally.
+    """
+    best = candidates[0]
+    if len(_ENUMERATES.findall(best.text)) > 1:
+        return best  # it lists three items or more already
+    rivals = [
+        c
+        for c in candidates[1:4]
+        if c.article.id == best.article.id
+        and c.score >= best.score - margin
+        and len(_ENUMERATES.findall(c.text)) >= 3
+    ]
+    return max(rivals, key=lambda c: c.score, default=best)
 
 
 def _listing_answer(
@@ -557,9 +608,11 @@ __all__ = [
     "candidate_citation",
     "enumerates",
     "citation_of",
+    "defined_parts",
     "list_answer",
     "named_answer",
     "report_answer",
+    "richest_listing",
     "restates_unprinted",
     "said_answer",
     "sentence_answer",

@@ -317,7 +317,7 @@ class ExtractiveGenerator:
         elif analysis.kind == "summary":
             composed = compose.list_answer(analysis, best, library)
         elif analysis.kind == "list":
-            composed = compose.list_answer(analysis, best, library)
+            composed = compose.list_answer(analysis, compose.richest_listing(candidates), library)
         return composed or compose.sentence_answer(analysis, best)
 
     def _report(

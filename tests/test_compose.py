@@ -219,3 +219,30 @@ def test_a_restatement_may_repeat_only_nouns_the_cited_article_prints():
     asked = analyze("费托合成的突破性成果发表在哪本国际期刊上？")
     assert restates_unprinted(near_miss, "钙钛矿电池的突破性成果发表在《科学》国际期刊上", article)
     assert not restates_unprinted(asked, "费托合成的突破性成果发表在《科学》国际期刊上", article)
+
+
+def test_the_parts_of_a_quoted_list_are_answered_by_the_sentences_defining_them():
+    from rag.compose import list_answer
+
+    body = (
+        "省市联动创新建立省市联管、联建、联防联控机制。联管,省市直接调度指挥重点工业园区;"
+        "联建,有机整合现有空气质量监测站点;联防,统一区域重污染天气预警标准。"
+    )
+    best, chunk = _candidate_for(body, "省市联动创新建立省市联管、联建、联防联控机制。")
+    text, citations = list_answer(analyze("“联管、联建、联防”分别指什么？"), best, _OneArticle(chunk))
+    assert [c.quote[:2] for c in citations] == ["联管", "联建", "联防"]
+    assert text.startswith("联管,") and "[3]" in text
+
+
+def test_a_near_tie_listing_more_items_is_preferred_to_a_sentence_listing_two():
+    from rag.compose import richest_listing
+    from rag.evidence import Candidate
+
+    body = "醋业结合作业、操作等场景开展培训。此次培训讲解了作业安全、触电防范、机械伤害防范、应急等知识。"
+    lead, _ = _candidate_for(body, "醋业结合作业、操作等场景开展培训。")
+    topics, _ = _candidate_for(body, "此次培训讲解了作业安全、触电防范、机械伤害防范、应急等知识。")
+    lead = Candidate(**{**lead.__dict__, "score": 0.87})
+    topics = Candidate(**{**topics.__dict__, "score": 0.83})
+    assert richest_listing([lead, topics]) is topics
+    far_behind = Candidate(**{**topics.__dict__, "score": 0.6})
+    assert richest_listing([lead, far_behind]) is lead
