@@ -108,6 +108,9 @@ def _cut_left(left: str, limit: int = 14) -> str:
     return ""
 
 
+_FOLLOW_UP = re.compile(r"^(?P<antecedent>[^\s，,？?]+)\s+(?:那么|那)?(?:它们|它|他们|他|她|其)")
+
+
 def short_statement(analysis: QuestionAnalysis, span: str) -> str:
     """The question restated as a statement with ``span`` in place of its interrogative.
 
@@ -117,6 +120,8 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
         '第八届进博会山西展厅面积有435平方米'
     """
     question = _TRAILING.sub("", analysis.text)
+    # A follow-up searched as "山西展厅 那它包含多少家企业": the antecedent takes the pronoun's place.
+    question = _FOLLOW_UP.sub(r"\g<antecedent>", question)
     matches = list(_ASK.finditer(question))
     if not matches:
         return span
