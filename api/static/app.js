@@ -206,10 +206,6 @@
     ui.banner.hidden = !text;
   }
 
-  function narrow() {
-    return EMBED !== null || (window.matchMedia && window.matchMedia("(max-width: 760px)").matches);
-  }
-
   // ---------------------------------------------------------------- storage
 
   function newConversation() {
@@ -1389,7 +1385,7 @@
     } else {
       closePanel(false);
     }
-    if (narrow()) setHistoryOpen(false);
+    setHistoryOpen(false);
     ui.question.focus();
   }
 
@@ -1397,7 +1393,7 @@
     var conv = findConversation(id);
     if (!conv || conv === state) return;
     show(conv);
-    if (narrow()) setHistoryOpen(false);
+    setHistoryOpen(false);
     announce("已切换到对话：" + titleOf(conv));
     ui.question.focus();
   }
@@ -1642,10 +1638,16 @@
     // One thing per Esc, the nearest first: the card, then the article, then the list.
     if (!ui.card.hidden) hideCard();
     else if (!ui.panel.hidden) closePanel(true);
-    else if (!ui.history.hidden && narrow()) {
+    else if (!ui.history.hidden) {
       setHistoryOpen(false);
       ui.historyToggle.focus();
     }
+  });
+  // The list is a drawer over the page: a click elsewhere closes it.
+  document.addEventListener("click", function (event) {
+    if (ui.history.hidden || !event.target.closest) return;
+    if (event.target.closest("#history, #history-toggle") || !document.body.contains(event.target)) return;
+    setHistoryOpen(false);
   });
 
   ui.filterToggle.addEventListener("click", function () {

@@ -332,9 +332,15 @@ def test_conversations_new_switch_rename_delete(page: Browser) -> None:
     assert "435" in page.answers()[0].text
     assert page.stored()["messages"][0]["text"] == QUESTION
 
+    # Switching closed the list; it opens again, and a click outside it closes it.
+    assert not page.find("#history").is_displayed()
+    page.find("#history-toggle").click()
+    page.wait_for("#history")
+    page.find(".msg-user .bubble").click()
+    page.wait_until(lambda: not page.find("#history").is_displayed(), message="the list stayed open")
+
     # Rename it.
-    if not page.find("#history").is_displayed():
-        page.find("#history-toggle").click()
+    page.find("#history-toggle").click()
     item = next(
         i for i in page.find_all("#history-list .history-item") if "current" in i.get_attribute("class")
     )
@@ -363,6 +369,19 @@ def test_conversations_new_switch_rename_delete(page: Browser) -> None:
     page.driver.refresh()
     page.wait_for_answers(1)
     assert [b.text for b in page.find_all(".msg-user .bubble")] == [QUESTION]
+
+
+def test_a_conversation_saved_by_the_previous_page_is_kept(page: Browser) -> None:
+    page.driver.execute_script(
+        "localStorage.clear();"
+        "localStorage.setItem('taiyuan-rag.chat.v1', JSON.stringify({sessionId: null, filters: {},"
+        " messages: [{role: 'user', text: '旧问题'}, {role: 'assistant', question: '旧问题',"
+        " data: {answer: '旧回答', refused: false, citations: [], passages: [], query: '旧问题'}}]}));"
+    )
+    page.driver.refresh()
+    assert "旧回答" in page.wait_for_answers(1).text
+    assert page.stored()["messages"][0]["text"] == "旧问题"
+    assert page.driver.execute_script("return localStorage.getItem('taiyuan-rag.chat.v1')") is None
 
 
 def test_feedback_is_stored_on_the_server(page: Browser, server: LiveServer) -> None:
