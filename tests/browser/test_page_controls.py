@@ -254,7 +254,9 @@ def test_regenerate_and_edit_and_resend(page: Browser) -> None:
     session = page.stored()["sessionId"]
     assert first.find_elements("css selector", ".regenerate")
     first.find_element("css selector", ".regenerate").click()
-    page.wait_until(lambda: page.find_all(".msg-assistant.pending") or not first.is_enabled())
+    from selenium.webdriver.support import expected_conditions as ec
+
+    page.wait_until(lambda: ec.staleness_of(first)(page.driver), message="the answer was not replaced")
     again = page.wait_for_answers(1)
     page.wait_until(lambda: page.stored()["messages"][-1]["role"] == "assistant")
     stored = page.stored()
