@@ -563,7 +563,32 @@ def _listing_answer(
         if not nxt or body[end : nxt[0][0]].strip():
             break
         end = nxt[0][1]
-    return f"{body[start:end]}[1]", [citation_of(1, best.article, start, end, chunks)]
+    start, end = _listing_clause(body, start, end)
+    text = body[start:end].rstrip("，,；;：: ")
+    end = start + len(text)
+    if not re.search(r"[。！？!?]$", text):
+        text += "。"
+    return f"{text}[1]", [citation_of(1, best.article, start, end, chunks)]
+
+
+def _listing_clause(body: str, start: int, end: int, limit: int = 80) -> tuple[int, int]:
+    """Within a long sentence, the clause that holds its list (系统讲解了A、B、C、D等知识).
+
+    The clauses around it (引导员工树立…的安全意识，以…的责任感…) are not items; a sentence
+    whose items are spread over several clauses is kept whole.
+    """
+    text = body[start:end]
+    if end - start <= limit or "”“" in text:
+        return start, end  # short already, or items printed as quoted names (“流动审批车”“视频云勘验”)
+    bounds = [0, *_clause_ends(text), len(text)]
+    clauses = list(zip(bounds, bounds[1:], strict=False))
+    # 、 inside quotation marks (“设备无隐患、操作零违章”) joins the words of one slogan.
+    counts = [re.sub(r"“[^”]*”", "", text[a:b]).count("、") for a, b in clauses]
+    richest = max(range(len(clauses)), key=lambda i: counts[i])
+    if counts[richest] < 2 or sum(1 for c in counts if c) > 1:
+        return start, end
+    a, b = clauses[richest]
+    return start + a, start + b
 
 
 def summary_answer(

@@ -248,3 +248,17 @@ def test_a_near_tie_listing_more_items_is_preferred_to_a_sentence_listing_two():
     assert richest_listing([lead, topics]) is topics
     far_behind = Candidate(**{**topics.__dict__, "score": 0.6})
     assert richest_listing([lead, far_behind]) is lead
+
+
+def test_a_long_listing_sentence_is_cut_to_the_clause_that_holds_its_items():
+    from rag.compose import list_answer
+
+    sentence = (
+        "此次培训紧扣企业生产特性，系统讲解了有限空间作业安全要求、触电事故防范、机械伤害事故防范等知识，"
+        "引导员工树立“设备无隐患、操作零违章”的安全意识，坚决防范各类生产安全事故的发生。"
+    )
+    best, chunk = _candidate_for(sentence, sentence)
+    text, citations = list_answer(analyze("培训讲了哪些内容？"), best, _OneArticle(chunk))
+    assert citations[0].quote == "系统讲解了有限空间作业安全要求、触电事故防范、机械伤害事故防范等知识"
+    assert sentence[citations[0].start : citations[0].end] == citations[0].quote
+    assert text == citations[0].quote + "。[1]"
