@@ -22,7 +22,6 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from api.batching import BatchingEmbedder
 from api.deps import ApiState
 from api.errors import install_error_handlers
 from api.limits import ApiLimits, BodyLimitMiddleware, ConcurrencyLimiter
@@ -61,10 +60,8 @@ async def _warm_up(state: ApiState) -> None:
         if state.pipeline is None:
             from rag.pipeline import build_pipeline
 
-            pipeline = await run_in_threadpool(build_pipeline, state.settings)
-            # Before the index loads, so that the index embeds its queries through it too.
-            pipeline.embedder = BatchingEmbedder(pipeline.embedder)
-            state.pipeline = pipeline
+            # Concurrent questions share the embedding model's forward passes.
+            state.pipeline = await run_in_threadpool(build_pipeline, state.settings, batch_queries=True)
         await run_in_threadpool(state.pipeline.warm_up)
     except RagError as err:
         state.startup_error = f"the index could not be loaded: {err}"

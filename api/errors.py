@@ -1,9 +1,9 @@
 """Every error becomes one JSON shape, ``{"error": {"code", "message"}}``, with a fitting status.
 
-Library errors (:class:`~rag.errors.RagError`) keep their ``http_status`` and ``code``;
-validation errors become 422 with a readable message; anything unexpected is logged
-as one line (the traceback at debug level) and answered with a bare 500 that leaks no
-stack trace.
+Library errors (:class:`~rag.errors.RagError`) keep their ``code`` and get the status
+:data:`LIBRARY_STATUS` gives their type (the library knows nothing of HTTP); validation
+errors become 422 with a readable message; anything unexpected is logged as one line
+(the traceback at debug level) and answered with a bare 500 that leaks no stack trace.
 """
 
 from __future__ import annotations
@@ -20,7 +20,19 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.schemas import error_body
-from rag.errors import RagError
+from api.sessions import SessionStoreError
+from rag.errors import (
+    DocumentError,
+    IndexBusyError,
+    IndexDamagedError,
+    IndexMismatchError,
+    IndexNotFoundError,
+    IndexWriteError,
+    InvalidInputError,
+    ModelError,
+    NotFoundError,
+    RagError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +50,31 @@ _HTTP_CODES = {
     429: "overloaded",
     503: "unavailable",
 }
+
+
+#: The HTTP status of each library error type; a subclass takes its nearest listed base's.
+#: 503s are conditions of the server (no index yet, damaged, busy, no model) a retry or an
+#: operator can fix; the 4xx are the request's fault.
+LIBRARY_STATUS: dict[type[RagError], int] = {
+    InvalidInputError: 422,
+    DocumentError: 400,
+    NotFoundError: 404,
+    IndexMismatchError: 409,
+    IndexNotFoundError: 503,
+    ModelError: 503,
+    IndexDamagedError: 503,
+    IndexWriteError: 503,
+    IndexBusyError: 503,
+    SessionStoreError: 503,
+}
+
+
+def status_of(error: RagError) -> int:
+    """The HTTP status ``error`` is answered with (500 for a library error not listed)."""
+    for cls in type(error).__mro__:
+        if cls in LIBRARY_STATUS:
+            return LIBRARY_STATUS[cls]
+    return 500
 
 
 class ApiError(Exception):
@@ -89,7 +126,7 @@ def describe_validation(errors: Sequence[dict[str, Any]]) -> str:
 
 async def _rag_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RagError)
-    status = exc.http_status
+    status = status_of(exc)
     if status >= 500:
         log.warning("%s: %s", exc.code, exc)
     return error_response(status, exc.code, str(exc))

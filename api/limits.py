@@ -23,7 +23,7 @@ from api.errors import ApiError, error_response
 
 
 def _default_active() -> int:
-    # The model's forward passes are serialised (and batched) by api.batching, so a slot
+    # The model's forward passes are serialised (and batched) by rag.embed.BatchingEmbedder, so a slot
     # mostly waits there; more slots mean larger batches (measured on 2 cores with 8
     # clients: 2 slots 31 ms of server CPU per request, 4 slots 21 ms, 8 slots 16 ms).
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

@@ -44,7 +44,6 @@ SQLITE_FILE = "sessions.sqlite3"
 class SessionStoreError(RagError):
     """The conversation store cannot be read or written (Redis unreachable, disk full, locked too long)."""
 
-    http_status = 503
     code = "unavailable"
 
 

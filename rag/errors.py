@@ -1,4 +1,9 @@
-"""Library errors.  The CLI maps them to exit codes and the API to JSON HTTP errors."""
+"""Library errors.  The CLI maps them to exit codes and the API to JSON HTTP errors.
+
+Each error has an exit code (the ``rag`` command's, listed in the README) and a ``code``: its
+stable machine name, for programs that read errors.  The library knows nothing of HTTP: the
+status each error is answered with is decided in :mod:`api.errors`.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ class RagError(Exception):
     """Base class of every error the library raises on purpose; ``str(err)`` is one clear line."""
 
     exit_code: int = 1
-    http_status: int = 500
+    #: The error's stable machine name (the API's JSON ``error.code``).
     code: str = "rag_error"
 
 
@@ -15,7 +20,6 @@ class InvalidInputError(RagError, ValueError):
     """A question, filter or parameter that cannot be used (empty, too long, malformed)."""
 
     exit_code = 2
-    http_status = 422
     code = "invalid_input"
 
 
@@ -23,7 +27,6 @@ class DocumentError(RagError):
     """A page file that cannot be read (missing, not UTF-8, too large, no articles)."""
 
     exit_code = 3
-    http_status = 400
     code = "bad_document"
 
 
@@ -31,7 +34,6 @@ class IndexNotFoundError(RagError):
     """No index exists where one was expected and none can be built."""
 
     exit_code = 4
-    http_status = 503
     code = "index_not_found"
 
 
@@ -39,7 +41,6 @@ class IndexMismatchError(RagError):
     """A saved index was built with another model, dimension or format than configured."""
 
     exit_code = 5
-    http_status = 409
     code = "index_mismatch"
 
 
@@ -47,7 +48,6 @@ class NotFoundError(RagError, KeyError):
     """An article or chunk id that the index does not hold."""
 
     exit_code = 6
-    http_status = 404
     code = "not_found"
 
     def __str__(self) -> str:  # KeyError would quote the message
@@ -58,7 +58,6 @@ class ModelError(RagError):
     """A model that cannot be loaded or converted."""
 
     exit_code = 7
-    http_status = 503
     code = "model_error"
 
 
@@ -66,7 +65,6 @@ class IndexDamagedError(RagError):
     """A saved index whose manifest or data files cannot be read (truncated, missing, not JSON)."""
 
     exit_code = 8
-    http_status = 503
     code = "index_damaged"
 
 
@@ -74,7 +72,6 @@ class IndexWriteError(RagError):
     """The index folder cannot be written (read-only, full disk, no permission); the old index stays."""
 
     exit_code = 9
-    http_status = 503
     code = "index_unwritable"
 
 
@@ -82,5 +79,4 @@ class IndexBusyError(RagError):
     """Another process held the index's write lock for longer than the wait allowed."""
 
     exit_code = 10
-    http_status = 503
     code = "index_busy"

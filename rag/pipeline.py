@@ -9,16 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from rag.catalog import DEFAULT_PAPER, PageCatalog, PageInfo, add_page_labels, page_label
-from rag.chunk import ChunkerSettings
-from rag.errors import IndexDamagedError, IndexNotFoundError, InvalidInputError
+from rag.errors import InvalidInputError
 from rag.generate import REFUSAL_TEXT
-from rag.index import Index, IngestReport, manifest_signature, write_lock
+from rag.index import Index, IngestReport
+from rag.live_index import LiveIndex, sync_articles
 from rag.parse import PageMeta, infer_page_date, parse_text, read_pages, split_page_header
 from rag.protocols import Embedder, Generator
 from rag.retrieve import Retriever, RetrieverMode, RetrieverSettings
@@ -26,6 +25,11 @@ from rag.settings import Settings
 from rag.types import Answer, Article, Passage, SearchFilters, Turn
 
 log = logging.getLogger(__name__)
+
+#: Makes a follow-up question standalone from the conversation: ``(question, history) -> query``.
+Rewriter = Callable[[str, Sequence[Turn]], str]
+#: Builds the generator from the settings and the live index it reads term statistics from.
+GeneratorFactory = Callable[[Settings, LiveIndex], Generator]
 
 
 class Pipeline:
@@ -46,99 +50,68 @@ class Pipeline:
         settings: Settings,
         embedder: Embedder,
         generator: Generator,
+        index: LiveIndex | None = None,
+        *,
+        rewriter: Rewriter | None = None,
     ) -> None:
-        self.settings = settings
-        self.embedder = embedder
-        self.generator = generator
-        self.chunker_settings = ChunkerSettings(size=settings.chunk_size, overlap=settings.chunk_overlap)
-        self.retriever_settings = RetrieverSettings.from_settings(settings)
-        self._index: Index | None = None
-        self._load_lock = threading.Lock()
-        self._write_lock = threading.Lock()
-        #: The manifest's signature when ``_index`` was loaded or saved (see :meth:`index`).
-        self._signature: tuple[int, int, int] | None = None
-        #: Optional ``(question, history) -> query`` for follow-ups (a language model's rewrite);
-        #: None uses the rule-based :func:`rag.conversation.rewrite_followup`.
-        self.rewriter: Callable[[str, Sequence[Turn]], str] | None = None
-        #: Paper, page number and title of each page file, kept beside the index (page labels).
-        self.catalog = PageCatalog.for_folders(settings.index_dir, settings.seeds_dir)
+        self._settings = settings
+        self._embedder = embedder
+        self._generator = generator
+        self._live = index or LiveIndex(settings, embedder)
+        self._rewriter = rewriter
+        self._retriever_settings = RetrieverSettings.from_settings(settings)
         #: (index, catalog entries) → labels: recomputed when either is replaced.
         self._labels: tuple[Index, dict[str, PageMeta], dict[str, str]] | None = None
+
+    # The parts are fixed at construction (read-only): build another pipeline to change one.
+
+    @property
+    def settings(self) -> Settings:
+        """The configuration the parts were built from."""
+        return self._settings
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedder of queries and passages (the index's own)."""
+        return self._embedder
+
+    @property
+    def generator(self) -> Generator:
+        """The answerer."""
+        return self._generator
+
+    @property
+    def live(self) -> LiveIndex:
+        """The index every reader and writer shares (the generator reads term statistics from it)."""
+        return self._live
+
+    @property
+    def catalog(self) -> PageCatalog:
+        """Paper, page number and title of each page file, kept beside the index (page labels)."""
+        return self._live.catalog
+
+    @property
+    def rewriter(self) -> Rewriter | None:
+        """``(question, history) -> query`` for follow-ups (a language model's rewrite); None uses
+        the rule-based :func:`rag.conversation.rewrite_followup`."""
+        return self._rewriter
+
+    @property
+    def retriever_settings(self) -> RetrieverSettings:
+        """How passages are retrieved (mode, depth, fusion)."""
+        return self._retriever_settings
 
     # -- the index -------------------------------------------------------------------
 
     @property
     def index(self) -> Index:
-        """The current index: loaded (or built from the seeds) on first access, reloaded when
-        another process (a second worker, a CLI ingest) has saved a newer generation."""
-        index = self._index
-        if index is None or manifest_signature(self.settings.index_dir) != self._signature:
-            with self._load_lock:
-                if self._index is None:
-                    self._index = self._open_index()
-                elif manifest_signature(self.settings.index_dir) != self._signature:
-                    self._reload()
-                index = self._index
-        return index
-
-    def _reload(self) -> None:
-        """Swap in the index another process saved (or keep ours if the directory was emptied)."""
-        path = self.settings.index_dir
-        if not Index.exists(path):
-            # Deleted under us: keep answering from memory; the next write saves it again.
-            self._signature = None
-            return
-        self._index = self._load(path)
-        log.info("index at %s changed on disk: reloaded (%d articles)", path, len(self._index.articles))
-
-    def _load(self, path: Path) -> Index:
-        """Load the index at ``path``, retrying when a writer replaced it while we were reading.
-
-        A writer deletes the previous generation's files once its manifest is in place,
-        so a reader that opened the old manifest can find its files gone: that is a
-        newer index to read, not damage.
-        """
-        for attempt in range(5):
-            signature = manifest_signature(path)
-            try:
-                index = Index.load(path, self.embedder, self.chunker_settings)
-            except IndexDamagedError:
-                if attempt == 4 or manifest_signature(path) == signature:
-                    raise
-                continue
-            self._signature = signature
-            return index
-        raise AssertionError("unreachable")
-
-    def _open_index(self) -> Index:
-        path = self.settings.index_dir
-        if Index.exists(path):
-            index = self._load(path)
-            # Left by a save that was killed or failed (a full disk): removed now, not someday.
-            if orphans := Index.remove_orphans(path):
-                log.info("removed %d orphan files from %s", len(orphans), path)
-            return index
-        seeds = self.settings.seeds_dir
-        if not seeds.is_dir() or not any(seeds.glob("*.txt")):
-            raise IndexNotFoundError(
-                f"no index at {path} and no page files (*.txt) in {seeds}: run `rag ingest PATH…`"
-            )
-        with write_lock(path):
-            if Index.exists(path):  # another worker built it while we waited for the lock
-                return self._load(path)
-            log.info("no index at %s: building it from %s", path, seeds)
-            index = Index(self.embedder, self.chunker_settings)
-            parsed = read_pages([seeds])
-            self.catalog.record(parsed.pages)
-            self._sync(index, parsed.articles, show_progress=False)
-            index.save(path)
-            self._signature = manifest_signature(path)
-        return index
+        """The current index (see :attr:`rag.live_index.LiveIndex.current`)."""
+        return self.live.current
 
     @property
     def index_loaded(self) -> bool:
         """Whether the index is in memory (for readiness probes)."""
-        return self._index is not None
+        return self.live.loaded
 
     def warm_up(self) -> None:
         """Load the model, the index and the tokenisers now rather than on the first question."""
@@ -159,58 +132,13 @@ class Pipeline:
             except Exception as err:  # noqa: BLE001 - any failure of the model is the fallback's case
                 log.warning("the language model did not load (%s): answers stay extractive", err)
 
-    @staticmethod
-    def _sync(index: Index, articles: Sequence[Article], *, show_progress: bool) -> IngestReport:
-        by_source: dict[str, list[Article]] = {}
-        for article in articles:
-            by_source.setdefault(article.source, []).append(article)
-        totals = IngestReport()
-        for source, group in by_source.items():
-            r = index.sync_source(source, group, show_progress=show_progress)
-            totals = IngestReport(
-                articles_added=totals.articles_added + r.articles_added,
-                articles_removed=totals.articles_removed + r.articles_removed,
-                articles_unchanged=totals.articles_unchanged + r.articles_unchanged,
-                chunks_added=totals.chunks_added + r.chunks_added,
-                chunks_removed=totals.chunks_removed + r.chunks_removed,
-                seconds=totals.seconds + r.seconds,
-            )
-        return totals
-
-    def _write(  # type: ignore[no-untyped-def]
-        self, change, *, rebuild: bool = False, pages: dict[str, PageMeta] | None = None
-    ) -> IngestReport:
-        """Apply ``change(index) -> IngestReport`` to a copy of the newest index, save it, swap it in.
-
-        The directory's write lock is held from reading to saving, so writes from other
-        processes are neither lost nor interleaved: each starts from the last saved one.
-        ``pages`` (what is known about the pages written) goes to the page catalog under
-        the same lock, even when no article changed (a corrected page number).
-        """
-        path = self.settings.index_dir
-        with self._write_lock, write_lock(path):
-            if pages:
-                self.catalog.record(pages)
-            if rebuild or not Index.exists(path) and self._index is None:
-                draft = Index(self.embedder, self.chunker_settings)
-            else:
-                draft = self.index.copy()  # reloads first if another process saved since
-            report = change(draft)
-            if report.changed or rebuild or not Index.exists(path):
-                draft.save(path)
-            # Not under _load_lock: a reader holding it may be waiting for our file lock.
-            # Index first: a reader seeing the new index with the old signature merely reloads.
-            self._index = draft
-            self._signature = manifest_signature(path)
-            return report
-
     def ingest(
         self, paths: Iterable[Path], *, rebuild: bool = False, show_progress: bool = False
     ) -> IngestReport:
         """Parse page files (or folders of them) and bring the index up to date with them."""
         parsed = read_pages(list(paths))
-        return self._write(
-            lambda index: self._sync(index, parsed.articles, show_progress=show_progress),
+        return self.live.write(
+            lambda index: sync_articles(index, parsed.articles, show_progress=show_progress),
             rebuild=rebuild,
             pages=parsed.pages,
         )
@@ -234,7 +162,7 @@ class Pipeline:
                 date=page_date, note=page.note, paper=page.paper, page=page.page, title=page.title
             )
             articles.extend(parse_text(body, source=name, date=page_date))
-        return self._write(lambda index: self._sync(index, articles, show_progress=False), pages=known)
+        return self.live.write(lambda index: sync_articles(index, articles, show_progress=False), pages=known)
 
     def delete_article(self, article_id: str) -> IngestReport:
         """Remove one article and its chunks from the index."""
@@ -243,7 +171,7 @@ class Pipeline:
             removed = index.delete(article_id)
             return IngestReport(articles_removed=1, chunks_removed=removed)
 
-        return self._write(change)
+        return self.live.write(change)
 
     # -- reading ---------------------------------------------------------------------
 
@@ -426,40 +354,75 @@ def _follows_refusal(history: Sequence[Turn]) -> bool:
     return last is not None and REFUSAL_TEXT in last.content
 
 
-def build_embedder(settings: Settings) -> Embedder:
-    """The configured embedder: a sentence-transformers model, or ``hashing:<dim>`` (the fast test fake)."""
-    from rag.embed import HashingEmbedder, SentenceTransformerEmbedder
+def build_embedder(settings: Settings, *, batch_queries: bool = False) -> Embedder:
+    """The configured embedder: a sentence-transformers model, or ``hashing:<dim>`` (the fast test fake).
+
+    ``batch_queries`` wraps it in a :class:`~rag.embed.BatchingEmbedder` (a server, where
+    concurrent questions share one forward pass).
+    """
+    from rag.embed import BatchingEmbedder, HashingEmbedder, SentenceTransformerEmbedder
 
     name = settings.embedding_model
+    embedder: Embedder
     if name.startswith("hashing:"):
         try:
-            return HashingEmbedder(int(name.split(":", 1)[1]))
+            embedder = HashingEmbedder(int(name.split(":", 1)[1]))
         except ValueError:
             raise InvalidInputError(f"RAG_EMBEDDING_MODEL={name!r}: expected hashing:<dimension>") from None
-    return SentenceTransformerEmbedder(
-        name,
-        cache_dir=settings.cache_dir,
-        query_prompt=settings.query_prompt,
-        passage_prompt=settings.passage_prompt,
-        batch_size=settings.embed_batch_size,
-        device=settings.device,
-    )
+    else:
+        embedder = SentenceTransformerEmbedder(
+            name,
+            cache_dir=settings.cache_dir,
+            query_prompt=settings.query_prompt,
+            passage_prompt=settings.passage_prompt,
+            batch_size=settings.embed_batch_size,
+            device=settings.device,
+        )
+    return BatchingEmbedder(embedder) if batch_queries else embedder
 
 
-def build_pipeline(settings: Settings | None = None, embedder: Embedder | None = None) -> Pipeline:
-    """The composition root: build the real embedder and generator from one :class:`Settings`.
+def default_generator(settings: Settings, index: LiveIndex) -> Generator:
+    """The generator ``settings.generator`` names, reading term statistics from ``index``."""
+    from rag.generators import build_generator
 
-    ``embedder`` replaces the configured one (tests inject fakes here).
+    return build_generator(settings, idf=index.idf, library=index.get)
+
+
+def build_pipeline(
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    *,
+    generator: GeneratorFactory = default_generator,
+    batch_queries: bool = False,
+) -> Pipeline:
+    """The composition root: every part is built here, then the :class:`Pipeline` around them.
+
+    Args:
+        settings: the configuration (default: from the environment).
+        embedder: replaces the configured embedder (tests inject fakes here).
+        generator: builds the generator (tests wrap or replace :func:`default_generator`).
+        batch_queries: batch concurrent query embeddings (the HTTP server).
     """
-    from rag.generators import build_generator, build_query_rewriter
+    from rag.embed import BatchingEmbedder
+    from rag.generators import build_query_rewriter
 
     settings = settings or Settings()
-    pipeline = Pipeline(settings, embedder or build_embedder(settings), generator=None)  # type: ignore[arg-type]
-    pipeline.generator = build_generator(
-        settings, idf=lambda term: pipeline.index.idf(term), library=lambda: pipeline.index
-    )
-    pipeline.rewriter = build_query_rewriter(settings, pipeline.generator)
-    return pipeline
+    if embedder is None:
+        embedder = build_embedder(settings, batch_queries=batch_queries)
+    elif batch_queries:
+        embedder = BatchingEmbedder(embedder)
+    index = LiveIndex(settings, embedder)
+    answerer = generator(settings, index)
+    rewriter = build_query_rewriter(settings, answerer)
+    return Pipeline(settings, embedder, answerer, index, rewriter=rewriter)
 
 
-__all__ = ["Pipeline", "build_embedder", "build_pipeline", "RetrieverSettings"]
+__all__ = [
+    "GeneratorFactory",
+    "Pipeline",
+    "Rewriter",
+    "RetrieverSettings",
+    "build_embedder",
+    "build_pipeline",
+    "default_generator",
+]

@@ -248,7 +248,7 @@ def run_haystack(
     distractors: int,
     seed: int = 0,
     throughput_sample: int = 200,
-    build: Callable[[Settings], Pipeline] | None = None,
+    build: Callable[[Settings, Embedder | None], Pipeline] | None = None,
     progress: ProgressCallback | None = None,
 ) -> HaystackResult:
     """Run the QA set on the seeds alone and on the seeds plus ``distractors`` People's Daily paragraphs."""
@@ -258,13 +258,13 @@ def run_haystack(
     build = build or build_pipeline
     seeds = load_pages([settings.seeds_dir])
     pd_articles = haystack_paragraphs(load_corpus(), distractors, seed)
-    base = build(settings)
+    base = build(settings, None)
     cache = cached_embedder(settings, base.embedder)
     sides = []
     for label, articles in (("seeds", seeds), (f"seeds+{len(pd_articles)}", [*seeds, *pd_articles])):
         path, seconds = cached_index(settings, cache, label.replace("+", "-"), articles)
-        pipeline = build(settings.model_copy(update={"index_dir": path}))
-        pipeline.embedder = base.embedder  # one model in memory, loaded once
+        # One model in memory, loaded once.
+        pipeline = build(settings.model_copy(update={"index_dir": path}), base.embedder)
         report = evaluate(pipeline, items, qa_file="", progress=progress)
         run = report.runs[0]
         sides.append(

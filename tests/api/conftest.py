@@ -23,19 +23,29 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.limits import ApiLimits
 from rag.embed import HashingEmbedder
-from rag.pipeline import Pipeline, build_pipeline
+from rag.pipeline import GeneratorFactory, Pipeline, build_pipeline, default_generator
 from rag.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-0123456789"
 
 
-def make_pipeline(index_dir: Path, embedder: Any = None, **overrides: Any) -> Pipeline:
-    """A pipeline over the seeds with the hashing embedder (or ``embedder``) and the extractive generator."""
+def make_pipeline(
+    index_dir: Path,
+    embedder: Any = None,
+    *,
+    generator: GeneratorFactory = default_generator,
+    batch_queries: bool = False,
+    **overrides: Any,
+) -> Pipeline:
+    """A pipeline over the seeds with the hashing embedder (or ``embedder``) and the extractive generator,
+    built by the same builder as the server's (``generator`` and ``batch_queries`` as there)."""
     settings = Settings(
         **{"seeds_dir": REPO / "seeds", "index_dir": index_dir, "embedding_model": "hashing:256", **overrides}
     )
-    return build_pipeline(settings, embedder or HashingEmbedder(256))
+    return build_pipeline(
+        settings, embedder or HashingEmbedder(256), generator=generator, batch_queries=batch_queries
+    )
 
 
 @pytest.fixture(scope="session")
@@ -119,11 +129,13 @@ def serve(app: Any) -> LiveServer:
 
 @pytest.fixture
 def live_factory() -> Iterator[Callable[..., LiveServer]]:
-    """Start live servers of ``create_app(pipeline=…, limits=…)``; all are stopped after the test."""
+    """Start live servers of ``create_app(settings=…, pipeline=…, limits=…)``, all stopped after the test."""
     started: list[LiveServer] = []
 
-    def start(pipeline: Pipeline, limits: ApiLimits | None = None) -> LiveServer:
-        live = serve(create_app(pipeline=pipeline, limits=limits))
+    def start(
+        pipeline: Pipeline, limits: ApiLimits | None = None, settings: Settings | None = None
+    ) -> LiveServer:
+        live = serve(create_app(settings=settings, pipeline=pipeline, limits=limits))
         started.append(live)
         return live
 

@@ -186,10 +186,10 @@ def assert_preflight_allows(response: httpx.Response, origin: str) -> None:
 def test_a_real_preflight_is_answered_for_allowed_origins_only(
     pipeline: Pipeline, live_factory: Callable[..., LiveServer]
 ) -> None:
-    pipeline.settings = pipeline.settings.model_copy(
+    settings = pipeline.settings.model_copy(
         update={"cors_origins": ["https://a.example", "https://b.example"]}
     )
-    live = live_factory(pipeline)
+    live = live_factory(pipeline, settings=settings)
     with httpx.Client(base_url=live.url, timeout=30) as http:
         for path in ("/api/chat", "/v1/chat/completions"):
             for origin in ("https://a.example", "https://b.example"):

@@ -19,7 +19,6 @@ from conftest import LiveServer, make_pipeline
 from fastapi.testclient import TestClient
 from test_api_chat import assert_error
 
-from api.batching import BatchingEmbedder
 from rag.embed import HashingEmbedder
 
 # Request bodies with TEXT where the text goes, one per field that carries text to the pipeline.
@@ -119,7 +118,7 @@ def test_a_poisoned_query_fails_only_its_own_request(
     index_dir: Path, live_factory: Callable[..., LiveServer], caplog: pytest.LogCaptureFixture
 ) -> None:
     inner = PoisonedEmbedder()
-    live = live_factory(make_pipeline(index_dir, embedder=BatchingEmbedder(inner)))
+    live = live_factory(make_pipeline(index_dir, embedder=inner, batch_queries=True))
     normal: list[int] = []
     poisoned: list[httpx.Response] = []
     lock = threading.Lock()

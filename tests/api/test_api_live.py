@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,7 +17,7 @@ from test_api_articles import NEW_PAGE
 
 from api.limits import ApiLimits
 from rag.embed import HashingEmbedder
-from rag.pipeline import Pipeline
+from rag.pipeline import GeneratorFactory, Pipeline, default_generator
 from rag.types import Answer, Passage, Turn
 
 AREA_Q = "第八届进博会山西展厅的面积有多大？"
@@ -123,10 +124,15 @@ class SlowGenerator:
         yield from self.inner.stream(question, passages, history)
 
 
+def slow(delay: float) -> GeneratorFactory:
+    """The default generator, answering ``delay`` seconds late."""
+    return lambda settings, index: SlowGenerator(default_generator(settings, index), delay)
+
+
 def test_excess_load_gets_429_and_the_server_recovers(
-    pipeline: Pipeline, live_factory: Callable[..., LiveServer]
+    index_dir: Path, live_factory: Callable[..., LiveServer]
 ) -> None:
-    pipeline.generator = SlowGenerator(pipeline.generator, delay=0.3)
+    pipeline = make_pipeline(index_dir, generator=slow(0.3), api_key=API_KEY)
     live = live_factory(pipeline, ApiLimits(max_active=1, max_waiting=2, wait_seconds=5))
     statuses: list[int] = []
     bodies: list[dict[str, Any]] = []
@@ -152,9 +158,9 @@ def test_excess_load_gets_429_and_the_server_recovers(
 
 
 def test_an_abandoned_stream_gives_its_slot_back(
-    pipeline: Pipeline, live_factory: Callable[..., LiveServer]
+    index_dir: Path, live_factory: Callable[..., LiveServer]
 ) -> None:
-    pipeline.generator = SlowGenerator(pipeline.generator, delay=0.05)
+    pipeline = make_pipeline(index_dir, generator=slow(0.05), api_key=API_KEY)
     live = live_factory(pipeline, ApiLimits(max_active=1, max_waiting=0, wait_seconds=1))
     for _ in range(3):
         with httpx.stream("POST", f"{live.url}/api/chat", json={"question": AREA_Q, "stream": True}) as r:

@@ -101,8 +101,8 @@ def test_cors_is_off_by_default_and_configurable(pipeline: Pipeline) -> None:
     origin = {"Origin": "https://example.org"}
     with TestClient(create_app(pipeline=pipeline)) as client:
         assert "access-control-allow-origin" not in client.get("/healthz", headers=origin).headers
-    pipeline.settings = pipeline.settings.model_copy(update={"cors_origins": ["https://example.org"]})
-    with TestClient(create_app(pipeline=pipeline)) as client:
+    settings = pipeline.settings.model_copy(update={"cors_origins": ["https://example.org"]})
+    with TestClient(create_app(settings=settings, pipeline=pipeline)) as client:
         response = client.options("/api/chat", headers={**origin, "Access-Control-Request-Method": "POST"})
         assert response.headers["access-control-allow-origin"] == "https://example.org"
         other = client.get("/healthz", headers={"Origin": "https://evil.example"})

@@ -27,6 +27,7 @@ from session_worker import APPENDS, WORKERS, append_many
 from test_api_chat import AREA_Q, assert_error, sse_events
 
 from api.app import create_app
+from api.errors import status_of
 from api.limits import ApiLimits
 from api.sessions import (
     SQLITE_FILE,
@@ -291,7 +292,7 @@ def test_sqlite_store_that_cannot_be_created_is_a_clear_503(tmp_path: Path) -> N
     store = SqliteSessionStore(tmp_path / "state" / SQLITE_FILE)
     with pytest.raises(SessionStoreError, match="conversation store") as caught:
         store.append("s", "q", "a")
-    assert caught.value.http_status == 503 and caught.value.code == "unavailable"
+    assert status_of(caught.value) == 503 and caught.value.code == "unavailable"
 
 
 def test_redis_keeps_a_trimmed_list_with_a_ttl_per_conversation(redis_url: str) -> None:
@@ -316,7 +317,7 @@ def test_unreachable_redis_is_a_clear_503() -> None:
     store = RedisSessionStore(f"redis://:secret@127.0.0.1:{_free_port()}/0", timeout=1)
     with pytest.raises(SessionStoreError, match="Redis at 127.0.0.1") as caught:
         store.history("s")
-    assert caught.value.http_status == 503 and "secret" not in str(caught.value)
+    assert status_of(caught.value) == 503 and "secret" not in str(caught.value)
 
 
 def test_the_settings_pick_the_store(tmp_path: Path) -> None:

@@ -119,13 +119,30 @@ def _free_socket() -> socket.socket:
     return sock
 
 
-def build_test_pipeline(index_dir: Path, *, real_model: bool = False, **overrides: Any) -> Any:
-    """A pipeline over the real seed pages; the fast hashing embedder unless ``real_model``."""
-    from rag.pipeline import build_pipeline
+def build_test_pipeline(
+    index_dir: Path,
+    *,
+    real_model: bool = False,
+    first_delay: float = 0.0,
+    piece_delay: float = 0.0,
+    wrap: Callable[[Any], Any] | None = None,
+    **overrides: Any,
+) -> Any:
+    """A pipeline over the real seed pages; the fast hashing embedder unless ``real_model``; answers
+    delayed by ``first_delay`` and ``piece_delay`` seconds (see :class:`DelayedGenerator`), the
+    generator replaced by ``wrap(generator)`` when given."""
+    from rag.pipeline import build_pipeline, default_generator
     from rag.settings import Settings
 
+    def generator(settings: Settings, index: Any) -> Any:
+        inner = default_generator(settings, index)
+        if first_delay or piece_delay:
+            inner = DelayedGenerator(inner, first_delay=first_delay, piece_delay=piece_delay)
+        return wrap(inner) if wrap is not None else inner
+
     if real_model:
-        return build_pipeline(Settings(seeds_dir=REPO / "seeds", index_dir=index_dir, **overrides))
+        settings = Settings(seeds_dir=REPO / "seeds", index_dir=index_dir, **overrides)
+        return build_pipeline(settings, generator=generator)
     from rag.embed import HashingEmbedder
 
     # The hashing fake's name selects the answerability model calibrated for it.
@@ -133,7 +150,7 @@ def build_test_pipeline(index_dir: Path, *, real_model: bool = False, **override
     settings = Settings(
         seeds_dir=REPO / "seeds", index_dir=index_dir, embedding_model=embedder.name, **overrides
     )
-    return build_pipeline(settings, embedder)
+    return build_pipeline(settings, embedder, generator=generator)
 
 
 def start_server(pipeline: Any) -> LiveServer:
@@ -169,8 +186,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
     Answers stream with a short pause between pieces so the page is seen filling in.
     """
-    pipeline = build_test_pipeline(tmp_path_factory.mktemp("index") / "default", max_question_chars=200)
-    pipeline.generator = DelayedGenerator(pipeline.generator, piece_delay=0.03)
+    pipeline = build_test_pipeline(
+        tmp_path_factory.mktemp("index") / "default", piece_delay=0.03, max_question_chars=200
+    )
     server = start_server(pipeline)
     yield server
     server.stop()
@@ -193,13 +211,14 @@ def _servers(index_dir: Callable[[], Path]) -> Iterator[Callable[..., LiveServer
         wrap: Callable[[Any], Any] | None = None,
         **settings: Any,
     ) -> LiveServer:
-        pipeline = build_test_pipeline(index_dir(), real_model=real_model, **settings)
-        if first_delay or piece_delay:
-            pipeline.generator = DelayedGenerator(
-                pipeline.generator, first_delay=first_delay, piece_delay=piece_delay
-            )
-        if wrap is not None:
-            pipeline.generator = wrap(pipeline.generator)
+        pipeline = build_test_pipeline(
+            index_dir(),
+            real_model=real_model,
+            first_delay=first_delay,
+            piece_delay=piece_delay,
+            wrap=wrap,
+            **settings,
+        )
         server = start_server(pipeline)
         started.append(server)
         return server

@@ -8,7 +8,7 @@ from rag.embed import HashingEmbedder
 from rag.evaluation.corpus import load_corpus
 from rag.evaluation.qa import QAItem, load_qa
 from rag.generate import ExtractiveGenerator
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, build_pipeline
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 def hashing_pipeline(tmp_path_factory) -> Pipeline:
     # The hashing embedder and the extractive generator: no model is loaded.
     settings = Settings(index_dir=tmp_path_factory.mktemp("idx"), seeds_dir=ROOT / "seeds", _env_file=None)
-    pipeline = Pipeline(settings, HashingEmbedder(256), generator=None)  # type: ignore[arg-type]
-    pipeline.generator = ExtractiveGenerator(lambda t: pipeline.index.idf(t))
-    return pipeline
+    return build_pipeline(
+        settings, HashingEmbedder(256), generator=lambda _, index: ExtractiveGenerator(index.idf)
+    )
 
 
 @pytest.fixture(scope="session")

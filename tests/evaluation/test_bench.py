@@ -13,7 +13,8 @@ from rag.evaluation.bench import (
 from rag.evaluation.corpus import haystack_paragraphs
 from rag.evaluation.qa import load_qa
 from rag.generate import ExtractiveGenerator
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, build_pipeline
+from rag.protocols import Embedder
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,10 +49,10 @@ def test_run_haystack_puts_both_indexes_side_by_side(tmp_path, corpus):
     settings = Settings(cache_dir=tmp_path, seeds_dir=ROOT / "seeds", _env_file=None)
     items = load_qa(ROOT / "eval" / "qa_dev.jsonl")[:12]
 
-    def build(s: Settings) -> Pipeline:
-        pipeline = Pipeline(s, HashingEmbedder(128), generator=None)  # type: ignore[arg-type]
-        pipeline.generator = ExtractiveGenerator(lambda t: pipeline.index.idf(t))
-        return pipeline
+    def build(s: Settings, embedder: Embedder | None) -> Pipeline:
+        return build_pipeline(
+            s, embedder or HashingEmbedder(128), generator=lambda _, index: ExtractiveGenerator(index.idf)
+        )
 
     result = run_haystack(settings, items, distractors=80, seed=0, throughput_sample=20, build=build)
     seeds, haystack = result.sides

@@ -477,9 +477,6 @@ def test_warm_up_loads_the_model_and_a_failure_leaves_answers_extractive(tmp_pat
 
     from rag.pipeline import build_pipeline
 
-    pipeline = build_pipeline(
-        Settings(embedding_model="hashing:64", index_dir=tmp_path / "index", seeds_dir=SEEDS)
-    )
     loads: list[str] = []
 
     class Backend:
@@ -492,6 +489,9 @@ def test_warm_up_loads_the_model_and_a_failure_leaves_answers_extractive(tmp_pat
         def stream(self, messages: Sequence[Message], **kwargs: Any) -> Iterator[str]:
             raise AssertionError("not loaded")
 
-    pipeline.generator = GroundedGenerator("local", Backend(), ExtractiveGenerator())  # type: ignore[arg-type]
+    pipeline = build_pipeline(
+        Settings(embedding_model="hashing:64", index_dir=tmp_path / "index", seeds_dir=SEEDS),
+        generator=lambda settings, index: GroundedGenerator("local", Backend(), ExtractiveGenerator()),  # type: ignore[arg-type]
+    )
     pipeline.warm_up()  # does not raise: the service starts
     assert loads == ["load"] and "did not load" in caplog.text

@@ -75,9 +75,11 @@ def test_the_pipeline_retrieves_with_the_model_rewrite_and_streams_the_answer(
     settings = Settings(seeds_dir=SEEDS, index_dir=tmp_path / "index", cache_dir=tmp_path / "cache")
     backend = OpenAIBackend(llm_server.base_url, "m", timeout=2.0, retries=0)
     pipeline = Pipeline(
-        settings, HashingEmbedder(), GroundedGenerator("openai", backend, ExtractiveGenerator())
+        settings,
+        HashingEmbedder(),
+        GroundedGenerator("openai", backend, ExtractiveGenerator()),
+        rewriter=ModelQueryRewriter(backend),
     )
-    pipeline.rewriter = ModelQueryRewriter(backend)
 
     def cite_the_expedition(request: dict) -> Behaviour:
         # A model that cites whichever number the expedition article was given.

@@ -9,8 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from api.batching import BatchingEmbedder
-from rag.embed import HashingEmbedder
+from rag.embed import BatchingEmbedder, HashingEmbedder
 from rag.errors import ModelError
 
 
