@@ -33,6 +33,7 @@ from rag.errors import (
     NotFoundError,
     RagError,
 )
+from rag.feedback import FeedbackStoreError
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ LIBRARY_STATUS: dict[type[RagError], int] = {
     IndexWriteError: 503,
     IndexBusyError: 503,
     SessionStoreError: 503,
+    FeedbackStoreError: 503,
 }
 
 

@@ -42,7 +42,6 @@ class FeedbackStoreError(RagError):
     """The feedback store cannot be read or written (Redis unreachable, disk full, locked too long)."""
 
     exit_code = 12
-    http_status = 503
     code = "unavailable"
 
 

@@ -26,7 +26,7 @@ from langchain_openai import ChatOpenAI
 
 from api.app import create_app
 from api.completion_text import FOOTNOTE_HEADING
-from rag.pipeline import Pipeline
+from rag.pipeline import Pipeline, default_generator
 
 AREA_Q = "第八届进博会山西展厅的面积有多大？"
 LIST_Q = "第八届进博会山西展厅包含哪些板块？"
@@ -277,19 +277,19 @@ class _ReplacedModel:
 @pytest.mark.parametrize("stream", [True, False])
 def test_text_the_checks_replaced_is_followed_by_the_answer(pipeline_m: Pipeline, stream: bool) -> None:
     question = "太原理工大学获批多少个国家自然科学基金项目？"
-    extractive = pipeline_m.generator
-    pipeline_m.generator = _ReplacedModel(extractive)  # type: ignore[assignment]
-    try:
-        with TestClient(create_app(pipeline=pipeline_m)) as client:
-            body = {"model": "m", "stream": stream, "sources": "footnotes"}
-            answered = client.post(
-                "/v1/chat/completions", json={**body, "messages": [{"role": "user", "content": question}]}
-            )
-            refused = client.post(
-                "/v1/chat/completions", json={**body, "messages": [{"role": "user", "content": GDP_Q}]}
-            )
-    finally:
-        pipeline_m.generator = extractive
+    # The same index, answered through the builder with the model above in place of the generator.
+    replaced = make_pipeline(
+        pipeline_m.settings.index_dir,
+        generator=lambda settings, index: _ReplacedModel(default_generator(settings, index)),  # type: ignore[arg-type,return-value]
+    )
+    with TestClient(create_app(pipeline=replaced)) as client:
+        body = {"model": "m", "stream": stream, "sources": "footnotes"}
+        answered = client.post(
+            "/v1/chat/completions", json={**body, "messages": [{"role": "user", "content": question}]}
+        )
+        refused = client.post(
+            "/v1/chat/completions", json={**body, "messages": [{"role": "user", "content": GDP_Q}]}
+        )
     texts = [_content(r, stream) for r in (answered, refused)]
     final = pipeline_m.ask(question).text
     if stream:  # the model's words went out first; then the notice and the answer that replaces them
