@@ -31,6 +31,7 @@ from api.routes.common import document_body_errors
 from api.schemas import ChatCompletionChunk, ChatDelta, ErrorResponse, declare_limits
 from api.security import SecurityHeadersMiddleware
 from api.sessions import open_session_store
+from api.settings import ServerSettings
 from rag.errors import RagError
 from rag.feedback import open_feedback_store
 from rag.pipeline import Pipeline
@@ -124,6 +125,7 @@ def create_app(
     settings: Settings | None = None,
     pipeline: Pipeline | None = None,
     *,
+    server: ServerSettings | None = None,
     limits: ApiLimits | None = None,
     static_dir: Path | None = STATIC_DIR,
 ) -> FastAPI:
@@ -133,14 +135,18 @@ def create_app(
         settings: configuration (default: from the environment, ``RAG_*``).
         pipeline: an already-built pipeline (tests); otherwise one is built from
             ``settings`` with :func:`rag.pipeline.build_pipeline` at start-up.
+        server: the server's own settings: API key, CORS, framing, upload size
+            (default: from the environment, ``RAG_*``).
         limits: concurrency, queue, body-size and session bounds.
         static_dir: folder served at ``/`` (the chat page); None serves nothing.
     """
     settings = settings or (pipeline.settings if pipeline is not None else Settings())
+    server = server or ServerSettings()
     limits = limits or ApiLimits()
     limiter = ConcurrencyLimiter(limits.max_active, limits.max_waiting, limits.wait_seconds)
     state = ApiState(
         settings=settings,
+        server=server,
         limits=limits,
         limiter=limiter,
         sessions=open_session_store(settings, limits),
@@ -169,13 +175,13 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=limits.json_body_bytes,
-        limits={"/api/documents": articles.upload_body_limit(settings.max_upload_bytes)},
+        limits={"/api/documents": articles.upload_body_limit(server.max_upload_bytes)},
     )
     app.add_middleware(MetricsMiddleware, metrics=state.metrics)
-    if settings.cors_origins:
+    if server.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=settings.cors_origins,
+            allow_origins=server.cors_origins,
             allow_methods=["GET", "POST", "DELETE"],
             # Any request header: the official OpenAI SDKs in a browser send their own
             # (x-stainless-os, x-stainless-retry-count, …) besides Authorization and
@@ -189,7 +195,7 @@ def create_app(
     # Outermost, so that every response gets the headers: errors, 413s and CORS preflights too.
     app.add_middleware(
         SecurityHeadersMiddleware,
-        frame_ancestors=settings.frame_ancestors,
+        frame_ancestors=server.frame_ancestors,
         docs_paths=[p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p],
     )
     if static_dir is not None and static_dir.is_dir():

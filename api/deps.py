@@ -16,6 +16,7 @@ from api.errors import ApiError
 from api.limits import ApiLimits, ConcurrencyLimiter
 from api.metrics import Metrics
 from api.sessions import SessionStore
+from api.settings import ServerSettings
 from rag.feedback import FeedbackStore
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -28,6 +29,7 @@ class ApiState:
     """Everything the routes share, created once per app (no module globals)."""
 
     settings: Settings
+    server: ServerSettings
     limits: ApiLimits
     limiter: ConcurrencyLimiter
     sessions: SessionStore
@@ -75,7 +77,7 @@ def require_api_key(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
 ) -> None:
     """Admit only requests carrying the server's API key; with no key configured, refuse all writes."""
-    expected = get_state(request).settings.api_key
+    expected = get_state(request).server.api_key
     if not expected:
         raise ApiError(
             403,

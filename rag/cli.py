@@ -6,9 +6,9 @@ holds logic that the API would need too.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -54,16 +54,38 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-@click.group()
+class _Commands(click.Group):
+    """The ``rag`` commands; those of the web layer are imported only when run (or listed in help).
+
+    ``rag serve`` lives in :mod:`api.serve`: the library never imports the web code, and
+    commands that do not serve never pay for importing it.
+    """
+
+    #: Command name → ``module:attribute`` of a command defined outside the library.
+    lazy: dict[str, str] = {"serve": "api.serve:serve"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """The library's commands and the lazy ones, sorted."""
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """A library command, or a lazy one imported now."""
+        target = self.lazy.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=_Commands)
 @click.option("-v", "--verbose", is_flag=True, help="Log progress details to stderr.")
 def main(verbose: bool) -> None:
     """Ask the Taiyuan Daily (太原日报) archive; get cited answers."""
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(message)s"
     )
-    # The default model is converted from a local package; nothing is ever fetched.
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 @main.command()
@@ -196,38 +218,6 @@ def _print_explanation(analysis: dict[str, Any]) -> None:
         if value:
             click.echo(f"{label}: {'、'.join(value) if isinstance(value, list) else value}")
     click.echo(f"decision: {analysis.get('decision', '-')}")
-
-
-@main.command()
-@click.option("--host", default=None, help="Interface to listen on (default: RAG_HOST or 127.0.0.1).")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Port (default: RAG_PORT or 8000).")
-@click.option("--workers", type=click.IntRange(min=1), default=None, help="Processes (RAG_WORKERS, 1).")
-@click.option("--access-log/--no-access-log", default=True, help="Log every request.")
-@translate_errors
-def serve(host: str | None, port: int | None, workers: int | None, access_log: bool) -> None:
-    """Run the HTTP API and the chat page (the index is loaded, or built from the seeds, at start-up)."""
-    import uvicorn
-
-    # Each worker process builds its app from the environment, so the options travel there.
-    for name, value in (("HOST", host), ("PORT", port), ("WORKERS", workers)):
-        if value is not None:
-            os.environ[f"RAG_{name}"] = str(value)
-    # Requests run side by side, each on one core: several multi-threaded forward passes
-    # on a few cores would spin against each other (measured several times slower).
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    settings = Settings()
-    click.echo(f"serving on http://{settings.host}:{settings.port} (docs at /docs)", err=True)
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        access_log=access_log,
-        # A backstop above the API's own queue: past it uvicorn answers 503 without reading requests.
-        limit_concurrency=512,
-        timeout_graceful_shutdown=5,
-    )
 
 
 def _progress_bar(total: int):  # type: ignore[no-untyped-def]

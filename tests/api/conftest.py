@@ -22,6 +22,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.limits import ApiLimits
+from api.settings import ServerSettings
 from rag.embed import HashingEmbedder
 from rag.pipeline import GeneratorFactory, Pipeline, build_pipeline, default_generator
 from rag.settings import Settings
@@ -48,6 +49,16 @@ def make_pipeline(
     )
 
 
+def server_settings(**changes: Any) -> ServerSettings:
+    """The test server's settings: the test API key (unless ``changes`` say otherwise), no ``.env``."""
+    return ServerSettings(**{"api_key": API_KEY, **changes}, _env_file=None)
+
+
+def make_app(pipeline: Pipeline, **server: Any) -> Any:
+    """``create_app`` around ``pipeline`` with :func:`server_settings` changed by ``server``."""
+    return create_app(pipeline=pipeline, server=server_settings(**server))
+
+
 @pytest.fixture(scope="session")
 def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An index of the five seed pages, built once."""
@@ -66,8 +77,8 @@ def index_dir(seed_index: Path, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def pipeline(index_dir: Path) -> Pipeline:
-    """A pipeline over a private copy of the seed index, with an API key configured."""
-    return make_pipeline(index_dir, api_key=API_KEY)
+    """A pipeline over a private copy of the seed index."""
+    return make_pipeline(index_dir)
 
 
 def wait_ready(client: TestClient | httpx.Client, timeout: float = 30.0) -> dict[str, Any]:
@@ -84,8 +95,8 @@ def wait_ready(client: TestClient | httpx.Client, timeout: float = 30.0) -> dict
 
 @pytest.fixture
 def client(pipeline: Pipeline) -> Iterator[TestClient]:
-    """A test client of an app around ``pipeline`` (started, ready)."""
-    with TestClient(create_app(pipeline=pipeline)) as test_client:
+    """A test client of an app around ``pipeline`` with the test API key (started, ready)."""
+    with TestClient(make_app(pipeline)) as test_client:
         wait_ready(test_client)
         yield test_client
 
@@ -129,13 +140,15 @@ def serve(app: Any) -> LiveServer:
 
 @pytest.fixture
 def live_factory() -> Iterator[Callable[..., LiveServer]]:
-    """Start live servers of ``create_app(settings=…, pipeline=…, limits=…)``, all stopped after the test."""
+    """Start live servers of ``create_app(pipeline=…, server=…, limits=…)``, all stopped after the test.
+
+    ``server`` defaults to :func:`server_settings`."""
     started: list[LiveServer] = []
 
     def start(
-        pipeline: Pipeline, limits: ApiLimits | None = None, settings: Settings | None = None
+        pipeline: Pipeline, limits: ApiLimits | None = None, server: ServerSettings | None = None
     ) -> LiveServer:
-        live = serve(create_app(settings=settings, pipeline=pipeline, limits=limits))
+        live = serve(create_app(pipeline=pipeline, server=server or server_settings(), limits=limits))
         started.append(live)
         return live
 

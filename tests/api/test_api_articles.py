@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import API_KEY, make_pipeline, wait_ready
+from conftest import API_KEY, make_app, make_pipeline, wait_ready
 from fastapi.testclient import TestClient
 from test_api_chat import assert_error
 
-from api.app import create_app
 from rag.parse import infer_page_date, parse_text
 from rag.pipeline import Pipeline
 
@@ -76,8 +75,8 @@ def test_unknown_or_malformed_ids(client: TestClient, article_id: str) -> None:
 
 
 def test_writes_are_refused_when_no_key_is_configured(index_dir: Path) -> None:
-    pipeline = make_pipeline(index_dir)  # no api_key
-    with TestClient(create_app(pipeline=pipeline)) as client:
+    pipeline = make_pipeline(index_dir)
+    with TestClient(make_app(pipeline, api_key=None)) as client:
         article = pipeline.articles()[0]
         assert_error(client.delete(f"/api/articles/{article.id}", headers=AUTH), 403, "writes_disabled")
         assert_error(upload(client, ("p.txt", NEW_PAGE.encode())), 403, "writes_disabled")
@@ -183,8 +182,8 @@ def test_bad_uploads_change_nothing(
 
 
 def test_oversized_uploads_are_413(index_dir: Path) -> None:
-    pipeline = make_pipeline(index_dir, api_key=API_KEY, max_upload_bytes=2_000)
-    with TestClient(create_app(pipeline=pipeline)) as client:
+    pipeline = make_pipeline(index_dir)
+    with TestClient(make_app(pipeline, max_upload_bytes=2_000)) as client:
         assert_error(upload(client, ("big.txt", NEW_PAGE.encode() * 20)), 413, "payload_too_large")
         assert upload(client, ("small.txt", NEW_PAGE.encode())).status_code == 201
 
@@ -225,7 +224,7 @@ OTHER_PAGE = "汾河公园三期开工\n\n本报讯 汾河公园三期扩建工�
 
 
 def test_a_page_confirmed_under_another_name_survives_a_re_upload(pipeline: Pipeline) -> None:
-    with TestClient(create_app(pipeline=pipeline)) as client:
+    with TestClient(make_app(pipeline)) as client:
         assert upload(client, ("A.txt", NEW_PAGE.encode())).json()["articles_added"] == 1
         second = upload(client, ("B.txt", NEW_PAGE.encode()))
         assert second.status_code == 201 and second.json()["articles_unchanged"] == 1
@@ -245,7 +244,7 @@ def test_an_unwritable_index_is_a_503_and_the_live_index_stays(
     def disk_full(self: object, target: Path) -> None:
         raise OSError(28, "No space left on device")
 
-    with TestClient(create_app(pipeline=pipeline)) as client:
+    with TestClient(make_app(pipeline)) as client:
         wait_ready(client)
         before = counts(client)
         files_before = sorted(p.name for p in pipeline.settings.index_dir.iterdir())
@@ -257,7 +256,7 @@ def test_an_unwritable_index_is_a_503_and_the_live_index_stays(
 
 
 def test_a_damaged_index_is_a_503_naming_the_repair_until_it_is_rebuilt(pipeline: Pipeline) -> None:
-    with TestClient(create_app(pipeline=pipeline)) as client:
+    with TestClient(make_app(pipeline)) as client:
         assert wait_ready(client)["articles"] == 44
         (pipeline.settings.index_dir / "manifest.json").write_text('{"format_version": 2}')
         message = assert_error(client.post("/api/chat", json={"question": "进博会"}), 503, "index_damaged")

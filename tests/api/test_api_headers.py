@@ -11,13 +11,13 @@ from html.parser import HTMLParser
 
 import httpx
 import pytest
-from conftest import LiveServer
+from conftest import LiveServer, make_app, server_settings
 from fastapi.testclient import TestClient
 
 from api.app import STATIC_DIR, create_app
 from api.security import API_POLICY, DOCS_POLICY, page_policy
+from api.settings import ServerSettings
 from rag.pipeline import Pipeline
-from rag.settings import Settings
 
 PAGE_FILES = ["/", "/index.html", "/app.js", "/style.css", "/widget.js", "/favicon.svg"]
 API_GETS = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/api/articles?limit=1", "/v1/models"]
@@ -34,9 +34,8 @@ def directives(policy: str) -> dict[str, list[str]]:
 
 
 def with_settings(pipeline: Pipeline, **changes: object) -> TestClient:
-    """A client of an app whose settings differ from the pipeline's by ``changes`` (validated)."""
-    settings = Settings.model_validate({**pipeline.settings.model_dump(), **changes})
-    return TestClient(create_app(settings=settings, pipeline=pipeline))
+    """A client of an app whose server settings are the tests' changed by ``changes`` (validated)."""
+    return TestClient(make_app(pipeline, **changes))
 
 
 # -- every response ---------------------------------------------------------------------
@@ -156,7 +155,7 @@ def test_framing_is_configurable(
 @pytest.mark.parametrize("bad", ["https://a.example; script-src *", "'unsafe-inline'", "'none', 'self'"])
 def test_a_frame_ancestor_that_could_inject_a_directive_is_refused(bad: str) -> None:
     with pytest.raises(ValueError, match="frame"):
-        Settings(frame_ancestors=bad)
+        ServerSettings(frame_ancestors=bad)
 
 
 # -- CORS -------------------------------------------------------------------------------
@@ -186,10 +185,9 @@ def assert_preflight_allows(response: httpx.Response, origin: str) -> None:
 def test_a_real_preflight_is_answered_for_allowed_origins_only(
     pipeline: Pipeline, live_factory: Callable[..., LiveServer]
 ) -> None:
-    settings = pipeline.settings.model_copy(
-        update={"cors_origins": ["https://a.example", "https://b.example"]}
+    live = live_factory(
+        pipeline, server=server_settings(cors_origins=["https://a.example", "https://b.example"])
     )
-    live = live_factory(pipeline, settings=settings)
     with httpx.Client(base_url=live.url, timeout=30) as http:
         for path in ("/api/chat", "/v1/chat/completions"):
             for origin in ("https://a.example", "https://b.example"):
@@ -225,9 +223,9 @@ def test_cors_origins_from_the_environment(
     pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
     monkeypatch.setenv("RAG_CORS_ORIGINS", value)
-    settings = Settings(**{"index_dir": pipeline.settings.index_dir})
+    settings = ServerSettings()
     assert settings.cors_origins == ["https://a.example", "https://b.example"]
-    with TestClient(create_app(settings=settings, pipeline=pipeline)) as client:
+    with TestClient(create_app(pipeline=pipeline, server=settings)) as client:
         for origin in settings.cors_origins:
             assert_preflight_allows(preflight(client, "/api/chat", origin), origin)
         assert preflight(client, "/api/chat", "https://c.example").status_code == 400
@@ -235,8 +233,7 @@ def test_cors_origins_from_the_environment(
 
 def test_any_origin_with_a_star(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RAG_CORS_ORIGINS", "*")
-    settings = Settings(**{"index_dir": pipeline.settings.index_dir})
-    with TestClient(create_app(settings=settings, pipeline=pipeline)) as client:
+    with TestClient(create_app(pipeline=pipeline, server=ServerSettings())) as client:
         response = preflight(client, "/v1/chat/completions", "https://anyone.example")
         assert response.status_code == 200
         assert response.headers["access-control-allow-origin"] == "*"
@@ -257,7 +254,7 @@ def test_no_cors_by_default(client: TestClient) -> None:
 @pytest.mark.parametrize("bad", ["https://a.example/app", "a.example", "[broken"])
 def test_a_malformed_origin_is_refused_at_start(bad: str) -> None:
     with pytest.raises(ValueError, match="origin|Expecting value"):
-        Settings(cors_origins=bad)
+        ServerSettings(cors_origins=bad)
 
 
 def test_the_api_key_is_not_needed_for_the_preflight_itself(pipeline: Pipeline) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from conftest import LiveServer, make_pipeline
+from conftest import LiveServer, make_app, make_pipeline
 from fastapi.testclient import TestClient
 from test_api_chat import assert_error
 
@@ -164,10 +164,9 @@ def test_a_poisoned_query_fails_only_its_own_request(
 def test_a_failure_logs_its_traceback_at_debug_level_only(
     index_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from api.app import create_app
 
     pipeline = make_pipeline(index_dir, embedder=PoisonedEmbedder())
-    with TestClient(create_app(pipeline=pipeline), raise_server_exceptions=False) as client:
+    with TestClient(make_app(pipeline), raise_server_exceptions=False) as client:
         caplog.set_level(logging.DEBUG, logger="api")
         caplog.clear()
         assert_error(client.post("/api/chat", json={"question": f"{MARKER} 进博会"}), 500, "internal_error")

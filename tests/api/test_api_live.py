@@ -132,7 +132,7 @@ def slow(delay: float) -> GeneratorFactory:
 def test_excess_load_gets_429_and_the_server_recovers(
     index_dir: Path, live_factory: Callable[..., LiveServer]
 ) -> None:
-    pipeline = make_pipeline(index_dir, generator=slow(0.3), api_key=API_KEY)
+    pipeline = make_pipeline(index_dir, generator=slow(0.3))
     live = live_factory(pipeline, ApiLimits(max_active=1, max_waiting=2, wait_seconds=5))
     statuses: list[int] = []
     bodies: list[dict[str, Any]] = []
@@ -160,7 +160,7 @@ def test_excess_load_gets_429_and_the_server_recovers(
 def test_an_abandoned_stream_gives_its_slot_back(
     index_dir: Path, live_factory: Callable[..., LiveServer]
 ) -> None:
-    pipeline = make_pipeline(index_dir, generator=slow(0.05), api_key=API_KEY)
+    pipeline = make_pipeline(index_dir, generator=slow(0.05))
     live = live_factory(pipeline, ApiLimits(max_active=1, max_waiting=0, wait_seconds=1))
     for _ in range(3):
         with httpx.stream("POST", f"{live.url}/api/chat", json={"question": AREA_Q, "stream": True}) as r:
@@ -191,7 +191,7 @@ class FailingEmbedder(HashingEmbedder):
 
 
 def test_queries_during_uploads_never_fail(index_dir: Any, live_factory: Callable[..., LiveServer]) -> None:
-    pipeline = make_pipeline(index_dir, embedder=SlowEmbedder(256), api_key=API_KEY)
+    pipeline = make_pipeline(index_dir, embedder=SlowEmbedder(256))
     live = live_factory(pipeline)
     old_ids = {a.id for a in pipeline.articles()}
     stop = threading.Event()
@@ -230,7 +230,7 @@ def test_queries_during_uploads_never_fail(index_dir: Any, live_factory: Callabl
 def test_an_upload_failing_half_way_changes_nothing(
     index_dir: Any, live_factory: Callable[..., LiveServer]
 ) -> None:
-    pipeline = make_pipeline(index_dir, embedder=FailingEmbedder(256), api_key=API_KEY)
+    pipeline = make_pipeline(index_dir, embedder=FailingEmbedder(256))
     live = live_factory(pipeline)
     manifest = (index_dir / "manifest.json").read_bytes()
     before = httpx.get(f"{live.url}/api/articles").json()

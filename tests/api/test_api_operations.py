@@ -8,11 +8,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import make_pipeline, wait_ready
+from conftest import make_app, make_pipeline, wait_ready
 from fastapi.testclient import TestClient
 from test_api_chat import assert_error
 
-from api.app import create_app
 from api.errors import ApiError
 from api.limits import ApiLimits, ConcurrencyLimiter
 from rag.pipeline import Pipeline
@@ -39,7 +38,7 @@ def test_not_ready_while_loading_then_ready(pipeline: Pipeline) -> None:
         warm_up()
 
     pipeline.warm_up = slow_warm_up  # type: ignore[method-assign]
-    with TestClient(create_app(pipeline=pipeline)) as client:
+    with TestClient(make_app(pipeline)) as client:
         assert client.get("/healthz").status_code == 200
         assert_error(client.get("/readyz"), 503, "not_ready")
         release.set()
@@ -48,7 +47,7 @@ def test_not_ready_while_loading_then_ready(pipeline: Pipeline) -> None:
 
 def test_without_index_or_seeds_the_reason_is_reported(tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path / "index", seeds_dir=tmp_path / "no-seeds")
-    with TestClient(create_app(pipeline=pipeline)) as client:
+    with TestClient(make_app(pipeline)) as client:
         for _ in range(200):
             response = client.get("/readyz")
             if "no index" in response.json()["error"]["message"]:
@@ -62,7 +61,7 @@ def test_without_index_or_seeds_the_reason_is_reported(tmp_path: Path) -> None:
 
 def test_an_empty_index_folder_is_built_from_the_seeds(tmp_path: Path) -> None:
     pipeline = make_pipeline(tmp_path / "fresh")
-    with TestClient(create_app(pipeline=pipeline)) as client:
+    with TestClient(make_app(pipeline)) as client:
         assert wait_ready(client)["articles"] > 10
     assert (tmp_path / "fresh" / "manifest.json").is_file()
 
@@ -99,10 +98,9 @@ def test_metrics_count_requests_and_stage_times(client: TestClient) -> None:
 
 def test_cors_is_off_by_default_and_configurable(pipeline: Pipeline) -> None:
     origin = {"Origin": "https://example.org"}
-    with TestClient(create_app(pipeline=pipeline)) as client:
+    with TestClient(make_app(pipeline)) as client:
         assert "access-control-allow-origin" not in client.get("/healthz", headers=origin).headers
-    settings = pipeline.settings.model_copy(update={"cors_origins": ["https://example.org"]})
-    with TestClient(create_app(settings=settings, pipeline=pipeline)) as client:
+    with TestClient(make_app(pipeline, cors_origins=["https://example.org"])) as client:
         response = client.options("/api/chat", headers={**origin, "Access-Control-Request-Method": "POST"})
         assert response.headers["access-control-allow-origin"] == "https://example.org"
         other = client.get("/healthz", headers={"Origin": "https://evil.example"})

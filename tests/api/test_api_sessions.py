@@ -21,12 +21,11 @@ from typing import Any
 
 import pytest
 import redis
-from conftest import make_pipeline, wait_ready
+from conftest import make_app, make_pipeline, wait_ready
 from fastapi.testclient import TestClient
 from session_worker import APPENDS, WORKERS, append_many
 from test_api_chat import AREA_Q, assert_error, sse_events
 
-from api.app import create_app
 from api.errors import status_of
 from api.limits import ApiLimits
 from api.sessions import (
@@ -354,10 +353,10 @@ def test_a_follow_up_is_resolved_by_another_app_instance(
     if backend == "redis":
         monkeypatch.setenv("RAG_REDIS_URL", request.getfixturevalue("redis_url"))
     # Two pipelines over one index folder, as two workers (or one worker before and after a restart).
-    with TestClient(create_app(pipeline=make_pipeline(index_dir))) as first:
+    with TestClient(make_app(make_pipeline(index_dir))) as first:
         wait_ready(first)
         session = first.post("/api/chat", json={"question": FIRST_Q}).json()["session_id"]
-    with TestClient(create_app(pipeline=make_pipeline(index_dir))) as second:
+    with TestClient(make_app(make_pipeline(index_dir))) as second:
         wait_ready(second)
         followup = second.post("/api/chat", json={"question": FOLLOW_UP, "session_id": session}).json()
         assert followup["session_id"] == session and _about_hou_sen(followup), followup

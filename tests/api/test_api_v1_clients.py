@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from conftest import LiveServer, make_pipeline, serve
+from conftest import LiveServer, make_app, make_pipeline, serve, server_settings
 from fastapi.testclient import TestClient
 from langchain_core.messages import AIMessage, AIMessageChunk
 from langchain_openai import ChatOpenAI
@@ -40,12 +40,12 @@ FOOTNOTES = {"sources": "footnotes"}
 def pipeline_m(seed_index: Path, tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
     index_dir = tmp_path_factory.mktemp("v1-clients") / "index"
     shutil.copytree(seed_index, index_dir)
-    return make_pipeline(index_dir, cors_origins=[ORIGIN])
+    return make_pipeline(index_dir)
 
 
 @pytest.fixture(scope="module")
 def live(pipeline_m: Pipeline) -> Iterator[LiveServer]:
-    server = serve(create_app(pipeline=pipeline_m))
+    server = serve(make_app(pipeline_m, cors_origins=[ORIGIN]))
     yield server
     server.stop()
 
@@ -214,7 +214,7 @@ def test_langchain_max_tokens(live: LiveServer) -> None:
 def test_the_server_default_puts_footnotes_in_every_answer(pipeline_m: Pipeline) -> None:
     settings = pipeline_m.settings.model_copy(update={"v1_sources": "footnotes"})
     body = {"model": "m", "messages": [{"role": "user", "content": AREA_Q}]}
-    with TestClient(create_app(settings=settings, pipeline=pipeline_m)) as client:
+    with TestClient(create_app(settings=settings, pipeline=pipeline_m, server=server_settings())) as client:
         default = client.post("/v1/chat/completions", json=body).json()
         opted_out = client.post("/v1/chat/completions", json={**body, "sources": "none"}).json()
         bad = client.post("/v1/chat/completions", json={**body, "sources": "inline"})
@@ -282,7 +282,7 @@ def test_text_the_checks_replaced_is_followed_by_the_answer(pipeline_m: Pipeline
         pipeline_m.settings.index_dir,
         generator=lambda settings, index: _ReplacedModel(default_generator(settings, index)),  # type: ignore[arg-type,return-value]
     )
-    with TestClient(create_app(pipeline=replaced)) as client:
+    with TestClient(make_app(replaced)) as client:
         body = {"model": "m", "stream": stream, "sources": "footnotes"}
         answered = client.post(
             "/v1/chat/completions", json={**body, "messages": [{"role": "user", "content": question}]}

@@ -153,15 +153,19 @@ def build_test_pipeline(
     return build_pipeline(settings, embedder, generator=generator)
 
 
-def start_server(pipeline: Any) -> LiveServer:
-    """Serve ``create_app(pipeline=…)`` on a free loopback port; returns once it accepts requests."""
+def start_server(pipeline: Any, **server: Any) -> LiveServer:
+    """Serve ``create_app(pipeline=…)`` on a free loopback port; returns once it accepts requests.
+
+    ``server`` are the server's settings (``api_key``…); none is read from the environment.
+    """
     import httpx
     import uvicorn
 
     from api.app import create_app
+    from api.settings import ServerSettings
 
     pipeline.warm_up()
-    app = create_app(settings=pipeline.settings, pipeline=pipeline)
+    app = create_app(pipeline=pipeline, server=ServerSettings(**server, _env_file=None))
     sock = _free_socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
@@ -211,6 +215,9 @@ def _servers(index_dir: Callable[[], Path]) -> Iterator[Callable[..., LiveServer
         wrap: Callable[[Any], Any] | None = None,
         **settings: Any,
     ) -> LiveServer:
+        from api.settings import ServerSettings
+
+        web = {key: settings.pop(key) for key in list(settings) if key in ServerSettings.model_fields}
         pipeline = build_test_pipeline(
             index_dir(),
             real_model=real_model,
@@ -219,7 +226,7 @@ def _servers(index_dir: Callable[[], Path]) -> Iterator[Callable[..., LiveServer
             wrap=wrap,
             **settings,
         )
-        server = start_server(pipeline)
+        server = start_server(pipeline, **web)
         started.append(server)
         return server
 
