@@ -94,7 +94,7 @@ class _FakeModel:
 def fake_loader(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, _FakeModel]]:
     loads: list[tuple[str, _FakeModel]] = []
 
-    def load(path: str, device: str, *, local_only: bool, hint: str) -> _FakeModel:
+    def load(path: str, device: str, *, hint: str) -> _FakeModel:
         time.sleep(0.05)  # widen the window in which a second thread could also load
         loads.append((path, _FakeModel()))
         return loads[-1][1]
