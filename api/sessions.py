@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from rag.errors import RagError
 from rag.feedback import state_dir
 from rag.settings import Settings
+from rag.sqlite_state import open_shared
 from rag.types import Turn
 
 if TYPE_CHECKING:
@@ -137,25 +138,16 @@ class SqliteSessionStore(SessionStore):
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is not None and self._local.pid == pid:
             return conn
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # SQLite would create the file 0644 whatever the umask; created here as 0666 less the
-        # umask (an empty file is an empty database), it can be shared by a group of users,
-        # and SQLite gives its -wal and -shm files the same mode.
-        os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o666))
-        # isolation_level=None: transactions are begun explicitly (BEGIN IMMEDIATE below).
-        conn = sqlite3.connect(
-            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        conn = open_shared(
+            self.path,
+            (
+                "CREATE TABLE IF NOT EXISTS sessions ("
+                " id TEXT PRIMARY KEY, turns TEXT NOT NULL, touched REAL NOT NULL, used INTEGER NOT NULL)",
+                "CREATE INDEX IF NOT EXISTS sessions_touched ON sessions (touched)",
+                "CREATE INDEX IF NOT EXISTS sessions_used ON sessions (used)",
+            ),
+            self.busy_timeout,
         )
-        conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        # In WAL mode NORMAL survives a process crash; only a power cut may lose the last answers.
-        conn.execute("PRAGMA synchronous = NORMAL")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS sessions ("
-            " id TEXT PRIMARY KEY, turns TEXT NOT NULL, touched REAL NOT NULL, used INTEGER NOT NULL)"
-        )
-        conn.execute("CREATE INDEX IF NOT EXISTS sessions_touched ON sessions (touched)")
-        conn.execute("CREATE INDEX IF NOT EXISTS sessions_used ON sessions (used)")
         self._local.conn, self._local.pid = conn, pid
         with self._guard:
             self._connections.append((pid, conn))

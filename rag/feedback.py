@@ -15,7 +15,6 @@ Unlike conversations, feedback does not expire; the store keeps the newest
 from __future__ import annotations
 
 import json
-import os
 import re
 import secrets
 import sqlite3
@@ -29,6 +28,7 @@ from typing import Any, Literal
 
 from rag.errors import RagError
 from rag.settings import Settings
+from rag.sqlite_state import open_shared
 
 #: Entries kept at most; past it the oldest go first.
 MAX_FEEDBACK = 50_000
@@ -121,15 +121,11 @@ class SqliteFeedbackStore(FeedbackStore):
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            # Created 0666 less the umask (SQLite would make it 0644), like the sessions file.
-            os.close(os.open(self.path, os.O_CREAT | os.O_RDWR, 0o666))
-            with closing(sqlite3.connect(self.path, timeout=self.busy_timeout, isolation_level=None)) as conn:
-                conn.execute("PRAGMA journal_mode = WAL")
-                conn.execute(
-                    "CREATE TABLE IF NOT EXISTS feedback ("
-                    " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, data TEXT NOT NULL)"
-                )
+            schema = (
+                "CREATE TABLE IF NOT EXISTS feedback ("
+                " seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, data TEXT NOT NULL)",
+            )
+            with closing(open_shared(self.path, schema, self.busy_timeout)) as conn:
                 yield conn
         except (sqlite3.Error, OSError) as err:
             raise FeedbackStoreError(f"the feedback store {self.path} cannot be used: {err}") from err
