@@ -170,7 +170,7 @@ _PLACE_SUFFIX = re.compile(
 )
 _ORG_SUFFIX = re.compile(
     r"(?:公司|集团|大学|学院|学校|中学|小学|医院|银行|协会|学会|联盟|研究院|研究所|实验室|中心|委员会|委|局|厅|办|"
-    r"政府|法院|检察院|政协|人大|管委会|站|所|馆|社|厂|团队|电视台|电台|报社|纸业|醋业|酒业|药业|超市|商场|酒店)$"
+    r"政府|法院|检察院|政协|人大|常委会|管委会|站|所|馆|社|厂|团队|电视台|电台|报社|纸业|醋业|酒业|药业|超市|商场|酒店)$"
 )
 #: Words tagged as names that name no one in particular (the tagger cuts 山西辰涵…有限公司 apart).
 _GENERIC_NAMES = frozenset(

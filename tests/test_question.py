@@ -94,3 +94,10 @@ def test_scraps_the_tagger_glues_across_words_are_not_nouns_and_numbered_parts_a
     assert "二要" not in analysis.nouns
     assert ("name", "地块二") in {(c.kind, c.value) for c in analysis.constraints}
     assert "令加" not in analyze("夏季空气质量保障第10号调度令加严管控的时段是什么？").nouns
+
+
+def test_a_standing_committee_is_an_organisation_the_answer_must_be_about():
+    # 市人大常委会 and 市政协 are different bodies: the one asked must be printed in the article.
+    analysis = analyze("市人大常委会党组扩大会议学习了哪两部著作？")
+    constraints = {(c.kind, c.value) for c in analysis.constraints}
+    assert ("organisation", "人大常委会") in constraints
