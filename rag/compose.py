@@ -261,7 +261,10 @@ def restates_unprinted(analysis: QuestionAnalysis, statement: str, article: Arti
     """
     printed = local(normalize_for_match(article.title + article.body))
     said = local(normalize_for_match(statement))
-    for noun in analysis.nouns:
+    # Nouns, and the question's other nominal words (智能 of 智能工厂, 清明节): a verb of the
+    # question (挑出, 属于) may be the reader's own and still say what the paper says.
+    nominal = [t for t in analysis.terms if any(flag[:1] in ("n", "t") for _, flag in tag(t))]
+    for noun in (*analysis.nouns, *nominal):
         norm = local(normalize_for_match(noun))
         if len(norm) >= 2 and norm in said and norm not in printed:
             return True
@@ -387,8 +390,10 @@ def _with_antecedent(body: str, start: int, end: int) -> tuple[int, int]:
 
 
 def sentence_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]]:
-    """The supporting sentence (cut to the clauses that answer), cited."""
+    """The supporting sentence (cut to the clauses that answer, never past its typed spans), cited."""
     s, e = _clauses_answer(best.text, analysis)
+    if best.spans and not any(s <= a and b <= e for a, b in best.spans):
+        s, e = 0, len(best.text)  # the clauses echoing the question do not hold the figure
     part = best.text[s:e].rstrip("，,；;：: ")
     citation = candidate_citation(1, best)
     if (s, e) != (0, len(best.text)):

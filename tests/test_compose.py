@@ -262,3 +262,28 @@ def test_a_long_listing_sentence_is_cut_to_the_clause_that_holds_its_items():
     assert citations[0].quote == "系统讲解了有限空间作业安全要求、触电事故防范、机械伤害事故防范等知识"
     assert sentence[citations[0].start : citations[0].end] == citations[0].quote
     assert text == citations[0].quote + "。[1]"
+
+
+def test_a_restatement_may_not_repeat_a_nominal_word_the_article_lacks_but_may_reword_a_verb():
+    from rag.compose import restates_unprinted
+    from rag.types import Article
+
+    article = Article(
+        "a", "支持太原制造", "今年打造绿色工厂4家、绿色产品2种。", "p.txt", "2023-09-21", "news"
+    )
+    assert restates_unprinted(analyze("今年打造了几家智能工厂？"), "今年打造了4家智能工厂", article)
+    assert not restates_unprinted(analyze("今年挑出了几家绿色工厂？"), "今年挑出了4家绿色工厂", article)
+
+
+def test_a_sentence_answer_keeps_the_clause_that_holds_the_typed_span():
+    from rag.compose import sentence_answer
+    from rag.evidence import Candidate
+
+    sentence = (
+        "11月5日，第八届中国国际进口博览会启幕，宛如“四叶草”的国家会展中心敞开怀抱，"
+        "汇五洲佳品，聚四海宾朋，共享开放机遇，进博会的“朋友圈”越来越大，开幕的消息传遍黄浦江畔。"
+    )
+    best, _ = _candidate_for(sentence, sentence)
+    best = Candidate(**{**best.__dict__, "spans": ((0, 5),)})
+    _, citations = sentence_answer(analyze("进博会是哪天开幕的？"), best)
+    assert "11月5日" in citations[0].quote
