@@ -8,10 +8,11 @@ the retrieved article is on topic but does not state what was asked.
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+
+from rag.bm25 import pos_tags
 
 _NUM = r"(?:[0-9０-９][0-9０-９.,，]*|[一二两三四五六七八九十百千万亿几数半]+)\s*(?:余|多|近|万|亿|千|百)*\s*"
 
@@ -149,13 +150,11 @@ def specific_terms(tokens: list[str]) -> list[str]:
 
 @lru_cache(maxsize=4096)
 def person_names(sentence: str) -> tuple[str, ...]:
-    """Person names jieba's tagger finds in ``sentence`` (cached: the same sentences recur)."""
-    import jieba
-    import jieba.posseg as posseg
+    """Person names jieba's tagger finds in ``sentence`` (cached: the same sentences recur).
 
-    jieba.setLogLevel(logging.WARNING)
-    names = []
-    for word in posseg.cut(sentence):
-        if word.flag in ("nr", "nrfg", "nrt") and len(word.word) >= 2:
-            names.append(word.word)
-    return tuple(names)
+    Tagged with the archive's user dictionary, whatever was imported first: without it
+    阳泉 or 娄烦县 read as names, and the cache would keep that answer.
+    """
+    return tuple(
+        word for word, flag in pos_tags(sentence) if flag in ("nr", "nrfg", "nrt") and len(word) >= 2
+    )

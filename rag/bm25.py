@@ -45,6 +45,14 @@ def jieba_tokenizer():  # type: ignore[no-untyped-def]
     return jieba
 
 
+def pos_tags(text: str) -> list[tuple[str, str]]:
+    """``(word, part-of-speech flag)`` pairs of jieba's tagger, with the archive's user dictionary."""
+    import jieba.posseg
+
+    jieba_tokenizer()  # the user dictionary first, whichever module tags first
+    return [(pair.word, pair.flag) for pair in jieba.posseg.cut(text)]
+
+
 def tokenize(text: str) -> list[str]:
     """Split Chinese/mixed text into search tokens (jieba search mode, NFKC, lower-case, no stopwords)."""
     text = unicodedata.normalize("NFKC", text).lower()

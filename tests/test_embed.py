@@ -79,12 +79,14 @@ class _FakeModel:
     """Stands in for a SentenceTransformer: records calls, returns unnormalised vectors."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[list[str], str, int]] = []
+        self.calls: list[tuple[list[str], str | None, int]] = []
 
     def get_embedding_dimension(self) -> int:
         return 3
 
-    def encode(self, texts: Sequence[str], *, prompt: str, batch_size: int, **kwargs: object) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], *, prompt: str | None, batch_size: int, **kwargs: object
+    ) -> np.ndarray:
         self.calls.append((list(texts), prompt, batch_size))
         assert kwargs["normalize_embeddings"] is True
         return np.ones((len(texts), 3), dtype=np.float64) / np.sqrt(3)
@@ -138,6 +140,30 @@ def test_prompts_and_batch_size_reach_the_model(
     assert model.calls == [(["问题"], "Q: ", 5), (["段落一", "段落二"], "P: ", 5)]
     assert embedder.encode_documents([]).shape == (0, 3)
     assert embedder.dimension == 3
+
+
+def test_a_query_never_converts_the_bundled_model(tmp_path: Path) -> None:
+    embedder = SentenceTransformerEmbedder(DEFAULT_EMBEDDING_MODEL, cache_dir=tmp_path)
+    with pytest.raises(ModelError, match="rag model convert"):
+        embedder.encode_queries(["问"])
+    assert list(tmp_path.iterdir()) == []  # nothing was converted
+
+
+def test_the_bundled_model_prompts_are_known_without_loading_and_can_be_overridden(tmp_path: Path) -> None:
+    embedder = SentenceTransformerEmbedder(DEFAULT_EMBEDDING_MODEL, cache_dir=tmp_path)
+    assert embedder.prompts == {"query": "query: ", "passage": "passage: "}
+    changed = SentenceTransformerEmbedder(DEFAULT_EMBEDDING_MODEL, cache_dir=tmp_path, query_prompt="查询：")
+    assert changed.prompts == {"query": "查询：", "passage": "passage: "}
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_model_without_prompts_gets_none(tmp_path: Path, fake_loader: list[tuple[str, _FakeModel]]) -> None:
+    embedder = SentenceTransformerEmbedder(str(tmp_path), cache_dir=tmp_path)
+    embedder.encode_queries(["问题"])
+    embedder.encode_documents(["段落"])
+    [(_, model)] = fake_loader
+    assert [prompt for _, prompt, _ in model.calls] == [None, None]
+    assert embedder.prompts == {"query": "", "passage": ""}
 
 
 def test_unknown_bundled_model_is_a_model_error(tmp_path: Path) -> None:

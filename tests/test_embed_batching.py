@@ -9,7 +9,8 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from rag.embed import BatchingEmbedder, HashingEmbedder
+from rag.batching import BatchingEmbedder
+from rag.embed import HashingEmbedder
 from rag.errors import ModelError
 
 

@@ -327,3 +327,15 @@ def test_holders_survive_a_round_trip_while_two_pages_hold_an_article(tmp_path):
     assert loaded.holders(shared[:6]) == {"A.txt", "B.txt"}
     loaded.sync_source("A.txt", [])
     assert loaded.article(shared[:6]).source == "B.txt"
+
+
+def test_the_manifest_records_the_prompts_and_an_older_one_without_them_loads(tmp_path, seed_articles):
+    class Prompted(HashingEmbedder):
+        prompts = {"query": "query: ", "passage": "passage: "}
+
+    _build(seed_articles[:3], Prompted(128)).save(tmp_path / "idx")
+    manifest = json.loads((tmp_path / "idx" / MANIFEST).read_text())
+    assert manifest["prompts"] == {"query": "query: ", "passage": "passage: "}
+    del manifest["prompts"]  # as written before the prompts were recorded
+    (tmp_path / "idx" / MANIFEST).write_text(json.dumps(manifest))
+    assert len(Index.load(tmp_path / "idx", HashingEmbedder(128))) > 0

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.chunk import ChunkerSettings
+from rag.embed import embedder_prompts
 from rag.index import TOKENIZER_VERSION, Index
 from rag.protocols import Embedder
 from rag.settings import Settings
@@ -36,9 +37,8 @@ class CachingEmbedder:
         self.inner = inner
         #: The wrapped model's name.
         self.name = inner.name
-        ident = "\x00".join(
-            [inner.name, str(getattr(inner, "query_prompt", "")), str(getattr(inner, "passage_prompt", ""))]
-        )
+        prompts = embedder_prompts(inner)
+        ident = "\x00".join([inner.name, prompts["query"], prompts["passage"]])
         digest = hashlib.sha1(ident.encode("utf-8")).hexdigest()[:16]
         cache_dir.mkdir(parents=True, exist_ok=True)
         self.path = cache_dir / f"embeddings-{digest}.sqlite"
@@ -52,6 +52,11 @@ class CachingEmbedder:
     def dimension(self) -> int:
         """The wrapped model's width."""
         return self.inner.dimension
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        """The wrapped model's prompts."""
+        return embedder_prompts(self.inner)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries, from the cache where possible."""

@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.e5convert import _exclusive_lock
+from rag.e5convert import exclusive_lock
 from rag.errors import ModelError
 
 log = logging.getLogger(__name__)
@@ -355,7 +355,7 @@ def download_release(
         raise ModelError(f"cannot create {folder}: {err.strerror or err}") from err
     notes: list[str] = []
     # Two downloads never write the same partial file.
-    with _exclusive_lock(folder / ".lock"):
+    with exclusive_lock(folder / ".lock"):
         if target.is_file():
             try:
                 verify(target, release, progress)

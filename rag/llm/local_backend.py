@@ -38,7 +38,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from rag.e5convert import _exclusive_lock
+from rag.e5convert import exclusive_lock
 from rag.errors import ModelError
 from rag.llm.backend import BackendError
 from rag.llm.gguf_models import GGUFRelease, local_model_path, release_folder, resolve_release
@@ -346,7 +346,7 @@ def ensure_transformers_folder(gguf: Path, folder: Path) -> Path:
         )
     folder.parent.mkdir(parents=True, exist_ok=True)
     # A second process waits for the first one's conversion instead of doing it again.
-    with _exclusive_lock(folder.parent / f".{folder.name}.lock"):
+    with exclusive_lock(folder.parent / f".{folder.name}.lock"):
         if not converted(folder, gguf):
             _convert(gguf, folder)
     return folder
