@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from rag.embed import embedder_prompts, prepare_embedder
+from rag.embed import WrappingEmbedder
 from rag.protocols import Embedder
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ class _Request:
     error: BaseException | None = None
 
 
-class BatchingEmbedder:
+class BatchingEmbedder(WrappingEmbedder):
     """Wraps an :class:`~rag.protocols.Embedder`; concurrent query embeddings are batched.
 
     Documents are embedded by the wrapped embedder directly (ingest batches already).
@@ -50,36 +50,13 @@ class BatchingEmbedder:
     def __init__(self, inner: Embedder, max_batch: int = 32) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be ≥ 1")
-        self.inner = inner
+        super().__init__(inner)
         self.max_batch = max_batch
         self._pending: list[_Request] = []
         self._cond = threading.Condition()
         self._worker: threading.Thread | None = None
         #: Sizes of the batches run so far (bounded: the last 1,000), for tests and tuning.
         self.batch_sizes: list[int] = []
-
-    @property
-    def name(self) -> str:
-        """The wrapped model's name (index manifests must not change)."""
-        return self.inner.name
-
-    @property
-    def dimension(self) -> int:
-        """The wrapped model's vector width."""
-        return self.inner.dimension
-
-    @property
-    def prompts(self) -> dict[str, str]:
-        """The wrapped model's prompts."""
-        return embedder_prompts(self.inner)
-
-    def prepare(self, progress: Callable[[str], None] | None = None) -> None:
-        """Prepare the wrapped model (see :func:`prepare_embedder`)."""
-        prepare_embedder(self.inner, progress)
-
-    def encode_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
-        """Embed documents with the wrapped embedder."""
-        return self.inner.encode_documents(texts, show_progress=show_progress)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries, sharing a forward pass with queries of other threads queued meanwhile."""

@@ -288,6 +288,45 @@ def prepare_embedder(embedder: Embedder, progress: Callable[[str], None] | None 
         prepare(progress)
 
 
+class WrappingEmbedder:
+    """Base of embedders that wrap another (:mod:`rag.batching`, the evaluation cache).
+
+    The wrapped model's name, width, prompts and set-up step pass through, so an index
+    built through a wrapper records, and loads with, the bare model; subclasses override
+    the ``encode_*`` methods they change.
+    """
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+
+    @property
+    def name(self) -> str:
+        """The wrapped model's name."""
+        return self.inner.name
+
+    @property
+    def dimension(self) -> int:
+        """The wrapped model's vector width."""
+        return self.inner.dimension
+
+    @property
+    def prompts(self) -> dict[str, str]:
+        """The wrapped model's prompts."""
+        return embedder_prompts(self.inner)
+
+    def prepare(self, progress: Callable[[str], None] | None = None) -> None:
+        """Prepare the wrapped model (see :func:`prepare_embedder`)."""
+        prepare_embedder(self.inner, progress)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed queries with the wrapped model."""
+        return self.inner.encode_queries(texts)
+
+    def encode_documents(self, texts: Sequence[str], *, show_progress: bool = False) -> np.ndarray:
+        """Embed documents with the wrapped model."""
+        return self.inner.encode_documents(texts, show_progress=show_progress)
+
+
 def _grams(text: str) -> list[str]:
     chars = "".join(unicodedata.normalize("NFKC", text).lower().split())
     return list(chars) + [chars[i : i + 2] for i in range(len(chars) - 1)]

@@ -18,14 +18,14 @@ from pathlib import Path
 import numpy as np
 
 from rag.chunk import ChunkerSettings
-from rag.embed import embedder_prompts
+from rag.embed import WrappingEmbedder, embedder_prompts
 from rag.index import TOKENIZER_VERSION, Index
 from rag.protocols import Embedder
 from rag.settings import Settings
 from rag.types import Article
 
 
-class CachingEmbedder:
+class CachingEmbedder(WrappingEmbedder):
     """Wraps an :class:`~rag.protocols.Embedder` and keeps its vectors in a SQLite file.
 
     Keys are SHA-1 digests of (kind, text); the file name carries the model name and
@@ -34,9 +34,7 @@ class CachingEmbedder:
     """
 
     def __init__(self, inner: Embedder, cache_dir: Path) -> None:
-        self.inner = inner
-        #: The wrapped model's name.
-        self.name = inner.name
+        super().__init__(inner)
         prompts = embedder_prompts(inner)
         ident = "\x00".join([inner.name, prompts["query"], prompts["passage"]])
         digest = hashlib.sha1(ident.encode("utf-8")).hexdigest()[:16]
@@ -47,16 +45,6 @@ class CachingEmbedder:
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
-
-    @property
-    def dimension(self) -> int:
-        """The wrapped model's width."""
-        return self.inner.dimension
-
-    @property
-    def prompts(self) -> dict[str, str]:
-        """The wrapped model's prompts."""
-        return embedder_prompts(self.inner)
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Embed queries, from the cache where possible."""
