@@ -528,6 +528,11 @@ def enumerates(text: str) -> bool:
     return _ENUMERATES.search(text) is not None
 
 
+def names_items(text: str) -> bool:
+    """Whether a quote names two things or more (A、B; A和B; A与B; “A”“B”): a list can be read from it."""
+    return enumerates(text) or re.search(r"\w[和与及]\w|”“", text) is not None
+
+
 def richest_listing(candidates: Sequence[Candidate], margin: float = 0.1) -> Candidate:
     """Among near-ties of one article, the sentence that lists the most items.
 
@@ -646,6 +651,7 @@ __all__ = [
     "defined_parts",
     "list_answer",
     "named_answer",
+    "names_items",
     "report_answer",
     "richest_listing",
     "restates_unprinted",

@@ -294,6 +294,10 @@ class ExtractiveGenerator:
                 f"answerability {best.score:.3f} < {self.answerability.threshold}",
             )
         composed = self.compose(analysis, candidates, library)
+        listed = len(composed[1]) > 1 or any(compose.names_items(c.quote) for c in composed[1])
+        if analysis.kind == "list" and not listed:
+            # 培训讲了哪些内容 answered by a sentence that lists nothing: the pages hold no list.
+            return self._refusal(question, passages, analysis, "no sentence lists the items asked for")
         return self._answered(question, passages, analysis, composed, f"answerability {best.score:.3f}")
 
     def compose(

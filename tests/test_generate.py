@@ -176,3 +176,18 @@ def test_what_the_paper_reported_in_a_month_lists_that_months_pages_not_only_the
     assert answer.text.index("经北街建设火热推进") < answer.text.index("某公司通告")
     assert "进阶攀高向新行" not in answer.text  # printed in 2025
     assert {c.article_id for c in answer.citations} == {"notice", "road"}
+
+
+def test_a_list_question_is_refused_when_no_sentence_lists_anything():
+    topics = Article(
+        id="topics",
+        title="紫林醋业举办安全生产培训",
+        body="本报讯 11月1日，紫林醋业开展安全生产专项培训。培训讲解了有限空间作业、触电事故防范等内容。",
+        source="001.txt",
+        date="2025-11-05",
+        kind="brief",
+    )
+    listed = _generator(topics).generate("紫林醋业的安全生产培训讲了哪些内容？", _passages(topics))
+    assert not listed.refused and "触电事故防范" in listed.citations[0].quote
+    bare = _generator(VINEGAR).generate("紫林醋业的安全生产培训讲了哪些内容？", _passages(VINEGAR))
+    assert bare.refused  # the only sentence names the training, not what it covered
