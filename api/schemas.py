@@ -23,11 +23,12 @@ from pydantic import (
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from rag.types import SearchFilters
+from rag.types import RetrieverMode, SearchFilters
 
 SESSION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 ARTICLE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-RetrieverName = Literal["hybrid", "dense", "bm25"]
+#: The retrievers a request may name: the library's one definition.
+RetrieverName = RetrieverMode
 
 # Lone surrogates (JSON's "\ud800" decodes to one, but it is no character and cannot be
 # encoded as UTF-8), and control characters other than tab and line breaks: NUL ends

