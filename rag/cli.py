@@ -13,14 +13,14 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
 from rag.errors import RagError
 from rag.protocols import Embedder
 from rag.settings import DEFAULT_EMBEDDING_MODEL, Settings
-from rag.types import RETRIEVER_MODES, SearchFilters
+from rag.types import RETRIEVER_MODES, RetrieverMode, SearchFilters
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -80,6 +80,11 @@ def translate_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 def _filters(date_from: str | None, date_to: str | None, source: str | None) -> SearchFilters | None:
     filters = SearchFilters(date_from=date_from, date_to=date_to, source=source)
     return None if filters.is_empty else filters
+
+
+def _mode(retriever: str | None) -> RetrieverMode | None:
+    """``--retriever``: click's choice is one of :data:`RETRIEVER_MODES` already."""
+    return cast("RetrieverMode | None", retriever)
 
 
 def _print_json(data: Any) -> None:
@@ -188,8 +193,8 @@ def search(
     """Show the passages retrieved for QUERY."""
     pipeline = _pipeline(prepare=True)
     passages = pipeline.search(
-        query, top_k=top_k, filters=_filters(date_from, date_to, source), mode=retriever
-    )  # type: ignore[arg-type]
+        query, top_k=top_k, filters=_filters(date_from, date_to, source), mode=_mode(retriever)
+    )
     if as_json:
         _print_json(
             [
@@ -222,7 +227,9 @@ def ask(
 ) -> None:
     """Answer QUESTION with cited quotes from the pages."""
     pipeline = _pipeline(prepare=True)
-    answer = pipeline.ask(question, top_k=top_k, filters=_filters(date_from, date_to, source), mode=retriever)  # type: ignore[arg-type]
+    answer = pipeline.ask(
+        question, top_k=top_k, filters=_filters(date_from, date_to, source), mode=_mode(retriever)
+    )
     if as_json:
         _print_json(pipeline.answer_json(answer))
         return

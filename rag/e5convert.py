@@ -287,7 +287,7 @@ def _double_array(keys: dict[bytes, int]) -> list[int]:
     Every base is unique and the array is padded to a whole 256-unit block past the last
     base, so that any byte XOR-ed onto a base stays inside the array.
     """
-    trie: dict[str, Any] = {}
+    trie: dict[Any, Any] = {}  # byte (int) → child node; "value" → the key's value
     for key, value in keys.items():
         node = trie
         for byte in key:
@@ -297,7 +297,7 @@ def _double_array(keys: dict[bytes, int]) -> list[int]:
     units: list[int] = [0]
     used_bases: set[int] = set()
     next_base = 1
-    queue: list[tuple[dict[str, Any], int]] = [(trie, 0)]
+    queue: list[tuple[dict[Any, Any], int]] = [(trie, 0)]
     while queue:
         node, pos = queue.pop(0)
         labels = sorted(k for k in node if k != "value") + ([0] if "value" in node else [])

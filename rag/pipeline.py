@@ -21,9 +21,9 @@ from rag.index import Index, IngestReport
 from rag.live_index import LiveIndex, sync_articles
 from rag.parse import PageMeta, infer_page_date, parse_text, read_pages, split_page_header
 from rag.protocols import Embedder, Generator
-from rag.retrieve import Retriever, RetrieverMode, RetrieverSettings
+from rag.retrieve import Retriever, RetrieverSettings
 from rag.settings import Settings
-from rag.types import Answer, Article, Passage, SearchFilters, Turn
+from rag.types import Answer, Article, Passage, RetrieverMode, SearchFilters, Turn
 
 log = logging.getLogger(__name__)
 

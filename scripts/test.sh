@@ -8,4 +8,5 @@ bash scripts/install-redis.sh
 bash scripts/validate-compose.sh
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 .venv/bin/ruff check rag api tests scripts
+.venv/bin/mypy                     # rag/, strictly (pyproject.toml [tool.mypy])
 .venv/bin/python -m pytest "$@"

@@ -36,9 +36,9 @@ from rag.evaluation.metrics import drift, first_relevant, rank_scores
 from rag.evaluation.qa import QAItem
 from rag.index import Index
 from rag.protocols import Embedder
-from rag.retrieve import RETRIEVER_MODES, Retriever, RetrieverSettings
+from rag.retrieve import Retriever, RetrieverSettings
 from rag.settings import Settings
-from rag.types import Article
+from rag.types import RETRIEVER_MODES, Article
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline

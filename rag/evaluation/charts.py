@@ -16,7 +16,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -89,7 +89,7 @@ def _finish(axes: Axes) -> None:
 def to_svg(figure: Figure) -> str:
     """The figure as SVG markup from ``<svg`` on (no XML declaration or DOCTYPE)."""
     buffer = io.StringIO()
-    with matplotlib.rc_context(_SVG_STYLE):
+    with matplotlib.rc_context(_SVG_STYLE):  # type: ignore[arg-type]  # keys typed as Literal names
         figure.savefig(buffer, format="svg", metadata=_NO_METADATA)
     markup = buffer.getvalue()
     return markup[markup.index("<svg") :]
@@ -101,7 +101,7 @@ def charts(report: EvalReport) -> dict[str, str]:
     types = list(runs[0].by_type)
     answered = [t for t in types if t != "unanswerable"]
 
-    def per_type(kinds: Sequence[str], metric: str, unanswerable_metric: str = "") -> dict[str, list]:
+    def per_type(kinds: Sequence[str], metric: str, unanswerable_metric: str = "") -> dict[str, list[Any]]:
         return {
             run.retriever: [
                 run.by_type.get(t, {}).get(unanswerable_metric if t == "unanswerable" else metric)

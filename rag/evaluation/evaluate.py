@@ -282,7 +282,7 @@ def check_retrievers(modes: Iterable[str]) -> list[str]:
 
     Raises :class:`InvalidInputError` naming the first unknown or repeated one.
     """
-    from rag.retrieve import RETRIEVER_MODES
+    from rag.types import RETRIEVER_MODES
 
     modes = list(modes)
     unknown = [m for m in modes if m not in RETRIEVER_MODES]

@@ -73,7 +73,7 @@ def load_qa(path: Path | str) -> list[QAItem]:
         where = f"{path}:{number}"
         try:
             row = json.loads(line)
-        except ValueError as err:
+        except json.JSONDecodeError as err:
             raise InvalidInputError(f"{where}: not valid JSON ({err.msg})") from None
         item = _qa_item(row, where)
         if item.id in seen:

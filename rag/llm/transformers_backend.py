@@ -187,7 +187,7 @@ class TransformersBackend:
         seconds = deadline or self.deadline
         stop = threading.Event()
 
-        class _Stop(StoppingCriteria):
+        class _Stop(StoppingCriteria):  # type: ignore[misc]  # transformers is read as Any
             def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
                 return torch.full(
                     (input_ids.shape[0],), stop.is_set(), dtype=torch.bool, device=input_ids.device
