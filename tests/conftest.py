@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from api.limits import ApiLimits
 from api.settings import ServerSettings
 from rag.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 #: Every settings class of the product (each reads ``RAG_*`` variables and ``.env``).
 SETTINGS_CLASSES = (Settings, ServerSettings, ApiLimits)
@@ -37,3 +43,31 @@ def _settings_isolated_from_the_machine() -> Iterator[None]:
         for name in _setting_variables() & set(os.environ):
             patch.delenv(name)
         yield
+
+
+@pytest.fixture(scope="session")
+def real_seed_index(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path], Path]:
+    """``copy_to(folder)``: a copy of the seed pages indexed once per session with the real model.
+
+    Indexing the seeds with the real model takes about a minute on CI's two cores; the tests
+    that need it (the eval gate, the real-model server and page) share one build and each get
+    their own copy, so none sees another's writes.  Built by ``rag ingest`` in a subprocess,
+    exactly as a user would.  ``tests/test_cli.py`` still times the first run from scratch.
+    """
+    built = tmp_path_factory.mktemp("real-seed-index") / "index"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") or k in ("RAG_CACHE_DIR",)}
+    env |= {"RAG_INDEX_DIR": str(built), "RAG_SEEDS_DIR": str(REPO_ROOT / "seeds")}
+    subprocess.run(
+        [sys.executable, "-m", "rag.cli", "ingest", str(REPO_ROOT / "seeds")],
+        cwd=built.parent,
+        env=env,
+        check=True,
+        capture_output=True,
+        timeout=1800,
+    )
+
+    def copy_to(folder: Path) -> Path:
+        shutil.copytree(built, folder, ignore=shutil.ignore_patterns(".lock", "state"))
+        return folder
+
+    return copy_to

@@ -34,9 +34,10 @@ def test_thresholds_file_records_what_was_measured():
 
 
 @pytest.mark.slow
-def test_dev_set_meets_the_recorded_thresholds(tmp_path):
+def test_dev_set_meets_the_recorded_thresholds(tmp_path, real_seed_index):
+    index = real_seed_index(tmp_path / "index")  # the seeds as `rag ingest` indexes them
     env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_") or k in _KEEP}
-    env |= {"RAG_INDEX_DIR": str(tmp_path / "index"), "RAG_SEEDS_DIR": str(ROOT / "seeds")}
+    env |= {"RAG_INDEX_DIR": str(index), "RAG_SEEDS_DIR": str(ROOT / "seeds")}
     # Run from an empty folder so that no .env file changes the settings either.
     qa_files = [str(ROOT / "eval" / "qa_dev.jsonl"), str(ROOT / "eval" / "qa_near_miss.jsonl")]
     command = [sys.executable, "-m", "rag.cli", "eval", *qa_files, "--json"]

@@ -199,8 +199,13 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 
 @contextmanager
-def _servers(index_dir: Callable[[], Path]) -> Iterator[Callable[..., LiveServer]]:
+def _servers(
+    index_dir: Callable[[], Path], request: pytest.FixtureRequest
+) -> Iterator[Callable[..., LiveServer]]:
     """``make(...)`` starts a server over a fresh index from ``index_dir()``; all stop on exit.
+
+    With ``real_model=True`` the folder starts as a copy of the session's real-model seed
+    index (``real_seed_index``), built once for every test that needs it.
 
     ``first_delay``/``piece_delay`` slow the stream (:class:`DelayedGenerator`); ``wrap``
     replaces the generator by ``wrap(generator)``; other keywords are settings.
@@ -218,8 +223,11 @@ def _servers(index_dir: Callable[[], Path]) -> Iterator[Callable[..., LiveServer
         from api.settings import ServerSettings
 
         web = {key: settings.pop(key) for key in list(settings) if key in ServerSettings.model_fields}
+        folder = index_dir()
+        if real_model:
+            request.getfixturevalue("real_seed_index")(folder)
         pipeline = build_test_pipeline(
-            index_dir(),
+            folder,
             real_model=real_model,
             first_delay=first_delay,
             piece_delay=piece_delay,
@@ -238,17 +246,19 @@ def _servers(index_dir: Callable[[], Path]) -> Iterator[Callable[..., LiveServer
 
 
 @pytest.fixture
-def server_factory(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
+def server_factory(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Callable[..., LiveServer]]:
     """Start extra servers (e.g. one a test will stop, or one with a slow generator)."""
     count = iter(range(1_000))
-    with _servers(lambda: tmp_path / f"index{next(count)}") as make:
+    with _servers(lambda: tmp_path / f"index{next(count)}", request) as make:
         yield make
 
 
 @pytest.fixture(scope="module")
-def module_server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., LiveServer]]:
+def module_server_factory(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., LiveServer]]:
     """Like ``server_factory``, for servers that the tests of one module share."""
-    with _servers(lambda: tmp_path_factory.mktemp("index") / "index") as make:
+    with _servers(lambda: tmp_path_factory.mktemp("index") / "index", request) as make:
         yield make
 
 
