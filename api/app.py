@@ -59,7 +59,7 @@ async def _warm_up(state: ApiState) -> None:
     """Build the pipeline if needed, then load the index (or build it from the seeds) and the model."""
     try:
         if state.pipeline is None:
-            from rag.pipeline import build_pipeline
+            from rag.build import build_pipeline
 
             # Concurrent questions share the embedding model's forward passes.
             state.pipeline = await run_in_threadpool(build_pipeline, state.settings, batch_queries=True)
@@ -134,7 +134,7 @@ def create_app(
     Args:
         settings: configuration (default: from the environment, ``RAG_*``).
         pipeline: an already-built pipeline (tests); otherwise one is built from
-            ``settings`` with :func:`rag.pipeline.build_pipeline` at start-up.
+            ``settings`` with :func:`rag.build.build_pipeline` at start-up.
         server: the server's own settings: API key, CORS, framing, upload size
             (default: from the environment, ``RAG_*``).
         limits: concurrency, queue, body-size and session bounds.

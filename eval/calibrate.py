@@ -25,10 +25,10 @@ import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from rag.build import build_pipeline
 from rag.evaluation.metrics import contains_answer
 from rag.evaluation.qa import load_qa, split_of
 from rag.evidence import AnswerabilityModel, gather
-from rag.pipeline import build_pipeline
 from rag.settings import Settings
 
 

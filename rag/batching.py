@@ -8,7 +8,7 @@ while it was busy.  Nothing waits on purpose: a lone query is embedded at once.
 
 One caller's bad input must not fail the others batched with it: when a batched forward
 pass fails, each request of the batch is embedded again on its own, so only the request
-that fails alone gets the error.  Chosen by :func:`rag.pipeline.build_embedder`
+that fails alone gets the error.  Chosen by :func:`rag.build.build_embedder`
 (``batch_queries=True``: the HTTP server).
 """
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 def _pipeline(settings: Settings | None = None, *, prepare: bool = False) -> Pipeline:
     """The pipeline of ``settings``; ``prepare`` converts (the first time) and loads the embedding
     model first, so that a model that cannot be had is an exit code before any work."""
-    from rag.pipeline import build_pipeline
+    from rag.build import build_pipeline
 
     pipeline = build_pipeline(settings or Settings())
     if prepare:
@@ -402,8 +402,8 @@ def convert() -> None:
     RAG_CACHE_DIR; run again, it only checks the folder.  Another RAG_EMBEDDING_MODEL has
     nothing to convert: it is loaded (from its folder or the Hugging Face cache) to check it.
     """
+    from rag.build import build_embedder
     from rag.e5convert import default_model_folder, default_model_ready
-    from rag.pipeline import build_embedder
 
     settings = Settings()
     bundled = settings.embedding_model == DEFAULT_EMBEDDING_MODEL

@@ -22,7 +22,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from rag.pipeline import build_pipeline  # noqa: E402
+from rag.build import build_pipeline  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 
 

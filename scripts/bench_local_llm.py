@@ -33,12 +33,12 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from rag.build import build_pipeline  # noqa: E402
 from rag.evaluation.evaluate import EvidenceMatcher, score_question  # noqa: E402
 from rag.evaluation.metrics import summarize  # noqa: E402
 from rag.evaluation.qa import QAItem, load_qa  # noqa: E402
 from rag.llm.generator import UNAVAILABLE_NOTICE, UNGROUNDED_NOTICE, GroundedGenerator  # noqa: E402
 from rag.llm.prompt import Message  # noqa: E402
-from rag.pipeline import build_pipeline  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.types import Answer  # noqa: E402
 

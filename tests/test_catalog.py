@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from rag.build import build_pipeline
 from rag.catalog import CATALOG_FILE, PageCatalog, format_date, page_label
 from rag.embed import HashingEmbedder
 from rag.errors import DocumentError
 from rag.parse import PageMeta, read_page_meta, read_pages, split_page_header
-from rag.pipeline import Pipeline, build_pipeline
+from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"

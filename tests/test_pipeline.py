@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from rag.build import build_pipeline
 from rag.catalog import CATALOG_FILE
 from rag.embed import HashingEmbedder
 from rag.errors import IndexDamagedError
 from rag.generate import REFUSAL_TEXT
 from rag.index import Index
-from rag.pipeline import build_pipeline
 from rag.settings import Settings
 from rag.types import Turn
 
@@ -52,7 +52,7 @@ WRITER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from rag.pipeline import build_pipeline
+    from rag.build import build_pipeline
     from rag.settings import Settings
 
     index_dir, seeds, worker = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]

@@ -252,8 +252,8 @@ def run_haystack(
     progress: ProgressCallback | None = None,
 ) -> HaystackResult:
     """Run the QA set on the seeds alone and on the seeds plus ``distractors`` People's Daily paragraphs."""
+    from rag.build import build_pipeline
     from rag.parse import load_pages
-    from rag.pipeline import build_pipeline
 
     build = build or build_pipeline
     seeds = load_pages([settings.seeds_dir])

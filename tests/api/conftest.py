@@ -23,8 +23,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.limits import ApiLimits
 from api.settings import ServerSettings
+from rag.build import GeneratorFactory, build_pipeline, default_generator
 from rag.embed import HashingEmbedder
-from rag.pipeline import GeneratorFactory, Pipeline, build_pipeline, default_generator
+from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,8 +16,9 @@ from conftest import API_KEY, LiveServer, make_pipeline
 from test_api_articles import NEW_PAGE
 
 from api.limits import ApiLimits
+from rag.build import GeneratorFactory, default_generator
 from rag.embed import HashingEmbedder
-from rag.pipeline import GeneratorFactory, Pipeline, default_generator
+from rag.pipeline import Pipeline
 from rag.types import Answer, Passage, Turn
 
 AREA_Q = "第八届进博会山西展厅的面积有多大？"

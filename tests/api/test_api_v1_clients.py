@@ -26,7 +26,8 @@ from langchain_openai import ChatOpenAI
 
 from api.app import create_app
 from api.completion_text import FOOTNOTE_HEADING
-from rag.pipeline import Pipeline, default_generator
+from rag.build import default_generator
+from rag.pipeline import Pipeline
 
 AREA_Q = "第八届进博会山西展厅的面积有多大？"
 LIST_Q = "第八届进博会山西展厅包含哪些板块？"

@@ -4,11 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from rag.build import build_pipeline
 from rag.embed import HashingEmbedder
 from rag.evaluation.corpus import load_corpus
 from rag.evaluation.qa import QAItem, load_qa
 from rag.generate import ExtractiveGenerator
-from rag.pipeline import Pipeline, build_pipeline
+from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+from rag.build import build_pipeline
 from rag.chunk import ChunkerSettings
 from rag.embed import HashingEmbedder
 from rag.evaluation.bench import (
@@ -13,7 +14,7 @@ from rag.evaluation.bench import (
 from rag.evaluation.corpus import haystack_paragraphs
 from rag.evaluation.qa import load_qa
 from rag.generate import ExtractiveGenerator
-from rag.pipeline import Pipeline, build_pipeline
+from rag.pipeline import Pipeline
 from rag.protocols import Embedder
 from rag.settings import Settings
 

@@ -475,7 +475,7 @@ def test_a_model_that_declines_what_the_passages_answer_gives_the_extractive_ans
 def test_warm_up_loads_the_model_and_a_failure_leaves_answers_extractive(tmp_path, caplog):
     from llm_helpers import SEEDS
 
-    from rag.pipeline import build_pipeline
+    from rag.build import build_pipeline
 
     loads: list[str] = []
 

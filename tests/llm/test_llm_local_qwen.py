@@ -20,10 +20,11 @@ from collections.abc import Iterator
 import pytest
 from llm_helpers import SEEDS
 
+from rag.build import build_pipeline
 from rag.llm.generator import GroundedGenerator
 from rag.llm.gguf_models import RELEASES, release_path
 from rag.llm.local_backend import llama_cpp_available
-from rag.pipeline import Pipeline, build_pipeline
+from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer
 
