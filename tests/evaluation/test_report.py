@@ -83,7 +83,7 @@ def test_cli_says_when_the_eval_extra_is_missing(monkeypatch, tmp_path):
         importlib.util, "find_spec", lambda name, *a: None if name in gone else real(name, *a)
     )
     monkeypatch.setattr(
-        cli, "_pipeline", lambda settings=None, prepare=False: pytest.fail("no index is needed to refuse")
+        cli, "open_pipeline", lambda settings=None, prepare=False: pytest.fail("no index is needed to refuse")
     )
     qa = tmp_path / "qa.jsonl"
     qa.write_text(
