@@ -26,7 +26,7 @@ from api.deps import ApiState
 from api.errors import install_error_handlers
 from api.limits import ApiLimits, BodyLimitMiddleware, ConcurrencyLimiter
 from api.metrics import Metrics, MetricsMiddleware
-from api.routes import articles, chat, feedback, health, openai
+from api.routes import articles, chat, feedback, health, openai, vocabulary
 from api.routes.common import document_body_errors
 from api.schemas import ChatCompletionChunk, ChatDelta, ErrorResponse, declare_limits
 from api.security import SecurityHeadersMiddleware
@@ -169,7 +169,7 @@ def create_app(
     app.state.api = state
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
-    for module in (chat, feedback, articles, openai, health):
+    for module in (chat, feedback, articles, openai, health, vocabulary):
         app.include_router(module.router)
 
     app.add_middleware(

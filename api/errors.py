@@ -71,6 +71,31 @@ LIBRARY_STATUS: dict[type[RagError], int] = {
 }
 
 
+#: The HTTP layer's own error codes (auth, limits, start-up, conversations) and their statuses.
+#: With the library's (:data:`LIBRARY_STATUS`) and the generic ones (``_HTTP_CODES``), every
+#: ``error.code`` the API can answer with is listed here once (served by ``GET /api/vocabulary``).
+API_ERRORS: dict[str, int] = {
+    "unsupported_n": 400,
+    "unauthorized": 401,
+    "writes_disabled": 403,
+    "session_expired": 410,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "overloaded": 429,
+    "internal_error": 500,
+    "not_ready": 503,
+    "unavailable": 503,
+}
+
+
+def error_codes() -> dict[str, int]:
+    """Every ``error.code`` the API can answer with and its HTTP status, sorted by code."""
+    codes = {code: status for status, code in _HTTP_CODES.items()}
+    codes.update({cls.code: status for cls, status in LIBRARY_STATUS.items()})
+    codes.update(API_ERRORS)
+    return dict(sorted(codes.items()))
+
+
 def status_of(error: RagError) -> int:
     """The HTTP status ``error`` is answered with (500 for a library error not listed)."""
     for cls in type(error).__mro__:
