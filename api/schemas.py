@@ -252,6 +252,14 @@ class ChatRequest(StrictModel):
         description="Continue this conversation (follow-ups such as 后来呢？ are resolved from it). "
         "Omit to start a new one; the response carries the id to send next time.",
     )
+    turns: int | None = Field(
+        None,
+        ge=1,
+        le=100,
+        description="With `session_id`: keep only the first `turns` exchanges of the conversation and "
+        "forget the rest before answering (the reader edited an earlier question or asks for an answer "
+        "again). Omit to continue after the last exchange; to forget them all, omit `session_id`.",
+    )
     top_k: TopK | None = Field(None, description="How many passages to retrieve (default 5).")
     filters: Filters | None = Field(None, description="Restrict retrieval by date or page.")
     stream: bool = Field(

@@ -82,8 +82,12 @@ class SessionStore(ABC):
         return secrets.token_urlsafe(16)
 
     @abstractmethod
-    def history(self, session_id: str) -> tuple[Turn, ...] | None:
-        """The turns of a live conversation, renewing its TTL; ``None`` when the store does not hold it."""
+    def history(self, session_id: str, keep: int | None = None) -> tuple[Turn, ...] | None:
+        """The turns of a live conversation, renewing its TTL; ``None`` when the store does not hold it.
+
+        ``keep``: first forget every exchange after the first ``keep`` (one atomic step), as when
+        the reader edits an earlier question or regenerates an answer.
+        """
 
     @abstractmethod
     def append(self, session_id: str, question: str, answer: str) -> None:
@@ -184,7 +188,7 @@ class SqliteSessionStore(SessionStore):
             (session_id, turns, now),
         )
 
-    def history(self, session_id: str) -> tuple[Turn, ...] | None:
+    def history(self, session_id: str, keep: int | None = None) -> tuple[Turn, ...] | None:
         """The turns of a live conversation, renewing its TTL; ``None`` when the store does not hold it."""
         with self._transaction() as conn:
             now = self._clock()
@@ -192,8 +196,11 @@ class SqliteSessionStore(SessionStore):
             row = conn.execute("SELECT turns FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if row is None:
                 return None
-            self._touch(conn, session_id, row[0], now)
-        return tuple(Turn(t["role"], t["content"]) for t in json.loads(row[0]))
+            turns = json.loads(row[0])
+            if keep is not None:
+                turns = turns[: 2 * keep]
+            self._touch(conn, session_id, json.dumps(turns, ensure_ascii=False), now)
+        return tuple(Turn(t["role"], t["content"]) for t in turns)
 
     def append(self, session_id: str, question: str, answer: str) -> None:
         """Record one exchange; registers the conversation if it is new."""
@@ -272,6 +279,12 @@ if #turns == 0 then
     redis.call('ZREM', index, id)
     return false
 end
+local keep = tonumber(ARGV[6])
+if keep >= 0 then
+    -- Forget the exchanges after the first `keep` (an edited or regenerated question).
+    if keep == 0 then redis.call('DEL', key) else redis.call('LTRIM', key, 0, 2 * keep - 1) end
+    turns = redis.call('LRANGE', key, 0, -1)
+end
 redis.call('PEXPIRE', key, ttl_ms)
 redis.call('ZADD', index, now, id)
 return turns
@@ -339,9 +352,9 @@ class RedisSessionStore(SessionStore):
                 f"the conversation store (Redis at {self._where}) cannot be used: {err}"
             ) from err
 
-    def history(self, session_id: str) -> tuple[Turn, ...] | None:
+    def history(self, session_id: str, keep: int | None = None) -> tuple[Turn, ...] | None:
         """The turns of a live conversation, renewing its TTL; ``None`` when the store does not hold it."""
-        turns = self._call(self._history, session_id)
+        turns = self._call(self._history, session_id, -1 if keep is None else keep)
         if turns is None:
             return None
         return tuple(Turn(t["role"], t["content"]) for t in map(json.loads, turns))

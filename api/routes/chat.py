@@ -94,7 +94,7 @@ async def chat(body: ChatRequest, state: StateDep, pipeline: PipelineDep) -> Any
         session_id, history = state.sessions.new_id(), ()
     else:
         session_id = body.session_id
-        found = await run_in_threadpool(state.sessions.history, session_id)
+        found = await run_in_threadpool(state.sessions.history, session_id, body.turns)
         if found is None:
             raise ApiError(
                 SESSION_EXPIRED_STATUS,

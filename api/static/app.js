@@ -1204,24 +1204,23 @@
   }
 
   /**
-   * Ask ``question`` in place of the question at ``index``: it and everything after it go.
-   * The server keeps a conversation's turns and cannot take one back, so a conversation whose
-   * first question is replaced starts a new server session; later ones keep theirs (the
-   * dropped turn stays in the server's context for follow-ups).
+   * Ask ``question`` in place of the question at ``index``: it and everything after it go,
+   * on the server too (``turns``: the exchanges answered before it are all it keeps), so a
+   * follow-up is read against the edited conversation. With none before it, a new one starts.
    */
   function resend(conv, index, question) {
     if (inflight || !filtersValid()) return;
-    var earlier = conv.messages.slice(0, index).some(function (m) {
+    var kept = conv.messages.slice(0, index).filter(function (m) {
       return m.role === "assistant" && !m.stopped;
-    });
+    }).length;
     conv.messages.splice(index);
-    if (!earlier) conv.sessionId = null;
+    if (!kept) conv.sessionId = null;
     conv.messages.push({ role: "user", text: question });
     conv.updated = Date.now();
     save();
     renderAll();
     renderHistory();
-    run(conv, question, currentFilters());
+    run(conv, question, currentFilters(), kept);
   }
 
   /** Answer the question of ``message`` (an answer, a stopped answer or an error) again. */
@@ -1240,7 +1239,7 @@
     resend(state, asked, message.question);
   }
 
-  async function run(conv, question, filters) {
+  async function run(conv, question, filters, turns) {
     var controller = new AbortController();
     var request = { controller: controller, reason: null, conversation: conv };
     inflight = request;
@@ -1278,6 +1277,7 @@
 
     var payload = { question: question, stream: true };
     if (conv.sessionId) payload.session_id = conv.sessionId;
+    if (conv.sessionId && typeof turns === "number") payload.turns = turns;
     if (Object.keys(filters).length) payload.filters = filters;
 
     try {

@@ -391,3 +391,30 @@ def test_an_unknown_session_is_session_expired_not_a_fresh_answer(
     # The documented status of the route.
     responses = client.get("/openapi.json").json()["paths"]["/api/chat"]["post"]["responses"]
     assert "session_expired" in responses["410"]["description"]
+
+
+def test_keep_forgets_the_exchanges_after_the_first_ones_atomically(make_store: StoreFactory) -> None:
+    store = make_store()
+    session = store.new_id()
+    for n in range(3):
+        store.append(session, f"问题{n}", f"回答{n}")
+    kept = store.history(session, keep=1)
+    assert kept is not None and [t.content for t in kept] == ["问题0", "回答0"]
+    # Forgotten in the store, not only in what was returned.
+    assert [t.content for t in store.history(session) or ()] == ["问题0", "回答0"]
+    store.append(session, "问题1b", "回答1b")
+    assert [t.content for t in store.history(session) or ()] == ["问题0", "回答0", "问题1b", "回答1b"]
+
+
+def test_an_edited_question_takes_the_place_of_the_old_one_for_follow_ups(client: TestClient) -> None:
+    first = client.post("/api/chat", json={"question": FIRST_Q}).json()
+    session = first["session_id"]
+    client.post("/api/chat", json={"question": AREA_Q, "session_id": session})
+    # The reader edits the second question: the follow-up is read against the first one only.
+    edited = client.post("/api/chat", json={"question": FOLLOW_UP, "session_id": session, "turns": 1}).json()
+    assert _about_hou_sen(edited), edited
+    assert_error(
+        client.post("/api/chat", json={"question": FOLLOW_UP, "session_id": session, "turns": 0}),
+        422,
+        "invalid_input",
+    )

@@ -11,6 +11,7 @@ stopped.  Screenshots go to ``$RAG_SCREENSHOT_DIR`` (default ``screenshots/``, g
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -286,6 +287,33 @@ def test_regenerate_and_edit_and_resend(page: Browser) -> None:
     # The first question was replaced: the server conversation starts afresh too.
     assert stored["sessionId"] not in (None, session)
     page.screenshot("controls-05-edited")
+
+    # A later question edited: the server keeps the conversation up to it and forgets the rest
+    # (``turns``), so follow-ups are read against the edited question, not the old one.
+    page.ask(OTHER_QUESTION)
+    page.wait_for_answers(2)
+    session = page.stored()["sessionId"]
+    page.driver.execute_script(
+        """
+        window.__bodies = [];
+        const original = window.fetch;
+        window.fetch = function (url, init) {
+          if (init && typeof init.body === "string") window.__bodies.push(init.body);
+          return original.apply(this, arguments);
+        };
+        """
+    )
+    page.find_all(".msg-user .edit-question")[1].click()
+    box = page.wait_for(".msg-user.editing textarea")
+    box.clear()
+    box.send_keys("第八届进博会山西展厅包含多少家企业？")
+    page.find(".msg-user.editing .edit-send").click()
+    page.wait_until(
+        lambda: len(page.stored()["messages"]) == 4 and page.stored()["messages"][3]["role"] == "assistant"
+    )
+    sent = [json.loads(b) for b in page.driver.execute_script("return window.__bodies;") if '"question"' in b]
+    assert sent[-1]["session_id"] == session and sent[-1]["turns"] == 1, sent
+    assert page.stored()["sessionId"] == session
 
 
 def test_stop_keeps_what_arrived_as_a_note(page: Browser) -> None:
