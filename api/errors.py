@@ -20,7 +20,7 @@ from starlette.routing import Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.schemas import error_body
-from api.sessions import SessionStoreError
+from api.sessions import SessionStoreError, TurnsOutOfRangeError
 from rag.errors import (
     DocumentError,
     IndexBusyError,
@@ -67,6 +67,7 @@ LIBRARY_STATUS: dict[type[RagError], int] = {
     IndexWriteError: 503,
     IndexBusyError: 503,
     SessionStoreError: 503,
+    TurnsOutOfRangeError: 409,
     FeedbackStoreError: 503,
 }
 

@@ -254,11 +254,15 @@ class ChatRequest(StrictModel):
     )
     turns: int | None = Field(
         None,
-        ge=1,
-        le=100,
-        description="With `session_id`: keep only the first `turns` exchanges of the conversation and "
-        "forget the rest before answering (the reader edited an earlier question or asks for an answer "
-        "again). Omit to continue after the last exchange; to forget them all, omit `session_id`.",
+        ge=0,
+        description="Take back the end of the conversation before answering: keep only its first `turns` "
+        "exchanges (a question and its answer are one), counted from its first question, and forget "
+        "the rest. Send it when the reader edits an earlier question and asks again (the number of "
+        "answered questions before the edited one) or asks for the newest answer again; `0` keeps none "
+        "but the same `session_id`. Omit it to continue after the last exchange. A number above the "
+        "exchanges the conversation has had is a 409 `turns_out_of_range` (nothing is forgotten); "
+        "above `0` it needs `session_id`.",
+        examples=[1],
     )
     top_k: TopK | None = Field(None, description="How many passages to retrieve (default 5).")
     filters: Filters | None = Field(None, description="Restrict retrieval by date or page.")

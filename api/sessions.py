@@ -13,6 +13,10 @@ Both forget a conversation ``ttl_seconds`` after its last use, keep its last
 used goes first).  :meth:`SessionStore.history` answers ``None`` for an id the store
 does not hold, so the route can say the conversation is gone instead of answering the
 follow-up as a fresh question.
+
+A conversation also counts the exchanges it has had, so ``history(id, keep=k)`` can take
+back everything after its first ``k`` exchanges (an edited or regenerated question)
+even when the oldest messages are no longer held.
 """
 
 from __future__ import annotations
@@ -46,6 +50,26 @@ class SessionStoreError(RagError):
     """The conversation store cannot be read or written (Redis unreachable, disk full, locked too long)."""
 
     code = "unavailable"
+
+
+class TurnsOutOfRangeError(RagError):
+    """``keep`` asks for more earlier exchanges than the conversation has had (the client is out of step)."""
+
+    code = "turns_out_of_range"
+
+    def __init__(self, had: int, keep: int) -> None:
+        super().__init__(
+            f"this conversation has had {had} exchange{'s' if had != 1 else ''}, so turns={keep} cannot be "
+            f"kept; send turns between 0 and {had}, or ask again without session_id to start a new one"
+        )
+        self.had = had
+        self.keep = keep
+
+
+def _kept_messages(count: int, asked: int, keep: int) -> int:
+    """How many of the ``count`` messages held (the last of ``asked`` exchanges) precede exchange ``keep``."""
+    first = asked - count // 2  # ordinal of the oldest exchange still held
+    return 2 * max(0, min(count // 2, keep - first))
 
 
 class SessionStore(ABC):
@@ -86,7 +110,9 @@ class SessionStore(ABC):
         """The turns of a live conversation, renewing its TTL; ``None`` when the store does not hold it.
 
         ``keep``: first forget every exchange after the first ``keep`` (one atomic step), as when
-        the reader edits an earlier question or regenerates an answer.
+        the reader edits an earlier question or regenerates an answer.  Exchanges are counted
+        from the conversation's first, including those no longer held (``max_turns``); a
+        ``keep`` above that count raises :class:`TurnsOutOfRangeError` and changes nothing.
         """
 
     @abstractmethod
@@ -188,6 +214,18 @@ class SqliteSessionStore(SessionStore):
             (session_id, turns, now),
         )
 
+    @staticmethod
+    def _load(raw: str) -> tuple[int, list[dict[str, str]]]:
+        """``(exchanges had, messages held)`` of a stored row."""
+        data = json.loads(raw)
+        if isinstance(data, list):  # written before the count was kept: nothing was trimmed, presumably
+            return len(data) // 2, data
+        return int(data["asked"]), data["messages"]
+
+    @staticmethod
+    def _dump(asked: int, messages: list[dict[str, str]]) -> str:
+        return json.dumps({"asked": asked, "messages": messages}, ensure_ascii=False)
+
     def history(self, session_id: str, keep: int | None = None) -> tuple[Turn, ...] | None:
         """The turns of a live conversation, renewing its TTL; ``None`` when the store does not hold it."""
         with self._transaction() as conn:
@@ -196,10 +234,12 @@ class SqliteSessionStore(SessionStore):
             row = conn.execute("SELECT turns FROM sessions WHERE id = ?", (session_id,)).fetchone()
             if row is None:
                 return None
-            turns = json.loads(row[0])
+            asked, turns = self._load(row[0])
             if keep is not None:
-                turns = turns[: 2 * keep]
-            self._touch(conn, session_id, json.dumps(turns, ensure_ascii=False), now)
+                if keep > asked:
+                    raise TurnsOutOfRangeError(asked, keep)  # rolled back: nothing changes
+                turns, asked = turns[: _kept_messages(len(turns), asked, keep)], keep
+            self._touch(conn, session_id, self._dump(asked, turns), now)
         return tuple(Turn(t["role"], t["content"]) for t in turns)
 
     def append(self, session_id: str, question: str, answer: str) -> None:
@@ -208,9 +248,9 @@ class SqliteSessionStore(SessionStore):
             now = self._clock()
             conn.execute("DELETE FROM sessions WHERE touched < ?", (now - self.ttl_seconds,))
             row = conn.execute("SELECT turns FROM sessions WHERE id = ?", (session_id,)).fetchone()
-            turns: list[dict[str, str]] = json.loads(row[0]) if row else []
+            asked, turns = self._load(row[0]) if row else (0, [])
             turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
-            self._touch(conn, session_id, json.dumps(turns[-self.max_turns :], ensure_ascii=False), now)
+            self._touch(conn, session_id, self._dump(asked + 1, turns[-self.max_turns :]), now)
             conn.execute(
                 "DELETE FROM sessions WHERE id IN"
                 " (SELECT id FROM sessions ORDER BY used DESC LIMIT -1 OFFSET ?)",
@@ -235,17 +275,20 @@ class SqliteSessionStore(SessionStore):
 
 # Atomic on the Redis server, so two workers appending or evicting at once cannot lose a
 # message or drop one conversation too many.  KEYS: the conversation's list, the index of
-# last uses (a sorted set: id → time).  Times come from the caller's clock, so expiry is
-# decided the same way as by the SQLite store; PEXPIRE also lets Redis free the memory.
+# last uses (a sorted set: id → time), the count of exchanges it has had (a string).  Times
+# come from the caller's clock, so expiry is decided the same way as by the SQLite store;
+# PEXPIRE also lets Redis free the memory.
 _SWEEP = """
 local function sweep(index, prefix, now, ttl, max_sessions)
     local stale = redis.call('ZRANGEBYSCORE', index, '-inf', '(' .. (now - ttl))
-    for _, id in ipairs(stale) do redis.call('DEL', prefix .. id) end
+    for _, id in ipairs(stale) do redis.call('DEL', prefix .. 'turns:' .. id, prefix .. 'asked:' .. id) end
     redis.call('ZREMRANGEBYSCORE', index, '-inf', '(' .. (now - ttl))
     local excess = redis.call('ZCARD', index) - max_sessions
     if excess > 0 then
         local popped = redis.call('ZPOPMIN', index, excess)
-        for i = 1, #popped, 2 do redis.call('DEL', prefix .. popped[i]) end
+        for i = 1, #popped, 2 do
+            redis.call('DEL', prefix .. 'turns:' .. popped[i], prefix .. 'asked:' .. popped[i])
+        end
     end
 end
 """
@@ -254,12 +297,15 @@ end
 _APPEND = (
     _SWEEP
     + """
-local key, index = KEYS[1], KEYS[2]
+local key, index, asked_key = KEYS[1], KEYS[2], KEYS[3]
 local id, now, ttl, ttl_ms, prefix = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 sweep(index, prefix, now, ttl, math.huge)
-if not redis.call('ZSCORE', index, id) then redis.call('DEL', key) end
+if not redis.call('ZSCORE', index, id) then redis.call('DEL', key, asked_key) end
+-- A conversation stored before the count was kept: nothing was trimmed, presumably.
+local asked = tonumber(redis.call('GET', asked_key)) or math.floor(redis.call('LLEN', key) / 2)
 redis.call('RPUSH', key, ARGV[8], ARGV[9])
 redis.call('LTRIM', key, -tonumber(ARGV[6]), -1)
+redis.call('SET', asked_key, asked + 1, 'PX', ttl_ms)
 redis.call('PEXPIRE', key, ttl_ms)
 redis.call('ZADD', index, now, id)
 sweep(index, prefix, now, ttl, tonumber(ARGV[7]))
@@ -270,24 +316,33 @@ return 1
 _HISTORY = (
     _SWEEP
     + """
-local key, index = KEYS[1], KEYS[2]
+local key, index, asked_key = KEYS[1], KEYS[2], KEYS[3]
 local id, now, ttl, ttl_ms, prefix = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4], ARGV[5]
 sweep(index, prefix, now, ttl, math.huge)
 if not redis.call('ZSCORE', index, id) then return false end
-local turns = redis.call('LRANGE', key, 0, -1)
-if #turns == 0 then
-    redis.call('ZREM', index, id)
-    return false
+local held = redis.call('LLEN', key)
+local asked = tonumber(redis.call('GET', asked_key))
+if not asked then
+    if held == 0 then
+        redis.call('ZREM', index, id)
+        return false
+    end
+    asked = math.floor(held / 2)  -- stored before the count was kept
 end
 local keep = tonumber(ARGV[6])
 if keep >= 0 then
-    -- Forget the exchanges after the first `keep` (an edited or regenerated question).
-    if keep == 0 then redis.call('DEL', key) else redis.call('LTRIM', key, 0, 2 * keep - 1) end
-    turns = redis.call('LRANGE', key, 0, -1)
+    -- Too many: the number the conversation has had, and nothing changes.
+    if keep > asked then return asked end
+    -- Forget the exchanges after the first `keep` (an edited or regenerated question),
+    -- counted from the first even when the oldest are no longer held.
+    local kept = 2 * math.max(0, math.min(math.floor(held / 2), keep - (asked - math.floor(held / 2))))
+    if kept == 0 then redis.call('DEL', key) else redis.call('LTRIM', key, 0, kept - 1) end
+    redis.call('SET', asked_key, keep)
 end
 redis.call('PEXPIRE', key, ttl_ms)
+redis.call('PEXPIRE', asked_key, ttl_ms)
 redis.call('ZADD', index, now, id)
-return turns
+return redis.call('LRANGE', key, 0, -1)
 """
 )
 
@@ -296,7 +351,8 @@ class RedisSessionStore(SessionStore):
     """Conversations in Redis, shared by every worker and replica that reaches it.
 
     Each conversation is a list ``<prefix>turns:<id>`` of JSON messages, trimmed with
-    LTRIM to ``max_turns`` and given a TTL with PEXPIRE on every use; a sorted set
+    LTRIM to ``max_turns``, and a count ``<prefix>asked:<id>`` of its exchanges, both
+    given a TTL with PEXPIRE on every use; a sorted set
     ``<prefix>index`` of last uses bounds their number.  Every call is one Lua script,
     atomic on the server.
 
@@ -329,14 +385,14 @@ class RedisSessionStore(SessionStore):
         self._where = url.rsplit("@", 1)[-1]  # no password in messages
 
     def _call(self, script: Any, session_id: str, *extra: object) -> Any:
-        keys = [f"{self.prefix}turns:{session_id}", f"{self.prefix}index"]
+        keys = [f"{self.prefix}turns:{session_id}", f"{self.prefix}index", f"{self.prefix}asked:{session_id}"]
         ttl_ms = max(1, round(self.ttl_seconds * 1000))
         args = [
             session_id,
             repr(self._clock()),
             repr(self.ttl_seconds),
             ttl_ms,
-            f"{self.prefix}turns:",
+            self.prefix,
             *extra,
         ]
         with self._unavailable():
@@ -357,6 +413,8 @@ class RedisSessionStore(SessionStore):
         turns = self._call(self._history, session_id, -1 if keep is None else keep)
         if turns is None:
             return None
+        if isinstance(turns, int):  # the script's answer to a `keep` above the count
+            raise TurnsOutOfRangeError(turns, keep if keep is not None else -1)
         return tuple(Turn(t["role"], t["content"]) for t in map(json.loads, turns))
 
     def append(self, session_id: str, question: str, answer: str) -> None:

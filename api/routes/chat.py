@@ -22,6 +22,7 @@ from api.schemas import (
     SearchResponse,
     error_body,
 )
+from api.sessions import TurnsOutOfRangeError
 from api.streaming import SSE_HEADERS, AnswerStream, sse, sse_schema
 from rag.catalog import add_page_labels
 from rag.errors import RagError
@@ -52,6 +53,11 @@ _SESSION_EXPIRED_DOC = {
     "(expired after an hour of inactivity, evicted, or never issued); ask again without `session_id` "
     "to start a new one.",
 }
+_TURNS_DOC = {
+    "model": ErrorResponse,
+    "description": "`turns_out_of_range`: `turns` is larger than the number of exchanges the conversation "
+    "has had (or is above 0 without `session_id`); nothing was forgotten.",
+}
 
 
 async def _events(stream: AnswerStream, finish: Any) -> AsyncIterator[bytes]:
@@ -75,7 +81,12 @@ async def _events(stream: AnswerStream, finish: Any) -> AsyncIterator[bytes]:
     "/api/chat",
     response_model=ChatResponse,
     summary="Answer a question with citations",
-    responses={200: _STREAM_DOC, SESSION_EXPIRED_STATUS: _SESSION_EXPIRED_DOC, **errors(413, 422, 429, 503)},
+    responses={
+        200: _STREAM_DOC,
+        409: _TURNS_DOC,
+        SESSION_EXPIRED_STATUS: _SESSION_EXPIRED_DOC,
+        **errors(413, 422, 429, 503),
+    },
 )
 async def chat(body: ChatRequest, state: StateDep, pipeline: PipelineDep) -> Any:
     """Answer `question` from the pages, quoting them with `[n]` citations (or refuse).
@@ -83,7 +94,8 @@ async def chat(body: ChatRequest, state: StateDep, pipeline: PipelineDep) -> Any
     A follow-up (那它的面积有多大？ 后来呢？) is resolved from the conversation named by
     `session_id`; conversations live on the server for an hour of inactivity.  A
     `session_id` the server does not hold gets a 410 `session_expired` error rather than
-    an answer that ignores the conversation.
+    an answer that ignores the conversation.  `turns` takes back the end of the
+    conversation first (an edited or regenerated question), in the same step as the read.
     """
     # A question the pipeline refuses (blank, too long) is refused before its session is
     # looked up: a malformed request gets its 422 even when its session has expired.
@@ -91,6 +103,8 @@ async def chat(body: ChatRequest, state: StateDep, pipeline: PipelineDep) -> Any
     # The store is shared by the workers (SQLite or Redis): its calls block, so they run in
     # a thread rather than on the event loop.
     if body.session_id is None:
+        if body.turns:  # a new conversation has had no exchanges
+            raise TurnsOutOfRangeError(0, body.turns)
         session_id, history = state.sessions.new_id(), ()
     else:
         session_id = body.session_id

@@ -46,6 +46,7 @@
     internal_error: "服务器内部错误",
     unauthorized: "没有访问权限",
     session_expired: "对话已过期，已开始新对话。请重新提问。",
+    turns_out_of_range: "对话记录与服务器不一致，已开始新对话。请重新提问。",
   };
   var SVG_NS = "http://www.w3.org/2000/svg";
   var THUMB_PATH =
@@ -315,8 +316,11 @@
       message = response.statusText || "";
     }
     var status = response.status;
-    // The server no longer holds this conversation: the notice says it all (the English detail is for API clients).
-    if (code === "session_expired") return new ChatError(ERROR_LABELS[code], "", "expired");
+    // The server no longer holds this conversation (or not as the page does): the notice says
+    // it all (the English detail is for API clients).
+    if (code === "session_expired" || code === "turns_out_of_range") {
+      return new ChatError(ERROR_LABELS[code], "", "expired");
+    }
     var title;
     if (status === 429) title = "服务器繁忙，请稍后再试";
     else if (ERROR_LABELS[code]) title = ERROR_LABELS[code];
@@ -1205,16 +1209,17 @@
 
   /**
    * Ask ``question`` in place of the question at ``index``: it and everything after it go,
-   * on the server too (``turns``: the exchanges answered before it are all it keeps), so a
-   * follow-up is read against the edited conversation. With none before it, a new one starts.
+   * on the server too (``turns``: the server session keeps only the exchanges answered in it
+   * before this question), so a follow-up is read against the edited conversation.
    */
   function resend(conv, index, question) {
     if (inflight || !filtersValid()) return;
+    // Only answers the server recorded in this session count (not stopped ones, nor those
+    // of an earlier session that expired).
     var kept = conv.messages.slice(0, index).filter(function (m) {
-      return m.role === "assistant" && !m.stopped;
+      return m.role === "assistant" && !m.stopped && m.data && m.data.session_id === conv.sessionId;
     }).length;
     conv.messages.splice(index);
-    if (!kept) conv.sessionId = null;
     conv.messages.push({ role: "user", text: question });
     conv.updated = Date.now();
     save();

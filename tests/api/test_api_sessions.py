@@ -6,6 +6,7 @@ folder (``bash scripts/install-redis.sh`` installs Debian's package).
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import shutil
@@ -34,10 +35,12 @@ from api.sessions import (
     SessionStore,
     SessionStoreError,
     SqliteSessionStore,
+    TurnsOutOfRangeError,
     open_session_store,
 )
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from rag.types import Turn
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
@@ -300,14 +303,15 @@ def test_redis_keeps_a_trimmed_list_with_a_ttl_per_conversation(redis_url: str) 
     for i in range(3):
         store.append("s", f"q{i}", f"a{i}")
     key = f"{prefix}turns:s"
-    assert store.client.llen(key) == 4
-    assert 0 < store.client.pttl(key) <= 30_000
+    assert store.client.llen(key) == 4 and store.client.get(f"{prefix}asked:s") == "3"
+    assert 0 < store.client.pttl(key) <= 30_000 and 0 < store.client.pttl(f"{prefix}asked:s") <= 30_000
     # Redis itself forgets an idle conversation (its real clock, not the caller's).
     quick = RedisSessionStore(redis_url, ttl_seconds=0.2, prefix=prefix)
     quick.append("brief", "q", "a")
     assert quick.client.exists(f"{prefix}turns:brief") == 1
     time.sleep(0.4)
-    assert quick.client.exists(f"{prefix}turns:brief") == 0 and quick.history("brief") is None
+    assert quick.client.exists(f"{prefix}turns:brief", f"{prefix}asked:brief") == 0
+    assert quick.history("brief") is None
     store.close()
     quick.close()
 
@@ -393,28 +397,118 @@ def test_an_unknown_session_is_session_expired_not_a_fresh_answer(
     assert "session_expired" in responses["410"]["description"]
 
 
-def test_keep_forgets_the_exchanges_after_the_first_ones_atomically(make_store: StoreFactory) -> None:
-    store = make_store()
+def _contents(turns: tuple[Turn, ...] | None) -> list[str] | None:
+    return None if turns is None else [t.content for t in turns]
+
+
+def test_keep_takes_back_the_exchanges_after_the_first_ones(make_store: StoreFactory) -> None:
+    store = make_store(max_turns=4)
     session = store.new_id()
-    for n in range(3):
-        store.append(session, f"问题{n}", f"回答{n}")
-    kept = store.history(session, keep=1)
-    assert kept is not None and [t.content for t in kept] == ["问题0", "回答0"]
-    # Forgotten in the store, not only in what was returned.
-    assert [t.content for t in store.history(session) or ()] == ["问题0", "回答0"]
-    store.append(session, "问题1b", "回答1b")
-    assert [t.content for t in store.history(session) or ()] == ["问题0", "回答0", "问题1b", "回答1b"]
+    for n in range(4):
+        store.append(session, f"q{n}", f"a{n}")
+    # Four exchanges had, the last two held. Too many to keep: refused, and nothing changes.
+    with pytest.raises(TurnsOutOfRangeError, match="has had 4 exchanges") as caught:
+        store.history(session, keep=5)
+    assert caught.value.had == 4 and status_of(caught.value) == 409
+    assert _contents(store.history(session, keep=4)) == ["q2", "a2", "q3", "a3"]
+    # Counted from the conversation's first exchange, not from the first one still held.
+    assert _contents(store.history(session, keep=3)) == ["q2", "a2"]
+    assert _contents(store.history(session)) == ["q2", "a2"], "forgotten in the store, not only in the reply"
+    store.append(session, "q3b", "a3b")
+    assert _contents(store.history(session)) == ["q2", "a2", "q3b", "a3b"]
+    # Back to before every held exchange: none left, but the conversation and its count stay.
+    assert _contents(store.history(session, keep=1)) == []
+    store.append(session, "q1b", "a1b")
+    assert _contents(store.history(session)) == ["q1b", "a1b"]
+    with pytest.raises(TurnsOutOfRangeError, match="has had 2 exchanges"):
+        store.history(session, keep=3)
+    assert _contents(store.history(session, keep=0)) == [] and _contents(store.history(session)) == []
+    assert len(store) == 1 and store.history(store.new_id(), keep=0) is None
+    store.append(session, "q0c", "a0c")
+    with pytest.raises(TurnsOutOfRangeError, match="has had 1 exchange,"):
+        store.history(session, keep=2)
 
 
-def test_an_edited_question_takes_the_place_of_the_old_one_for_follow_ups(client: TestClient) -> None:
-    first = client.post("/api/chat", json={"question": FIRST_Q}).json()
-    session = first["session_id"]
-    client.post("/api/chat", json={"question": AREA_Q, "session_id": session})
-    # The reader edits the second question: the follow-up is read against the first one only.
-    edited = client.post("/api/chat", json={"question": FOLLOW_UP, "session_id": session, "turns": 1}).json()
+def test_conversations_stored_before_the_count_was_kept_still_work(tmp_path: Path, redis_url: str) -> None:
+    # Rows written by the previous version: a bare list of messages, no count (assumed untrimmed).
+    old = [
+        json.dumps({"role": r, "content": f"{r}{n}"}, ensure_ascii=False)
+        for n in range(2)
+        for r in ("q", "a")
+    ]
+    sqlite_store = SqliteSessionStore(tmp_path / SQLITE_FILE)
+    sqlite_store.append("s", "x", "y")  # creates the table
+    with sqlite3.connect(sqlite_store.path) as conn:
+        conn.execute("UPDATE sessions SET turns = ? WHERE id = 's'", (f"[{', '.join(old)}]",))
+    prefix = f"test-{uuid.uuid4().hex}:"
+    redis_store = RedisSessionStore(redis_url, prefix=prefix)
+    redis_store.client.rpush(f"{prefix}turns:s", *old)
+    redis_store.client.zadd(f"{prefix}index", {"s": time.time()})
+    for store in (sqlite_store, redis_store):
+        assert _contents(store.history("s")) == ["q0", "a0", "q1", "a1"]
+        assert _contents(store.history("s", keep=1)) == ["q0", "a0"]
+        store.append("s", "q1b", "a1b")
+        assert _contents(store.history("s")) == ["q0", "a0", "q1b", "a1b"]
+        with pytest.raises(TurnsOutOfRangeError):
+            store.history("s", keep=3)
+        store.close()
+
+
+def _ask(client: TestClient, question: str, **fields: Any) -> dict[str, Any]:
+    response = client.post("/api/chat", json={"question": question, **fields})
+    assert response.status_code == 200, response.text
+    if fields.get("stream"):
+        name, done = sse_events(response.text)[-1]
+        assert name == "done", done
+        return dict(done)
+    return dict(response.json())
+
+
+def test_a_follow_up_after_an_edit_is_read_against_the_edited_question(client: TestClient) -> None:
+    def conversation(edit: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        session = _ask(client, FIRST_Q)["session_id"]
+        _ask(client, AREA_Q, session_id=session)
+        # The reader edits question 2 (about 进博会) into a follow-up of question 1 (about 侯森).
+        edited = _ask(client, FOLLOW_UP, session_id=session, **edit)
+        after = _ask(client, "后来呢？", session_id=session, stream=True)
+        assert edited["session_id"] == after["session_id"] == session
+        return edited, after
+
+    edited, after = conversation({"turns": 1, "stream": True})
+    # `query` is the standalone question searched: both are read against 侯森, not the question taken back.
+    for answer in (edited, after):
+        assert "侯森" in answer["query"] and "进博会" not in answer["query"], answer["query"]
     assert _about_hou_sen(edited), edited
+    # Without `turns` the old question stays in the conversation, and the follow-ups are read against it.
+    kept_old = conversation({})
+    assert all("进博会" in answer["query"] and "侯森" not in answer["query"] for answer in kept_old)
+
+
+def test_turns_out_of_range_is_a_clear_409_that_forgets_nothing(client: TestClient) -> None:
+    session = _ask(client, FIRST_Q)["session_id"]
+    for body in ({"session_id": session, "turns": 2}, {"session_id": session, "turns": 2, "stream": True}):
+        message = assert_error(
+            client.post("/api/chat", json={"question": FOLLOW_UP, **body}), 409, "turns_out_of_range"
+        )
+        assert "has had 1 exchange" in message and "turns=2" in message
+    message = assert_error(
+        client.post("/api/chat", json={"question": FOLLOW_UP, "turns": 1}), 409, "turns_out_of_range"
+    )
+    assert "has had 0 exchanges" in message
     assert_error(
-        client.post("/api/chat", json={"question": FOLLOW_UP, "session_id": session, "turns": 0}),
+        client.post("/api/chat", json={"question": FOLLOW_UP, "session_id": session, "turns": -1}),
         422,
         "invalid_input",
     )
+    # Nothing was forgotten: the follow-up still has its subject. turns=0 keeps the session, not its turns.
+    assert "侯森" in _ask(client, FOLLOW_UP, session_id=session)["query"]
+    fresh = _ask(client, FOLLOW_UP, session_id=session, turns=0)
+    assert fresh["session_id"] == session and "侯森" not in fresh["query"]
+    assert_error(
+        client.post("/api/chat", json={"question": FOLLOW_UP, "turns": 0, "session_id": "never-issued"}),
+        410,
+        "session_expired",
+    )
+    responses = client.get("/openapi.json").json()["paths"]["/api/chat"]["post"]["responses"]
+    assert "turns_out_of_range" in responses["409"]["description"]
+    assert client.get("/api/vocabulary").json()["error_codes"]["turns_out_of_range"] == 409

@@ -249,7 +249,27 @@ def test_sources_group_one_article_and_name_pages(page: Browser) -> None:
 # -- conversation controls --------------------------------------------------------------------
 
 
+def _sent_chat_requests(page: Browser) -> list[dict[str, Any]]:
+    """The bodies of the page's /api/chat requests since :func:`_record_requests`."""
+    bodies = page.driver.execute_script("return window.__bodies;")
+    return [json.loads(b) for b in bodies if '"question"' in b]
+
+
+def _record_requests(page: Browser) -> None:
+    page.driver.execute_script(
+        """
+        window.__bodies = [];
+        const original = window.fetch;
+        window.fetch = function (url, init) {
+          if (init && typeof init.body === "string") window.__bodies.push(init.body);
+          return original.apply(this, arguments);
+        };
+        """
+    )
+
+
 def test_regenerate_and_edit_and_resend(page: Browser) -> None:
+    _record_requests(page)
     page.ask(QUESTION)
     first = page.wait_for_answers(1)
     session = page.stored()["sessionId"]
@@ -263,10 +283,20 @@ def test_regenerate_and_edit_and_resend(page: Browser) -> None:
     stored = page.stored()
     assert [m["role"] for m in stored["messages"]] == ["user", "assistant"]
     assert "435" in again.text
+    # The server takes the answer back too (turns=0), in the same conversation.
+    assert "turns" not in _sent_chat_requests(page)[0]
+    assert _sent_chat_requests(page)[-1] | {"question": None} == {
+        "question": None,
+        "stream": True,
+        "session_id": session,
+        "turns": 0,
+    }
+    assert stored["sessionId"] == session
 
     # A second question; then the first one is edited: what followed it is replaced.
     page.ask(OTHER_QUESTION)
     page.wait_for_answers(2)
+    assert "turns" not in _sent_chat_requests(page)[-1], "a new question continues the conversation"
     assert page.find_all(".regenerate") and len(page.find_all(".regenerate")) == 1
     page.find_all(".msg-user .edit-question")[0].click()
     box = page.wait_for(".msg-user.editing textarea")
@@ -284,36 +314,29 @@ def test_regenerate_and_edit_and_resend(page: Browser) -> None:
         "2021年进博会太原代表团有多少采购商？"
     ]
     assert [m.text for m in page.find_all(".msg-user .bubble")] == ["2021年进博会太原代表团有多少采购商？"]
-    # The first question was replaced: the server conversation starts afresh too.
-    assert stored["sessionId"] not in (None, session)
+    assert _sent_chat_requests(page)[-1]["turns"] == 0 and stored["sessionId"] == session
     page.screenshot("controls-05-edited")
 
-    # A later question edited: the server keeps the conversation up to it and forgets the rest
-    # (``turns``), so follow-ups are read against the edited question, not the old one.
+    # A later question edited into a follow-up of the first: the server keeps the exchange
+    # before it and forgets the rest (turns=1), so this follow-up and the next are read
+    # against the edited conversation, not the question taken back (太原理工大学).
     page.ask(OTHER_QUESTION)
     page.wait_for_answers(2)
-    session = page.stored()["sessionId"]
-    page.driver.execute_script(
-        """
-        window.__bodies = [];
-        const original = window.fetch;
-        window.fetch = function (url, init) {
-          if (init && typeof init.body === "string") window.__bodies.push(init.body);
-          return original.apply(this, arguments);
-        };
-        """
-    )
     page.find_all(".msg-user .edit-question")[1].click()
     box = page.wait_for(".msg-user.editing textarea")
     box.clear()
-    box.send_keys("第八届进博会山西展厅包含多少家企业？")
+    box.send_keys("那其中有多少家企业？")
     page.find(".msg-user.editing .edit-send").click()
     page.wait_until(
         lambda: len(page.stored()["messages"]) == 4 and page.stored()["messages"][3]["role"] == "assistant"
     )
-    sent = [json.loads(b) for b in page.driver.execute_script("return window.__bodies;") if '"question"' in b]
-    assert sent[-1]["session_id"] == session and sent[-1]["turns"] == 1, sent
-    assert page.stored()["sessionId"] == session
+    assert _sent_chat_requests(page)[-1]["turns"] == 1 and page.stored()["sessionId"] == session
+    page.ask("后来呢？")
+    page.wait_for_answers(3)
+    assert "turns" not in _sent_chat_requests(page)[-1]
+    understood = [e.text for e in page.find_all(".msg-assistant .understood")]
+    assert len(understood) == 2, understood
+    assert all("进博会太原代表团" in u and "太原理工大学" not in u for u in understood), understood
 
 
 def test_stop_keeps_what_arrived_as_a_note(page: Browser) -> None:
