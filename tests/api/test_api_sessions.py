@@ -312,6 +312,13 @@ def test_redis_keeps_a_trimmed_list_with_a_ttl_per_conversation(redis_url: str) 
     time.sleep(0.4)
     assert quick.client.exists(f"{prefix}turns:brief", f"{prefix}asked:brief") == 0
     assert quick.history("brief") is None
+    # An evicted conversation leaves no count behind either.
+    one = RedisSessionStore(redis_url, max_sessions=1, prefix=f"test-{uuid.uuid4().hex}:")
+    one.append("first", "q", "a")
+    one.append("second", "q", "a")
+    assert one.client.exists(f"{one.prefix}turns:first", f"{one.prefix}asked:first") == 0
+    assert one.client.get(f"{one.prefix}asked:second") == "1"
+    one.close()
     store.close()
     quick.close()
 
