@@ -8,10 +8,12 @@ is pulled piece by piece while a limiter slot is held.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from api.deps import ApiState
 from rag.types import Answer
@@ -82,6 +84,33 @@ class AnswerStream:
     def __del__(self) -> None:
         # A response that never started iterating (client gone) must not keep the slot.
         self.close()
+
+
+class AnswerStreamResponse(StreamingResponse):
+    """An event stream that gives its answer's limiter slot back however the response ends.
+
+    Starlette stops iterating a body whose client hung up but leaves the suspended
+    generator to the garbage collector, which may keep the slot for seconds; here the
+    slot is released, and the generator closed, as soon as the response is over.
+    """
+
+    def __init__(self, stream: AnswerStream, events: AsyncIterator[bytes]) -> None:
+        super().__init__(events, media_type="text/event-stream", headers=SSE_HEADERS)
+        self._stream = stream
+        self._events = events
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the events; whatever happens, release the slot and close the event generator."""
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._stream.close()
+            aclose = getattr(self._events, "aclose", None)
+            if aclose is not None:
+                try:
+                    await aclose()
+                except RuntimeError:  # still running in a cancelled task: it closes itself
+                    pass
 
 
 def _json_data(model: str) -> dict[str, Any]:

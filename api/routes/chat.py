@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PipelineDep, StateDep
@@ -23,7 +22,7 @@ from api.schemas import (
     error_body,
 )
 from api.sessions import TurnsOutOfRangeError
-from api.streaming import SSE_HEADERS, AnswerStream, sse, sse_schema
+from api.streaming import AnswerStream, AnswerStreamResponse, sse, sse_schema
 from rag.catalog import add_page_labels
 from rag.errors import RagError
 from rag.types import Answer
@@ -130,7 +129,7 @@ async def chat(body: ChatRequest, state: StateDep, pipeline: PipelineDep) -> Any
         stream = await AnswerStream.open(
             state, lambda: pipeline.ask_stream(question, top_k=body.top_k, filters=filters, history=history)
         )
-        return StreamingResponse(_events(stream, finish), media_type="text/event-stream", headers=SSE_HEADERS)
+        return AnswerStreamResponse(stream, _events(stream, finish))
     answer = await state.run(pipeline.ask, question, top_k=body.top_k, filters=filters, history=history)
     return await finish(answer)
 

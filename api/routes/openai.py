@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.completion_text import CappedText, cited_numbers, footnotes
@@ -36,7 +35,7 @@ from api.schemas import (
     UserMessage,
     error_body,
 )
-from api.streaming import SSE_HEADERS, AnswerStream, sse, sse_schema
+from api.streaming import AnswerStream, AnswerStreamResponse, sse, sse_schema
 from rag.catalog import add_page_labels
 from rag.errors import InvalidInputError, RagError
 from rag.types import Answer, Turn
@@ -293,11 +292,8 @@ async def chat_completions(body: ChatCompletionRequest, state: StateDep, pipelin
             state, lambda: pipeline.ask_stream(question, top_k=body.top_k, filters=filters, history=history)
         )
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return StreamingResponse(
-            _chunks(stream, reply, labels, (completion_id, created, body.model), finish, include_usage),
-            media_type="text/event-stream",
-            headers=SSE_HEADERS,
-        )
+        chunks = _chunks(stream, reply, labels, (completion_id, created, body.model), finish, include_usage)
+        return AnswerStreamResponse(stream, chunks)
     answer = await state.run(pipeline.ask, question, top_k=body.top_k, filters=filters, history=history)
     finish(answer)
     content = reply.piece(answer.text)
