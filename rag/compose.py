@@ -611,14 +611,44 @@ def summary_answer(
         return sentence_answer(analysis, best)
     weights = term_weights(analysis, library)
     context = local(normalize_for_match(article.title))
-    ranked = sorted(spans[1:], key=lambda sp: -coverage(weights, article.body[sp[0] : sp[1]], context))
-    chosen = sorted([spans[0], *ranked[:3]])
+    body = article.body
+
+    def weight(span: tuple[int, int]) -> float:
+        # A sentence with a figure states what was done (建成28所); at equal coverage it wins
+        # over a sentence that only frames the section.
+        text = body[span[0] : span[1]]
+        return coverage(weights, text, context) + (0.05 if re.search(r"[0-9０-９]", text) else 0.0)
+
+    sections = _section_bounds(body)
+    if len(sections) >= 2:
+        # An article in sections (托起幸福“夕阳红” / 编织成长“新摇篮”…) is summarised by its
+        # lead and the best sentence of each of its first three sections, never a quoted remark.
+        picks = []
+        for lo, hi in sections[:3]:
+            inside = [sp for sp in spans[1:] if lo <= sp[0] < hi and not _quoted_remark(body, sp)]
+            if inside:
+                picks.append(max(inside, key=weight))
+        chosen = sorted({spans[0], *picks})
+    else:
+        ranked = sorted(spans[1:], key=lambda sp: -weight(sp))
+        chosen = sorted([spans[0], *ranked[:3]])
     chunks = library.chunks_of(article.id) if library is not None else [best.passage.chunk]
     parts, citations = [], []
     for n, (start, end) in enumerate(chosen, start=1):
         citations.append(citation_of(n, article, start, end, chunks))
         parts.append(f"{article.body[start:end]}[{n}]")
     return "".join(parts), citations
+
+
+def _section_bounds(body: str) -> list[tuple[int, int]]:
+    """The text spans under each section heading of ``body``, in order."""
+    heads = section_headings(body)
+    return [(end, heads[i + 1][0] if i + 1 < len(heads) else len(body)) for i, (_, end) in enumerate(heads)]
+
+
+def _quoted_remark(body: str, span: tuple[int, int]) -> bool:
+    """Whether the sentence is someone's remark in quotation marks (“平时我们工作都很忙…”)."""
+    return body[span[0]] in '“"「'
 
 
 def report_answer(

@@ -287,3 +287,39 @@ def test_a_sentence_answer_keeps_the_clause_that_holds_the_typed_span():
     best = Candidate(**{**best.__dict__, "spans": ((0, 5),)})
     _, citations = sentence_answer(analyze("进博会是哪天开幕的？"), best)
     assert "11月5日" in citations[0].quote
+
+
+class _EvenIdf(_OneArticle):
+    """One article, every printed word equally rare: coverage counts words, not their rarity."""
+
+    def document_frequency(self, token):
+        return int(token in self.chunk.text)
+
+    def idf(self, token):
+        return 1.0
+
+
+def test_a_summary_of_an_article_in_sections_takes_a_fact_from_each_section_not_a_remark():
+    from rag.compose import summary_answer
+
+    body = (
+        "万柏林区民政局聚焦“一老一小”特殊群体，尽心尽力为民办实事。\n"
+        "托起幸福夕阳红\n"
+        "“平时我们工作都很忙，母亲在家急需有人照料。”\n"
+        "今年，万柏林区加快构建“1+14+N”养老服务体系。\n"
+        "编织成长新摇篮\n"
+        "万柏林区是全市唯一争创示范区的县。今年年初，万柏林区实现14个街道未保站全覆盖。\n"
+        "方便居民零距离\n"
+        "居民们都说好。万柏林区2381名干部成为了便民帮办代办员。"
+    )
+    candidate, chunk = _candidate_for(body, "万柏林区民政局聚焦“一老一小”特殊群体，尽心尽力为民办实事。")
+    text, citations = summary_answer(
+        analyze("万柏林区民政局围绕“一老一小”都做了哪些工作？"), candidate, _EvenIdf(chunk)
+    )
+    quotes = [c.quote for c in citations]
+    assert quotes[0].startswith("万柏林区民政局聚焦")  # the lead first
+    assert any("1+14+N" in q for q in quotes)
+    assert any("未保站" in q for q in quotes)  # the sentence with the figure, not the framing one
+    assert any("2381名" in q for q in quotes)
+    assert not any(q.startswith("“") for q in quotes)  # a resident's remark summarises nothing
+    assert len(citations) == 4 and text.count("[") == 4

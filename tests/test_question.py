@@ -22,6 +22,7 @@ def _constraints(question):
         ("这篇报道的记者是谁？", "byline", "person"),
         ("讲讲新兴社区干部帮九旬老人找到家人的经过。", "summary", None),
         ("2022年7月太原发生了什么？", "report", None),
+        ("万柏林区民政局围绕“一老一小”都做了哪些工作？", "summary", None),
         ("紫林醋业的安全生产培训讲了哪些内容？", "list", None),
         ("太原要在哪五个方面当好龙头？", "list", None),
         ("侯森说了什么？", "said", None),
