@@ -15,6 +15,7 @@ from rag.live_index import LiveIndex
 from rag.pipeline import Pipeline
 from rag.protocols import Embedder, Generator
 from rag.settings import Settings
+from rag.stores import build_stores
 
 #: Builds the generator from the settings and the live index it reads term statistics from.
 GeneratorFactory = Callable[[Settings, LiveIndex], Generator]
@@ -78,7 +79,7 @@ def build_pipeline(
         embedder = build_embedder(settings, batch_queries=batch_queries)
     elif batch_queries:
         embedder = BatchingEmbedder(embedder)
-    index = LiveIndex(settings, embedder)
+    index = LiveIndex(settings, embedder, build_stores(settings))
     answerer = generator(settings, index)
     rewriter = build_query_rewriter(settings, answerer)
     return Pipeline(settings, embedder, answerer, index, rewriter=rewriter)

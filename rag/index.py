@@ -2,12 +2,16 @@
 
 Directory layout (``vectorstore/default/`` by default)::
 
-    manifest.json            format version, model, dimension, chunker, counts, file names
-    vectors-<gen>.faiss      FAISS IndexIDMap2(IndexFlatIP); ids are chunk slots
-    chunks-<gen>.jsonl       one chunk a line, with its slot and BM25 tokens
+    manifest.json            format version, model, dimension, chunker, stores, counts, file names
+    vectors-<gen>.faiss      the dense store (FAISS, flat or HNSW; see rag.store); ids are chunk slots
+    lexical-<gen>/           the lexical store (tantivy over the jieba tokens; see rag.lexical)
+    chunks-<gen>.jsonl       one chunk a line, with its slot
     articles-<gen>.jsonl     one article a line
     sentences-<gen>.npz      every answerable sentence: article, span, vector (so answers
                              can be ranked by meaning without encoding sentences per question)
+
+The engines behind the two stores come from the :class:`~rag.protocols.Stores` the index
+is built with (``RAG_STORE``: FAISS + tantivy files here, or a Milvus collection).
 
 Saving writes a new generation of data files, then replaces ``manifest.json`` in one
 ``os.replace``: a process killed at any point leaves either the old or the new
@@ -29,6 +33,7 @@ import dataclasses
 import json
 import os
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -40,7 +45,7 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
-from rag.bm25 import BM25Index, tokenize
+from rag.bm25 import tokenize
 from rag.chunk import ChunkerSettings, SentenceChunker
 from rag.embed import embedder_prompts
 from rag.errors import (
@@ -51,18 +56,20 @@ from rag.errors import (
     IndexWriteError,
     NotFoundError,
 )
-from rag.protocols import Embedder
-from rag.store import FaissVectorStore
+from rag.protocols import DenseStore, Embedder, LexicalStore, Selection, Stores
 from rag.text import answer_sentences
 from rag.types import Article, Chunk, SearchFilters
 
-FORMAT_VERSION = 2
+#: 3: BM25 by a lexical store (tantivy folder) instead of tokens in the chunks file; stores in the manifest.
+FORMAT_VERSION = 3
 MANIFEST = "manifest.json"
 #: The file writers lock (never written to; its presence means nothing).
 LOCK_FILE = ".lock"
 #: How long a writer waits for another process's write to finish.
 LOCK_WAIT_SECONDS = 600.0
-_DATA_FILE = re.compile(r"^(vectors|chunks|articles|sentences)-(\d{6})\.(faiss|jsonl|npz)$")
+_DATA_FILE = re.compile(
+    r"^(?:(?:vectors|chunks|articles|sentences)-(\d{6})\.(?:faiss|jsonl|npz|json)|lexical-(\d{6}))$"
+)
 _TEMP_FILE = re.compile(r"^\..*\.tmp$")
 
 
@@ -196,8 +203,14 @@ class Index:
         1
     """
 
-    def __init__(self, embedder: Embedder, chunker: ChunkerSettings | None = None) -> None:
+    def __init__(
+        self, embedder: Embedder, chunker: ChunkerSettings | None = None, *, stores: Stores | None = None
+    ) -> None:
+        from rag.stores import FaissStores
+
         self.embedder = embedder
+        #: Makes and opens the dense and lexical stores (the engine; FAISS + tantivy by default).
+        self.stores: Stores = stores or FaissStores()
         self.chunker_settings = chunker or ChunkerSettings()
         self._chunker = SentenceChunker(self.chunker_settings)
         self._articles: dict[str, Article] = {}
@@ -207,8 +220,11 @@ class Index:
         self._slots: list[Chunk | None] = []
         self._slot_of: dict[str, int] = {}
         self._by_article: dict[str, list[int]] = {}
-        self._vectors: FaissVectorStore | None = None
-        self._bm25 = BM25Index()
+        self._vectors: DenseStore | None = None
+        #: Made on the first chunk (a tantivy store is a folder: not made for an index that is loaded).
+        self._lexical: LexicalStore | None = None
+        #: Date and page of every slot as arrays, for filters (rebuilt after a change).
+        self._columns: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         self._sentences: dict[str, SentenceTable] = {}
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
@@ -269,6 +285,11 @@ class Index:
             "prompts": embedder_prompts(self.embedder),
             "chunker": asdict(self.chunker_settings),
             "tokenizer": TOKENIZER_VERSION,
+            "store": {
+                "engine": self.stores.name,
+                "dense": self._vectors.describe() if self._vectors is not None else None,
+                "lexical": self._lexical.describe() if self._lexical is not None else None,
+            },
             "counts": {"articles": len(self._articles), "chunks": len(self), "sources": len(self.sources)},
             "sources": self.sources,
             "generation": self._generation,
@@ -279,15 +300,29 @@ class Index:
 
     # -- searching -------------------------------------------------------------------
 
-    def _mask(self, filters: SearchFilters | None) -> np.ndarray | None:
+    def _selection(self, filters: SearchFilters | None) -> Selection | None:
+        """The slots ``filters`` keep, computed over arrays (no Python loop over the chunks)."""
         if filters is None or filters.is_empty:
             return None
-        return np.array([c is not None and filters.accepts(c) for c in self._slots], dtype=bool)
+        if self._columns is None:
+            live = np.array([c is not None for c in self._slots], dtype=bool)
+            dates = np.array([c.date if c is not None else "" for c in self._slots], dtype=str)
+            sources = np.array([c.source if c is not None else "" for c in self._slots], dtype=object)
+            self._columns = (live, dates, sources)
+        live, dates, sources = self._columns
+        keep = live.copy()
+        if filters.date_from:
+            keep &= dates >= filters.date_from
+        if filters.date_to:
+            keep &= dates <= filters.date_to
+        if filters.source:
+            keep &= sources == filters.source
+        return Selection(filters, np.flatnonzero(keep).astype("int64"))
 
     def dense_search(
         self, query_vector: np.ndarray, k: int, filters: SearchFilters | None = None
     ) -> list[tuple[Chunk, float]]:
-        """Chunks by cosine similarity to ``query_vector`` (already normalised)."""
+        """Chunks by cosine similarity to ``query_vector`` (already normalised), filtered inside the store."""
         if self._vectors is None or not len(self._vectors):
             return []
         if query_vector.shape[-1] != self._vectors.dimension:
@@ -295,17 +330,14 @@ class Index:
                 f"the query vector has {query_vector.shape[-1]} dimensions but the index holds "
                 f"{self._vectors.dimension}: rebuild the index with `rag ingest --rebuild`"
             )
-        mask = self._mask(filters)
-        # With a filter, search everything: exact search is cheap and a filtered top-k
-        # must not come up short because unfiltered hits took the slots.
-        depth = len(self._vectors) if mask is not None else k
-        scores, ids = self._vectors.search(query_vector, depth)
+        scores, ids = self._vectors.search(query_vector, k, self._selection(filters))
+        return self._hits(scores[0], ids[0], k)
+
+    def _hits(self, scores: np.ndarray, slots: np.ndarray, k: int) -> list[tuple[Chunk, float]]:
         hits: list[tuple[Chunk, float]] = []
-        for score, slot in zip(scores[0], ids[0], strict=True):
-            if slot < 0 or (mask is not None and not mask[slot]):
-                continue
-            chunk = self._slots[slot]
-            if chunk is not None:
+        for score, slot in zip(scores, slots, strict=True):
+            # A slot this generation does not hold (a store ahead of the records) is skipped.
+            if 0 <= slot < len(self._slots) and (chunk := self._slots[slot]) is not None:
                 hits.append((chunk, float(score)))
             if len(hits) >= k:
                 break
@@ -315,16 +347,20 @@ class Index:
         self, query_tokens: Sequence[str], k: int, filters: SearchFilters | None = None
     ) -> list[tuple[Chunk, float]]:
         """Chunks by BM25 score of ``query_tokens`` (see :func:`rag.bm25.tokenize`)."""
-        scores, slots = self._bm25.search(query_tokens, k, self._mask(filters))
-        return [(c, float(s)) for s, slot in zip(scores, slots, strict=True) if (c := self._slots[slot])]
+        if self._lexical is None:
+            return []
+        scores, slots = self._lexical.search(query_tokens, k, self._selection(filters))
+        return self._hits(scores, slots, k)
 
     def idf(self, token: str) -> float:
         """Inverse document frequency of a token over the chunks (for answer scoring)."""
-        return self._bm25.idf(token)
+        if self._lexical is None:
+            return float(np.log(1.5))  # the idf of a term no document holds in an empty collection
+        return self._lexical.idf(token)
 
     def document_frequency(self, token: str) -> int:
         """How many chunks hold ``token`` (0: a word the archive never printed)."""
-        return self._bm25.document_frequency(token)
+        return self._lexical.document_frequency(token) if self._lexical is not None else 0
 
     def query_vector(self, text: str) -> np.ndarray:
         """The query embedding of ``text`` (1 × dimension), cached: retrieval and answering share it."""
@@ -394,6 +430,7 @@ class Index:
         if article.source in holders:
             return
         home = min(holders)
+        self._columns = None
         self._articles[article_id] = dataclasses.replace(article, source=home)
         for slot in self._by_article.get(article_id, []):
             chunk = self._slots[slot]
@@ -415,7 +452,9 @@ class Index:
                 self._slots[slot] = None
         if slots and self._vectors is not None:
             self._vectors.remove(np.asarray(slots, dtype="int64"))
-        self._bm25.remove(slots)
+        if slots and self._lexical is not None:
+            self._lexical.remove(slots)
+        self._columns = None
         del self._articles[article_id]
         self._holders.pop(article_id, None)
         self._sentences.pop(article_id, None)
@@ -444,11 +483,14 @@ class Index:
             )
             row += n
         if self._vectors is None:
-            self._vectors = FaissVectorStore(int(vectors.shape[1]))
+            self._vectors = self.stores.new_dense(int(vectors.shape[1]))
+        if self._lexical is None:
+            self._lexical = self.stores.new_lexical()
         first = len(self._slots)
         slots = list(range(first, first + len(chunks)))
         self._vectors.add(np.asarray(slots, dtype="int64"), vectors)
-        self._bm25.add(slots, [tokenize(c.embed_text) for c in chunks])
+        self._lexical.add(slots, [tokenize(c.embed_text) for c in chunks])
+        self._columns = None
         for article in articles:
             self._articles[article.id] = article
             self._holders[article.id] = {article.source}
@@ -468,7 +510,8 @@ class Index:
         clone._slot_of = dict(self._slot_of)
         clone._by_article = {k: list(v) for k, v in self._by_article.items()}
         clone._vectors = self._vectors.copy() if self._vectors is not None else None
-        clone._bm25 = copy.deepcopy(self._bm25)
+        clone._lexical = self._lexical.copy() if self._lexical is not None else None
+        clone._columns = None
         clone._sentences = dict(self._sentences)  # tables are never changed in place
         return clone
 
@@ -478,6 +521,7 @@ class Index:
     def _file_names(generation: int) -> dict[str, str]:
         return {
             "vectors": f"vectors-{generation:06d}.faiss",
+            "lexical": f"lexical-{generation:06d}",
             "chunks": f"chunks-{generation:06d}.jsonl",
             "articles": f"articles-{generation:06d}.jsonl",
             "sentences": f"sentences-{generation:06d}.npz",
@@ -501,8 +545,7 @@ class Index:
             self._write_files(path, files)
         except OSError as err:
             for name in files.values():
-                with contextlib.suppress(OSError):
-                    (path / name).unlink()
+                _remove_entry(path / name)
             raise IndexWriteError(_write_failure(path, err)) from None
         self._remove_other_generations(path, set(files.values()))
         return path
@@ -521,11 +564,11 @@ class Index:
             with open(tmp, "w", encoding="utf-8") as fh:
                 for slot, chunk in enumerate(self._slots):
                     if chunk is not None:
-                        row = {"slot": slot, **chunk.to_dict(), "tokens": self._bm25.tokens(slot)}
+                        row = {"slot": slot, **chunk.to_dict()}
                         fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
         def write_vectors(tmp: Path) -> None:
-            (self._vectors or FaissVectorStore(1)).save(tmp)
+            (self._vectors or self.stores.new_dense(self.dimension or 1)).save(tmp)
 
         def write_sentences(tmp: Path) -> None:
             ids = [aid for aid in self._articles if aid in self._sentences]
@@ -545,6 +588,10 @@ class Index:
         _write_atomic(path / files["articles"], write_articles)
         _write_atomic(path / files["sentences"], write_sentences)
         _write_atomic(path / files["chunks"], write_chunks)
+        if self._lexical is None:
+            self._lexical = self.stores.new_lexical()
+        # A folder (tantivy) or a pointer file (Milvus): the store writes it whole, then renames.
+        self._lexical.save(path / files["lexical"])
         _write_atomic(path / files["vectors"], write_vectors)
         _fsync_dir(path)
         manifest = self.manifest()
@@ -561,8 +608,7 @@ class Index:
         for entry in path.iterdir():
             if entry.name not in keep and (_DATA_FILE.match(entry.name) or _TEMP_FILE.match(entry.name)):
                 removed.append(entry.name)
-                with contextlib.suppress(OSError):
-                    entry.unlink()
+                _remove_entry(entry)
         return removed
 
     @classmethod
@@ -588,7 +634,14 @@ class Index:
         return (Path(path) / MANIFEST).is_file()
 
     @classmethod
-    def load(cls, path: Path | str, embedder: Embedder, chunker: ChunkerSettings | None = None) -> Index:
+    def load(
+        cls,
+        path: Path | str,
+        embedder: Embedder,
+        chunker: ChunkerSettings | None = None,
+        *,
+        stores: Stores | None = None,
+    ) -> Index:
         """Load a saved index, refusing one built by another model, chunker or format.
 
         Raises :class:`IndexDamagedError` naming the unreadable file when the manifest
@@ -607,8 +660,8 @@ class Index:
                     f"index at {path} is damaged: {MANIFEST} lacks {', '.join(lacking)}: {REPAIR}"
                 )
             files = _manifest_files(path, manifest)
-        _check_manifest(path, manifest, embedder, chunker)
-        index = cls(embedder, chunker)
+        index = cls(embedder, chunker, stores=stores)
+        _check_manifest(path, manifest, embedder, chunker, index.stores)
         index._generation = int(manifest.get("generation", 0))
         index.created_at = str(manifest.get("created_at", index.created_at))
         with _reading(path, files["articles"]):
@@ -618,20 +671,15 @@ class Index:
                 index._articles[article.id] = article
                 if holders:
                     index._holders[article.id] = set(holders)
-        positions: list[int] = []
-        token_lists: list[list[str]] = []
         with _reading(path, files["chunks"]):
             for row in _read_jsonl(path / files["chunks"]):
-                slot, tokens = row.pop("slot"), row.pop("tokens")
+                slot = row.pop("slot")
                 chunk = Chunk.from_dict(row)
                 if slot >= len(index._slots):
                     index._slots.extend([None] * (slot + 1 - len(index._slots)))
                 index._slots[slot] = chunk
                 index._slot_of[chunk.id] = slot
                 index._by_article.setdefault(chunk.article_id, []).append(slot)
-                positions.append(slot)
-                token_lists.append(tokens)
-        index._bm25.add(positions, token_lists)
         with _reading(path, files["sentences"]), np.load(path / files["sentences"]) as data:
             offsets = np.concatenate([[0], np.cumsum(data["count"])]).astype(int)
             spans, vectors = data["spans"], data["vectors"]
@@ -642,12 +690,15 @@ class Index:
                 )
         if index._slot_of:
             with _reading(path, files["vectors"]):
-                index._vectors = FaissVectorStore.load(path / files["vectors"])
-            if len(index._vectors) != len(index._slot_of):
-                raise IndexDamagedError(
-                    f"index at {path} is damaged ({len(index._vectors)} vectors for "
-                    f"{len(index._slot_of)} chunks): {REPAIR}"
-                )
+                index._vectors = index.stores.open_dense(path / files["vectors"])
+            with _reading(path, files["lexical"]):
+                index._lexical = index.stores.open_lexical(path / files["lexical"])
+            for what, store in (("vectors", index._vectors), ("lexical entries", index._lexical)):
+                if len(store) != len(index._slot_of):
+                    raise IndexDamagedError(
+                        f"index at {path} is damaged ({len(store)} {what} for "
+                        f"{len(index._slot_of)} chunks): {REPAIR}"
+                    )
         return index
 
 
@@ -671,6 +722,15 @@ def _reading(path: Path, name: str) -> Iterator[None]:
         ) from None
 
 
+def _remove_entry(entry: Path) -> None:
+    """Delete a data file or folder (a lexical generation), whichever it is; absent is fine."""
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            entry.unlink()
+
+
 def _newest_generation(path: Path) -> int:
     """The highest generation the manifest or any data file in ``path`` names (0 if none).
 
@@ -681,7 +741,7 @@ def _newest_generation(path: Path) -> int:
     with contextlib.suppress(OSError):
         for entry in path.iterdir():
             if match := _DATA_FILE.match(entry.name):
-                newest = max(newest, int(match.group(2)))
+                newest = max(newest, int(match.group(1) or match.group(2)))
     with contextlib.suppress(IndexDamagedError, IndexNotFoundError, OSError, TypeError, ValueError):
         newest = max(newest, int(_read_manifest(path).get("generation", 0)))
     return newest
@@ -707,7 +767,7 @@ def _read_manifest(path: Path) -> dict[str, Any]:
 def _manifest_files(path: Path, manifest: dict[str, Any]) -> dict[str, str]:
     """The manifest's data file names, checked to be the four this version writes."""
     files = manifest.get("files")
-    kinds = ("articles", "chunks", "vectors", "sentences")
+    kinds = ("articles", "chunks", "vectors", "lexical", "sentences")
     if not isinstance(files, dict) or not all(
         isinstance(files.get(k), str) and _DATA_FILE.match(files[k]) for k in kinds
     ):
@@ -726,7 +786,7 @@ def _read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
 
 
 def _check_manifest(
-    path: Path, manifest: dict[str, Any], embedder: Embedder, chunker: ChunkerSettings
+    path: Path, manifest: dict[str, Any], embedder: Embedder, chunker: ChunkerSettings, stores: Stores
 ) -> None:
     """Raise :class:`IndexMismatchError` naming what differs and how to fix it."""
     fix = "rebuild it with `rag ingest --rebuild` (or point RAG_INDEX_DIR elsewhere)"
@@ -749,4 +809,10 @@ def _check_manifest(
         raise IndexMismatchError(
             f"index at {path} was tokenised with {manifest.get('tokenizer')!r}, this version uses "
             f"{TOKENIZER_VERSION!r}: {fix}"
+        )
+    engine = (manifest.get("store") or {}).get("engine")
+    if engine != stores.name:
+        raise IndexMismatchError(
+            f"index at {path} was built for the {engine!r} store but RAG_STORE is {stores.name!r}: {fix}, "
+            f"or set RAG_STORE={engine}"
         )

@@ -20,7 +20,7 @@ from rag.chunk import ChunkerSettings
 from rag.errors import IndexDamagedError, IndexNotFoundError
 from rag.index import Index, IngestReport, manifest_signature, write_lock
 from rag.parse import PageMeta, read_pages
-from rag.protocols import Embedder
+from rag.protocols import Embedder, Stores
 from rag.settings import Settings
 from rag.types import Article
 
@@ -59,8 +59,12 @@ class LiveIndex:
         False
     """
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, stores: Stores | None = None) -> None:
+        from rag.stores import build_stores
+
         self.path = Path(settings.index_dir)
+        #: The engine of the dense and lexical stores (``RAG_STORE``), handed to every index made here.
+        self.stores = stores or build_stores(settings)
         self.seeds_dir = Path(settings.seeds_dir)
         self.embedder = embedder
         self.chunker_settings = ChunkerSettings(size=settings.chunk_size, overlap=settings.chunk_overlap)
@@ -119,7 +123,7 @@ class LiveIndex:
         for attempt in range(5):
             signature = manifest_signature(self.path)
             try:
-                index = Index.load(self.path, self.embedder, self.chunker_settings)
+                index = Index.load(self.path, self.embedder, self.chunker_settings, stores=self.stores)
             except IndexDamagedError:
                 if attempt == 4 or manifest_signature(self.path) == signature:
                     raise
@@ -145,7 +149,7 @@ class LiveIndex:
             if Index.exists(path):  # another worker built it while we waited for the lock
                 return self._load()
             log.info("no index at %s: building it from %s", path, seeds)
-            index = Index(self.embedder, self.chunker_settings)
+            index = Index(self.embedder, self.chunker_settings, stores=self.stores)
             parsed = read_pages([seeds])
             self.catalog.record(parsed.pages)
             sync_articles(index, parsed.articles, show_progress=False)
@@ -168,7 +172,7 @@ class LiveIndex:
             if pages:
                 self.catalog.record(pages)
             if rebuild or not Index.exists(path) and self._index is None:
-                draft = Index(self.embedder, self.chunker_settings)
+                draft = Index(self.embedder, self.chunker_settings, stores=self.stores)
             else:
                 draft = self.current.copy()  # reloads first if another process saved since
             report = change(draft)

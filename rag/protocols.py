@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol, runtime_checkable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from rag.types import Answer, Passage, Turn
+from rag.types import Answer, Passage, SearchFilters, Turn
 
 
 @runtime_checkable
@@ -33,9 +35,21 @@ class Embedder(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Selection:
+    """The chunks a filtered search may return: the filters themselves and the slots passing them.
+
+    A store that filters by expression (Milvus) reads ``filters``; one that filters by id
+    (FAISS's ``IDSelector``, tantivy) reads ``ids`` (sorted int64 slots).
+    """
+
+    filters: SearchFilters
+    ids: np.ndarray
+
+
 @runtime_checkable
-class VectorStore(Protocol):
-    """A dense index of int64 ids to vectors, searched by inner product."""
+class DenseStore(Protocol):
+    """Vectors addressed by int64 chunk slots, searched by inner product (cosine on normalised vectors)."""
 
     @property
     def dimension(self) -> int:
@@ -43,7 +57,11 @@ class VectorStore(Protocol):
         ...
 
     def __len__(self) -> int:
-        """Number of stored vectors."""
+        """Number of live vectors."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records about this store (engine, index type, parameters)."""
         ...
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
@@ -54,8 +72,61 @@ class VectorStore(Protocol):
         """Remove the given ids; returns how many were removed."""
         ...
 
-    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Return (scores, ids), each (n × k); missing hits have id -1."""
+    def search(
+        self, vectors: np.ndarray, k: int, selection: Selection | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Return (scores, ids), each (n × k), only ids in ``selection``; missing hits have id -1."""
+        ...
+
+    def copy(self) -> DenseStore:
+        """A copy a writer may change while readers keep using this one."""
+        ...
+
+    def save(self, target: Path) -> None:
+        """Write the store to ``target`` (a path the caller names and makes atomic)."""
+        ...
+
+
+@runtime_checkable
+class LexicalStore(Protocol):
+    """BM25 over pre-tokenised chunks (the project's jieba tokens) addressed by int64 slots."""
+
+    def __len__(self) -> int:
+        """Number of live documents."""
+        ...
+
+    def describe(self) -> dict[str, Any]:
+        """What the manifest records about this store."""
+        ...
+
+    def add(self, ids: Sequence[int], documents: Sequence[Sequence[str]]) -> None:
+        """Index tokenised ``documents`` under ``ids``."""
+        ...
+
+    def remove(self, ids: Sequence[int]) -> None:
+        """Forget the documents of ``ids``."""
+        ...
+
+    def search(
+        self, tokens: Sequence[str], k: int, selection: Selection | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` (scores, ids) with a positive score, only ids in ``selection``."""
+        ...
+
+    def idf(self, token: str) -> float:
+        """Robertson–Spärck Jones idf of ``token`` over the live documents (never negative)."""
+        ...
+
+    def document_frequency(self, token: str) -> int:
+        """How many live documents hold ``token``."""
+        ...
+
+    def copy(self) -> LexicalStore:
+        """A copy a writer may change while readers keep using this one."""
+        ...
+
+    def save(self, target: Path) -> None:
+        """Write the store to ``target`` (a path the caller names and makes atomic)."""
         ...
 
 
@@ -76,4 +147,34 @@ class Generator(Protocol):
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()
     ) -> Iterator[str | Answer]:
         """Yield pieces of answer text as they are produced, then the final :class:`Answer`."""
+        ...
+
+
+@runtime_checkable
+class Stores(Protocol):
+    """Makes and opens the dense and lexical stores of an index: one engine (FAISS + tantivy, Milvus).
+
+    The index (:class:`rag.index.Index`) is given one at construction and never names an
+    engine itself; ``RAG_STORE`` chooses it in the composition root (:mod:`rag.build`).
+    """
+
+    @property
+    def name(self) -> str:
+        """The engine's name as ``RAG_STORE`` spells it (recorded in the manifest)."""
+        ...
+
+    def new_dense(self, dimension: int) -> DenseStore:
+        """An empty dense store."""
+        ...
+
+    def new_lexical(self) -> LexicalStore:
+        """An empty lexical store."""
+        ...
+
+    def open_dense(self, path: Path) -> DenseStore:
+        """The dense store saved at ``path``."""
+        ...
+
+    def open_lexical(self, path: Path) -> LexicalStore:
+        """The lexical store saved at ``path``."""
         ...

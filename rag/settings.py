@@ -51,6 +51,22 @@ class Settings(BaseSettings):
     embed_batch_size: int = Field(16, ge=1, le=1024)
     device: str = Field("cpu", description="torch device for the embedder and local generators.")
 
+    # Storage (issue 13): which engine holds the vectors, the BM25 terms and the records.
+    store: Literal["faiss"] = Field(
+        "faiss",
+        description="faiss: FAISS + tantivy files in the index folder; milvus: one Milvus collection "
+        "(RAG_MILVUS_URI).",
+    )
+    faiss_approximate_from: int = Field(
+        50_000, ge=1, description="Chunks from which FAISS searches an HNSW graph instead of every vector."
+    )
+    milvus_uri: str = Field(
+        "",
+        description="Milvus: a file path (milvus-lite, embedded) or http://host:19530 (standalone or "
+        "cluster); empty: <index_dir>/milvus.db.",
+    )
+    milvus_token: str | None = Field(None, description="Milvus credentials (user:password or a token).")
+
     # Chunking.
     chunk_size: int = Field(300, ge=50, le=4000, description="Target characters per chunk.")
     chunk_overlap: int = Field(1, ge=0, le=10, description="Sentences repeated between neighbouring chunks.")

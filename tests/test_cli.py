@@ -129,7 +129,7 @@ def test_an_index_of_another_model_is_refused_with_advice(tmp_path):
     assert rebuilt.returncode == 0, rebuilt.stderr
 
 
-@pytest.mark.parametrize("damage", ["[]", '{"format_version": 2, "files": {}}', "truncated"])
+@pytest.mark.parametrize("damage", ["[]", '{"format_version": 3, "files": {}}', "truncated"])
 def test_a_damaged_index_is_one_line_and_the_printed_repair_command_works(tmp_path, damage):
     assert run_rag(tmp_path, "ingest").returncode == 0
     index = tmp_path / "index"

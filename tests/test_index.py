@@ -244,9 +244,11 @@ def test_files_are_created_with_the_process_umask_not_private(tmp_path, seed_art
     path, _ = _saved(tmp_path, seed_articles)
     umask = os.umask(0o022)
     os.umask(umask)
-    for entry in path.iterdir():
-        if entry.name != ".lock":
-            assert entry.stat().st_mode & 0o777 == 0o666 & ~umask, entry.name
+    entries = [e for e in path.rglob("*") if e.name != ".lock"]
+    assert any(e.is_dir() for e in entries) and any(e.parent != path for e in entries)  # the lexical folder
+    for entry in entries:
+        wanted = 0o777 if entry.is_dir() else 0o666
+        assert entry.stat().st_mode & 0o777 == wanted & ~umask, entry.name
 
 
 @pytest.mark.parametrize("errno_", [30, 28], ids=["read-only", "disk-full"])

@@ -258,7 +258,7 @@ def test_an_unwritable_index_is_a_503_and_the_live_index_stays(
 def test_a_damaged_index_is_a_503_naming_the_repair_until_it_is_rebuilt(pipeline: Pipeline) -> None:
     with TestClient(make_app(pipeline)) as client:
         assert wait_ready(client)["articles"] == 44
-        (pipeline.settings.index_dir / "manifest.json").write_text('{"format_version": 2}')
+        (pipeline.settings.index_dir / "manifest.json").write_text('{"format_version": 3}')
         message = assert_error(client.post("/api/chat", json={"question": "进博会"}), 503, "index_damaged")
         assert "manifest.json lacks" in message and "rag ingest --rebuild" in message
         assert_error(client.get("/readyz"), 503, "index_damaged")
