@@ -188,10 +188,11 @@ def start_server(pipeline: Any, **server: Any) -> LiveServer:
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """One server for the whole session, over the seeds with the hashing embedder.
 
-    Answers stream with a short pause between pieces so the page is seen filling in.
+    Answers stream with a pause between pieces (long enough that a busy headless browser still
+    paints several of them) so the page is seen filling in.
     """
     pipeline = build_test_pipeline(
-        tmp_path_factory.mktemp("index") / "default", piece_delay=0.03, max_question_chars=200
+        tmp_path_factory.mktemp("index") / "default", piece_delay=0.08, max_question_chars=200
     )
     server = start_server(pipeline)
     yield server
