@@ -6,7 +6,7 @@ The answerer refuses unless its best sentence reaches a threshold on
              − missing_weight · missing − unseen_weight · unseen − unseen_name_weight · unseen_names
              − apart_weight · apart
 
-(see ``rag.evidence.AnswerabilityModel``).  This script computes, once, every candidate
+(see ``rag.evidence_score.AnswerabilityModel``).  This script computes, once, every candidate
 sentence's features for every question of the ``calibrate`` half (``rag.evaluation.qa.split_of``)
 and whether the answer composed from it holds a gold span; then it searches a grid of
 weights and thresholds for the best trade-off: the most questions handled right
@@ -28,7 +28,8 @@ from pathlib import Path
 from rag.build import build_pipeline
 from rag.evaluation.metrics import contains_answer
 from rag.evaluation.qa import load_qa, split_of
-from rag.evidence import AnswerabilityModel, gather
+from rag.evidence import gather
+from rag.evidence_score import AnswerabilityModel
 from rag.settings import Settings
 
 

@@ -9,7 +9,7 @@ It needs no language model:
    lexical coverage and dense similarity (sentence vectors stored in the index); the
    best score must reach a calibrated threshold, else the answer is a refusal
    (资料中没有找到…);
-3. **composition** (:mod:`rag.compose`): a short statement of the answer, then the
+3. **composition** (:mod:`rag.compose` and its parts): a short statement of the answer, then the
    support, every ``[n]`` pointing at an exact slice of an article body.
 """
 
@@ -20,11 +20,14 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from rag import compose
+from rag import compose, compose_lists, compose_typed
 from rag.answer_types import ASKING_WORDS, expectation, specific_terms
 from rag.bm25 import tokenize
-from rag.evidence import AnswerabilityModel, Candidate, Library, gather, local, satisfies
-from rag.question import Constraint, QuestionAnalysis, analyze
+from rag.evidence import Candidate, Library, gather
+from rag.evidence_match import local, satisfies
+from rag.evidence_score import AnswerabilityModel
+from rag.question import QuestionAnalysis, analyze
+from rag.question_constraints import Constraint
 from rag.text import LEAD, normalize_for_match, split_sentences
 from rag.types import Answer, Article, Chunk, Citation, Passage, Turn
 
@@ -217,7 +220,7 @@ class ExtractiveGenerator:
 
     def evidence(
         self, analysis: QuestionAnalysis, passages: Sequence[Passage]
-    ) -> tuple[list[Candidate], dict[str, list]]:
+    ) -> tuple[list[Candidate], dict[str, list[Constraint]]]:
         """Step 2: candidate sentences best first, and the constraints each retrieved article failed."""
         return gather(analysis, passages, self._current_library(), self.answerability)
 
@@ -294,7 +297,7 @@ class ExtractiveGenerator:
                 f"answerability {best.score:.3f} < {self.answerability.threshold}",
             )
         composed = self.compose(analysis, candidates, library)
-        listed = len(composed[1]) > 1 or any(compose.names_items(c.quote) for c in composed[1])
+        listed = len(composed[1]) > 1 or any(compose_lists.names_items(c.quote) for c in composed[1])
         if analysis.kind == "list" and not listed:
             # 培训讲了哪些内容 answered by a sentence that lists nothing: the pages hold no list.
             return self._refusal(question, passages, analysis, "no sentence lists the items asked for")
@@ -307,21 +310,21 @@ class ExtractiveGenerator:
         best = candidates[0]
         composed: tuple[str, list[Citation]] | None = None
         if analysis.expectation is not None and best.spans:
-            composed = compose.typed_answer(analysis, best)
+            composed = compose_typed.typed_answer(analysis, best)
         elif analysis.expectation is None and analysis.kind == "what":
-            composed = compose.named_answer(analysis, best)
-        if composed is not None and compose.restates_unprinted(analysis, composed[0], best.article):
+            composed = compose_typed.named_answer(analysis, best)
+        if composed is not None and compose_typed.restates_unprinted(analysis, composed[0], best.article):
             # The restatement would put a word in the paper's mouth (钙钛矿电池 asked, 费托合成
             # printed): quote the sentence instead, so the reader sees what it is about.
             composed = compose.sentence_answer(analysis, best)
         elif analysis.kind == "said":
             composed = compose.said_answer(analysis, candidates)
-        elif analysis.kind == "summary" and not compose.asks_for_items(analysis):
+        elif analysis.kind == "summary" and not compose_lists.asks_for_items(analysis):
             composed = compose.summary_answer(analysis, best, library)
         elif analysis.kind == "summary":
-            composed = compose.list_answer(analysis, best, library)
+            composed = compose_lists.list_answer(analysis, best, library)
         elif analysis.kind == "list":
-            composed = compose.list_answer(analysis, compose.richest_listing(candidates), library)
+            composed = compose_lists.list_answer(analysis, compose_lists.richest_listing(candidates), library)
         return composed or compose.sentence_answer(analysis, best)
 
     def _report(

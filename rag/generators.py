@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from rag.errors import ModelError
-from rag.evidence import AnswerabilityModel, Library
+from rag.evidence import Library
+from rag.evidence_score import AnswerabilityModel
 from rag.generate import ExtractiveGenerator
 from rag.llm.backend import ChatBackend
 from rag.llm.generator import GroundedGenerator

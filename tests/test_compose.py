@@ -2,7 +2,7 @@
 
 import pytest
 
-from rag.compose import short_statement
+from rag.compose_typed import short_statement
 from rag.question import analyze
 
 
@@ -51,8 +51,9 @@ def test_a_quoted_title_is_never_cut():
 
 
 def test_the_span_in_the_clause_of_the_asked_predicate_is_the_answer():
-    from rag.compose import _best_span
-    from rag.evidence import Candidate, typed_spans
+    from rag.compose_typed import _best_span
+    from rag.evidence import Candidate
+    from rag.evidence_spans import typed_spans
     from rag.types import Article, Chunk, Passage
 
     sentence = "市工信局拟定于9月1日至15日举办2023年“创客中国”市级比赛，报名截止日期为8月30日。"
@@ -105,13 +106,13 @@ class _OneArticle:
     ],
 )
 def test_the_number_of_items_asked_is_read_from_the_question(question, count):
-    from rag.compose import asked_count
+    from rag.compose_lists import asked_count
 
     assert asked_count(question) == count
 
 
 def test_an_announcing_sentence_is_quoted_together_with_the_items_it_announces():
-    from rag.compose import list_answer
+    from rag.compose_lists import list_answer
 
     body = "省里明确了“六地”战略定位。分别是:承载地、策源地、目的地。同时,提出五个龙头。"
     best, chunk = _candidate_for(body, "省里明确了“六地”战略定位。")
@@ -123,7 +124,7 @@ def test_an_announcing_sentence_is_quoted_together_with_the_items_it_announces()
 
 
 def test_a_list_cut_at_a_semicolon_goes_on_to_the_end_of_its_sentence_and_a_wrong_count_is_not_used():
-    from rag.compose import list_answer
+    from rag.compose_lists import list_answer
 
     body = (
         "第一，创新驱动是本质要求。第二，数字经济是关键一招。第三，集群发展是必要途径。"
@@ -158,8 +159,8 @@ def test_no_joiner_follows_a_word_that_takes_the_figure_itself(question, span, e
 
 
 def test_a_question_asking_two_things_is_answered_by_the_sentence_not_one_span():
-    from rag.compose import typed_answer
-    from rag.evidence import typed_spans
+    from rag.compose_typed import typed_answer
+    from rag.evidence_spans import typed_spans
 
     body = "华都社区位于晋源区晋祠镇街道，一共建立了123个党员中心户。"
     best, _ = _candidate_for(body, body)
@@ -190,7 +191,7 @@ def test_a_question_asking_two_things_is_answered_by_the_sentence_not_one_span()
     ],
 )
 def test_a_printed_name_is_stated_from_the_quoted_term_beside_the_asked_word(question, sentence, expected):
-    from rag.compose import named_answer
+    from rag.compose_typed import named_answer
 
     best, _ = _candidate_for(sentence, sentence)
     text, citations = named_answer(analyze(question), best)
@@ -198,7 +199,7 @@ def test_a_printed_name_is_stated_from_the_quoted_term_beside_the_asked_word(que
 
 
 def test_no_name_is_stated_when_no_quoted_term_stands_beside_the_asked_word():
-    from rag.compose import named_answer
+    from rag.compose_typed import named_answer
 
     sentence = "与太原电视台联合制作“百品荟”微视频50多个。"
     best, _ = _candidate_for(sentence, sentence)
@@ -206,7 +207,7 @@ def test_no_name_is_stated_when_no_quoted_term_stands_beside_the_asked_word():
 
 
 def test_a_restatement_may_repeat_only_nouns_the_cited_article_prints():
-    from rag.compose import restates_unprinted
+    from rag.compose_typed import restates_unprinted
     from rag.types import Article
 
     article = Article(
@@ -224,7 +225,7 @@ def test_a_restatement_may_repeat_only_nouns_the_cited_article_prints():
 
 
 def test_the_parts_of_a_quoted_list_are_answered_by_the_sentences_defining_them():
-    from rag.compose import list_answer
+    from rag.compose_lists import list_answer
 
     body = (
         "省市联动创新建立省市联管、联建、联防联控机制。联管,省市直接调度指挥重点工业园区;"
@@ -237,7 +238,7 @@ def test_the_parts_of_a_quoted_list_are_answered_by_the_sentences_defining_them(
 
 
 def test_a_near_tie_listing_more_items_is_preferred_to_a_sentence_listing_two():
-    from rag.compose import richest_listing
+    from rag.compose_lists import richest_listing
     from rag.evidence import Candidate
 
     body = "醋业结合作业、操作等场景开展培训。此次培训讲解了作业安全、触电防范、机械伤害防范、应急等知识。"
@@ -251,7 +252,7 @@ def test_a_near_tie_listing_more_items_is_preferred_to_a_sentence_listing_two():
 
 
 def test_a_long_listing_sentence_is_cut_to_the_clause_that_holds_its_items():
-    from rag.compose import list_answer
+    from rag.compose_lists import list_answer
 
     sentence = (
         "此次培训紧扣企业生产特性，系统讲解了有限空间作业安全要求、触电事故防范、机械伤害事故防范等知识，"
@@ -265,7 +266,7 @@ def test_a_long_listing_sentence_is_cut_to_the_clause_that_holds_its_items():
 
 
 def test_a_restatement_may_not_repeat_a_nominal_word_the_article_lacks_but_may_reword_a_verb():
-    from rag.compose import restates_unprinted
+    from rag.compose_typed import restates_unprinted
     from rag.types import Article
 
     article = Article(

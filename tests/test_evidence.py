@@ -1,7 +1,9 @@
 """Evidence: constraint checks against an article, typed spans in a sentence."""
 
-from rag.evidence import constraint_met, satisfies, typed_spans
-from rag.question import Constraint, analyze
+from rag.evidence_match import constraint_met, satisfies
+from rag.evidence_spans import typed_spans
+from rag.question import analyze
+from rag.question_constraints import Constraint
 from rag.types import Article
 
 
@@ -84,12 +86,12 @@ def test_a_which_place_question_is_answered_by_a_place_of_that_kind_with_its_ful
 def test_a_count_is_a_figure_about_the_counted_thing_not_a_label():
     question = "山西财大应急疏散演练时，来了多少老师学生？"
     assert _spans(question, "演练模拟1号至3号学生公寓突发火灾。") == []
-    from rag.evidence import _about_head
+    from rag.evidence_spans import about_head
 
     sentence = "11月2日，山西财经大学开展应急疏散演练活动，4000余名师生参加演练。"
     span = sentence.index("4000余名"), sentence.index("4000余名") + 6
     # 师生 is the paper's contraction of 老师学生.
-    assert _about_head(sentence, span, analyze(question).head, "number")
+    assert about_head(sentence, span, analyze(question).head, "number")
 
 
 def test_compound_event_and_street_names_must_be_printed():
@@ -119,12 +121,12 @@ def test_a_when_question_is_answered_by_a_date_beside_its_event_not_a_dateline()
 
 
 def test_a_sentence_about_another_district_does_not_answer():
-    from rag.evidence import _about_another_district
+    from rag.evidence_match import about_another_district
 
     analysis = analyze("清徐县行政审批服务管理局要推动哪些便民举措常态化运行？")
-    assert _about_another_district("阳曲县行政审批服务管理局局长田艳说,阳曲县要不断强审批。", analysis)
-    assert not _about_another_district("清徐县行政审批服务管理局推动“跨省通办”常态化运行。", analysis)
-    assert not _about_another_district("该局推动“跨省通办”常态化运行。", analysis)
+    assert about_another_district("阳曲县行政审批服务管理局局长田艳说,阳曲县要不断强审批。", analysis)
+    assert not about_another_district("清徐县行政审批服务管理局推动“跨省通办”常态化运行。", analysis)
+    assert not about_another_district("该局推动“跨省通办”常态化运行。", analysis)
 
 
 def test_a_name_the_tagger_cuts_into_scraps_is_a_constraint():
@@ -146,17 +148,18 @@ def test_a_compound_counts_as_printed_only_when_its_words_stand_together():
 
 
 def test_a_round_up_item_is_about_the_district_its_heading_names():
-    from rag.evidence import _about_another_district
+    from rag.evidence_match import about_another_district
 
     analysis = analyze("综改示范区党工委11月5日开展了什么活动？")
-    assert _about_another_district("确保党史学习教育有声有色开展。", analysis, "基层进行时中北高新区\n")
-    assert not _about_another_district("确保党史学习教育有声有色开展。", analysis, "基层进行时综改示范区\n")
+    assert about_another_district("确保党史学习教育有声有色开展。", analysis, "基层进行时中北高新区\n")
+    assert not about_another_district("确保党史学习教育有声有色开展。", analysis, "基层进行时综改示范区\n")
 
 
 def test_a_street_named_once_in_an_article_about_another_street_is_not_its_subject():
     from rag.chunk import SentenceChunker
     from rag.embed import HashingEmbedder
-    from rag.evidence import LEXICAL_MODEL, gather
+    from rag.evidence import gather
+    from rag.evidence_score import LEXICAL_MODEL
     from rag.index import Index
     from rag.types import Passage
 
@@ -189,7 +192,7 @@ def test_a_measure_stated_by_the_lead_covers_a_figure_paragraphs_later():
 
 
 def test_when_no_noun_of_the_question_is_ever_printed_nothing_ties_a_sentence_to_it():
-    from rag.evidence import nouns_apart
+    from rag.evidence_score import nouns_apart
 
     class Archive:
         def document_frequency(self, token):

@@ -1,6 +1,6 @@
 from rag.chunk import SentenceChunker
 from rag.embed import HashingEmbedder
-from rag.evidence import AnswerabilityModel
+from rag.evidence_score import AnswerabilityModel
 from rag.generate import REFUSAL_TEXT, ExtractiveGenerator
 from rag.index import Index
 from rag.types import Article, Passage

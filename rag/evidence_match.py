@@ -1,0 +1,185 @@
+"""Whether an article can answer: every hard constraint of the question met.
+
+An article about 第八届进博会 cannot answer a question about 第九届, however many other
+words they share.  :func:`satisfies` lists the constraints (:mod:`rag.question_constraints`)
+an article fails; :func:`constraint_met` tests one, reading the paper's own ways of writing
+a name (我市 for 太原市, 太钢 for 太原钢铁, a district for the city).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rag.question import QuestionAnalysis
+from rag.question_constraints import Constraint, tag
+from rag.text import normalize_for_match, zh_to_int
+from rag.types import Article
+
+
+def local(norm: str) -> str:
+    """Read 我市/本市 as 太原市 (the paper's own way of naming its city)."""
+    return norm.replace("我市", "太原市").replace("本市", "太原市")
+
+
+def article_text(article: Article) -> str:
+    """The normalised text an article's names are checked against (headline to byline)."""
+    parts = (article.kicker, article.title, article.subtitle, article.body, " ".join(article.reporters))
+    return local(normalize_for_match("".join(parts)))
+
+
+def article_figures_text(article: Article) -> str:
+    """The text an article's dates and figures are checked against: widths folded, punctuation kept.
+
+    Punctuation matters there: 1-8月 must not read as 18月.
+    """
+    text = unicodedata.normalize("NFKC", f"{article.title}\n{article.body}")
+    return re.sub(r"[ \t\u3000]+", "", text)
+
+
+_EDITION_IN_TEXT = re.compile(r"第([0-9]+|[一二三四五六七八九十百零〇两]+)(?:届|次|号|期)")
+
+
+def _editions(text: str) -> set[int]:
+    found = set()
+    for m in _EDITION_IN_TEXT.finditer(text):
+        raw = m.group(1)
+        value = int(raw) if raw.isdigit() else zh_to_int(raw)
+        if value is not None:
+            found.add(value)
+    return found
+
+
+def abbreviates(short: str, text: str) -> bool:
+    """Whether ``short`` is written out in ``text`` with its characters in order (太钢 → 太原钢铁)."""
+    if len(short) < 2:
+        return False
+    first = short[0]
+    start = text.find(first)
+    while start >= 0:
+        pos, ok = start, True
+        for ch in short[1:]:
+            pos = text.find(ch, pos + 1, start + 3 * len(short))
+            if pos < 0:
+                ok = False
+                break
+        if ok:
+            return True
+        start = text.find(first, start + 1)
+    return False
+
+
+#: How the paper names its city besides 太原 (我市 reads as 太原市 already): its districts,
+#: counties and the city's nicknames.
+TAIYUAN_NAMES: tuple[str, ...] = (
+    "并州", "龙城", "省城", "省会", "小店", "迎泽", "杏花岭", "尖草坪", "万柏林", "晋源",
+    "古交", "清徐", "阳曲", "娄烦", "综改示范区", "中北高新区", "晋阳",
+)  # fmt: skip
+
+
+#: The city's districts and counties (stems): a sentence about one is not about another.
+_DISTRICTS: tuple[str, ...] = (
+    "小店", "迎泽", "杏花岭", "尖草坪", "万柏林", "晋源", "古交", "清徐", "阳曲", "娄烦", "综改", "中北",
+)  # fmt: skip
+
+
+def about_another_district(sentence: str, analysis: QuestionAnalysis, title: str = "") -> bool:
+    """Whether ``sentence`` names another of the city's districts and not the one the question names.
+
+    A round-up quotes every district's officials; the article names the asked district
+    somewhere, but this sentence is about its neighbour.
+    """
+    named_in_question = [
+        str(c.value) for c in analysis.constraints if c.kind in ("place", "organisation", "name")
+    ]
+    asked = {d for value in (*named_in_question, *analysis.nouns) for d in _DISTRICTS if d in value}
+    if not asked:
+        return False
+    # A sentence naming no district is about the one its headline names (中北高新区党工委…).
+    named = {d for d in _DISTRICTS if d in sentence} or {d for d in _DISTRICTS if d in title}
+    return bool(named) and not named & asked
+
+
+def constraint_met(constraint: Constraint, text: str, date: str) -> bool:
+    """Whether an article (normalised ``text`` and ISO ``date``) satisfies one constraint."""
+    year, month, day = (int(x) for x in date.split("-")) if date and date.count("-") == 2 else (0, 0, 0)
+    value = constraint.value
+    if constraint.kind == "edition":
+        return value in _editions(text)
+    if constraint.kind == "year":
+        return value == year or re.search(rf"(?<!\d){value}(?!\d)", text) is not None
+    if constraint.kind == "month":
+        if re.search(rf"(?<!\d){value}月", text):
+            return True
+        # 1至8月 / 1-8月 covers 5月; a page's own month counts only where no month is printed.
+        for lo, hi in re.findall(r"(?<!\d)(\d{1,2})\s*(?:至|到|-|—|~)\s*(\d{1,2})月", text):
+            if int(lo) <= int(value) <= int(hi):
+                return True
+        return value == month and not re.search(r"(?<!\d)\d{1,2}月", text)
+    if constraint.kind == "day":
+        m, d = (int(x) for x in str(value).split("-"))
+        if re.search(rf"(?<!\d){m}月{d}[日号]", text):
+            return True
+        # A paper reports the day before its date; a page date alone never proves a day.
+        return False
+    if constraint.kind == "figure":
+        return re.search(rf"(?<![\d.]){re.escape(str(value))}(?![\d.])", text) is not None
+    norm = local(str(value))
+    if norm in text:
+        return True
+    if constraint.kind == "name" and len(norm) >= 6:
+        # A compound the tagger built (省政府新闻办发布会): its words, printed apart, still name it.
+
+        words = [w for w, _ in tag(norm) if len(w) >= 2]
+        if len(words) < 2:
+            return False
+        # Printed together (省政府新闻办举行新闻发布会), not scattered over the article
+        # (服务业 in one paragraph, 高质量发展大会 in another).
+        reach = len(norm) + 12
+        start = text.find(words[0])
+        while start >= 0:
+            if all(text.find(w, start, start + reach) >= 0 for w in words[1:]):
+                return True
+            start = text.find(words[0], start + 1)
+        return False
+    if constraint.kind == "place" and value == "太原":
+        return any(name in text for name in TAIYUAN_NAMES)
+    if constraint.kind in ("organisation", "place", "name") and len(norm) <= 3:
+        # Only short forms abbreviate (太钢, 理工大); 山西大学 is not 山西财经大学.
+        return abbreviates(norm, text)
+    return False
+
+
+_FIGURE_KINDS = frozenset({"edition", "year", "month", "day", "figure"})
+
+
+def satisfies(analysis: QuestionAnalysis, article: Article) -> list[Constraint]:
+    """The constraints of ``analysis`` that ``article`` fails (empty: it may answer).
+
+    Two values of one kind (2021年和2025年) are alternatives: a question naming both
+    compares two articles, so an article needs one of them.
+    """
+    names, figures = article_text(article), article_figures_text(article)
+    by_kind: dict[str, list[Constraint]] = {}
+    for c in analysis.constraints:
+        by_kind.setdefault(c.kind, []).append(c)
+    failed: list[Constraint] = []
+    for kind, group in by_kind.items():
+        text = figures if kind in _FIGURE_KINDS else names
+        misses = [c for c in group if not constraint_met(c, text, article.date)]
+        alternatives = kind in ("year", "edition", "month", "day") and len(group) > 1
+        if misses and (not alternatives or len(misses) == len(group)):
+            failed.extend(misses)
+    return failed
+
+
+__all__ = [
+    "TAIYUAN_NAMES",
+    "abbreviates",
+    "about_another_district",
+    "article_figures_text",
+    "article_text",
+    "constraint_met",
+    "local",
+    "satisfies",
+]

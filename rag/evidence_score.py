@@ -1,0 +1,186 @@
+"""Answerability: how well a sentence that may answer does, as one calibrated score.
+
+Each sentence gets lexical coverage (:func:`coverage`: idf-weighted share of the question's
+words found in the sentence and, with less credit, its headline and passage), dense
+similarity (the question's vector against the sentence vector stored in the index at
+ingest) and penalties for the question's nouns its article or sentence does not print
+(:func:`missing_nouns`, :func:`nouns_apart`).  :class:`AnswerabilityModel` combines them;
+its refusal threshold is calibrated on data (``eval/calibrate.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rag.evidence_match import abbreviates, article_text, local
+from rag.question import QuestionAnalysis
+from rag.question_constraints import dictionary_frequency, tag
+from rag.text import normalize_for_match
+from rag.types import Article
+
+if TYPE_CHECKING:
+    from rag.evidence import Library
+
+
+def missing_nouns(
+    analysis: QuestionAnalysis, article: Article, library: Library | None
+) -> tuple[float, float, float]:
+    """Shares of the question's nouns that ``article`` does not print: (printed elsewhere, never printed).
+
+    A noun the archive prints elsewhere but not here (大同 asked, 太原 printed) points at
+    another story; a noun it never prints (甲烷, 地铁) may be a metric the pages lack, or a
+    reader's own word for one they have (马路 for 道路), so the two are weighed apart.
+    """
+    if not analysis.nouns:
+        return 0.0, 0.0, 0.0
+
+    text = article_text(article)
+    missing = unseen = names = 0
+    for noun in analysis.nouns:
+        # One noun the archive prints elsewhere but this article does not is enough to
+        # point at another story (水塔醋业 asked, 紫林醋业 printed): counted once, not diluted.
+        norm = local(noun)
+        if norm in text or (len(norm) == 3 and abbreviates(norm, text)):
+            continue
+        if library is not None and library.document_frequency(noun) == 0:
+            if _name_like(noun, tag(noun)):
+                names += 1
+            else:
+                unseen += 1
+        else:
+            missing += 1
+    n = len(analysis.nouns)
+    return float(missing > 0), unseen / n, names / n
+
+
+def _name_like(word: str, tags: tuple[tuple[str, str], ...]) -> bool:
+    """Whether a word reads as a name: tagged as one, or unknown to jieba's dictionary (六味斋, 太重)."""
+    if any(flag in ("ns", "nr", "nt", "nz", "nrt", "eng") for _, flag in tags):
+        return True
+    return dictionary_frequency(word) == 0
+
+
+def nouns_apart(
+    analysis: QuestionAnalysis, sentence: str, title: str, library: Library | None = None
+) -> float:
+    """Share of the question's nouns and compound names that neither ``sentence`` nor the headline prints.
+
+    The article satisfies the names already; here they say which of its sentences is about
+    them (山西产业合作推介会 asked: the sentence on it, not the one on 山西之夜).
+    """
+    names = [str(c.value) for c in analysis.constraints if c.kind == "name" and len(str(c.value)) >= 4]
+    nouns = list(analysis.nouns)
+    if library is not None:
+        # A noun the archive never prints is the reader's own (外国货, 展示区): it says nothing
+        # about which sentence answers.  Constrained names stay: the article prints them.
+        nouns = [w for w in nouns if library.document_frequency(w) > 0]
+        if analysis.nouns and not nouns and not names:
+            return 1.0  # none of the question's nouns is ever printed: nothing ties a sentence to it
+    wanted = [*nouns, *names]
+    if not wanted:
+        return 0.0
+    text = local(normalize_for_match(title + sentence))
+    return sum(1 for n in wanted if local(n) not in text) / len(wanted)
+
+
+def term_weights(analysis: QuestionAnalysis, library: Library | None) -> dict[str, float]:
+    """idf weight of each question term the archive has printed (unseen words never count against)."""
+    terms = [t for t in analysis.terms if normalize_for_match(t)]
+    terms = [t for t in terms if not any(t != o and t in o for o in terms)]
+    weights: dict[str, float] = {}
+    for term in terms:
+        if library is not None:
+            if library.document_frequency(term) == 0:
+                continue
+            idf = library.idf(term)
+        else:
+            idf = 1.0
+        weight = max(idf, 0.1) * (0.5 if len(term) == 1 else 1.0)
+        if analysis.category and term in analysis.category:
+            weight *= 2.0  # 有什么感受: the sentence about the 感受 answers, not the one naming the man
+        weights[local(normalize_for_match(term))] = weight
+    return weights
+
+
+def coverage(weights: dict[str, float], sentence: str, context: str) -> float:
+    """Weighted share of question terms in ``sentence``, with 0.5 credit for those only in ``context``."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    norm = local(normalize_for_match(sentence))
+    got = 0.0
+    for term, weight in weights.items():
+        if term in norm:
+            got += weight
+        elif term in context:
+            got += 0.5 * weight
+    return got / total
+
+
+@dataclass(frozen=True)
+class AnswerabilityModel:
+    """``score = coverage + dense_weight · max(0, dense − dense_floor)``; refuse below ``threshold``.
+
+    The defaults were fitted on the calibration half of the dev and near-miss sets with the
+    default embedding model (``eval/calibrate.py``, result in ``eval/answerability.json``).
+    """
+
+    dense_weight: float = 1.0
+    dense_floor: float = 0.75
+    missing_weight: float = 0.0
+    unseen_weight: float = 0.0
+    unseen_name_weight: float = 4.0
+    apart_weight: float = 0.25
+    threshold: float = 0.395
+
+    @classmethod
+    def for_embedder(cls, name: str) -> AnswerabilityModel:
+        """The model calibrated for embedder ``name``: lexical-only for the hashing test fake.
+
+        Dense similarities mean something only for the model they were calibrated with; the
+        hashing fake's are noise, so its model ignores them (``eval/calibrate.py --lexical``).
+        """
+        if name.startswith("hashing"):
+            return LEXICAL_MODEL
+        return cls()
+
+    def score(
+        self,
+        coverage: float,
+        dense: float,
+        missing: float = 0.0,
+        unseen: float = 0.0,
+        unseen_names: float = 0.0,
+        apart: float = 0.0,
+    ) -> float:
+        """The answerability of one sentence."""
+        return (
+            coverage
+            + self.dense_weight * max(0.0, dense - self.dense_floor)
+            - self.missing_weight * missing
+            - self.unseen_weight * unseen
+            - self.unseen_name_weight * unseen_names
+            - self.apart_weight * apart
+        )
+
+
+#: Calibrated with ``eval/calibrate.py --lexical`` (dense similarity switched off).
+LEXICAL_MODEL = AnswerabilityModel(
+    dense_weight=0.0,
+    missing_weight=0.0,
+    unseen_weight=0.0,
+    unseen_name_weight=4.0,
+    apart_weight=0.0,
+    threshold=0.377,
+)
+
+
+__all__ = [
+    "LEXICAL_MODEL",
+    "AnswerabilityModel",
+    "coverage",
+    "missing_nouns",
+    "nouns_apart",
+    "term_weights",
+]

@@ -1,0 +1,302 @@
+"""Answer spans: where a sentence holds the kind of answer a question expects.
+
+:func:`typed_spans` finds the figures with their units, dates, names of people,
+organisations and places, and editions in a sentence that the question does not already
+state; :func:`about_head` keeps a figure only when the thing counted (多少家**企业**) is in
+its clause.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.answer_types import person_names
+from rag.evidence_match import abbreviates, local
+from rag.question import QuestionAnalysis
+from rag.question_constraints import dictionary_frequency, tag
+from rag.text import normalize_for_match
+
+#: Where a counterpart follows in a sentence (与/和/供… 太钢): 和谁签了合同 is answered after one.
+COUNTERPART_MARKS = frozenset("与和跟同给为向供")
+_COUNTERS = (
+    "个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道幅棵只头匹株本册首款枚颗栋间层处"
+    "天年月日时分秒吨元米克岁倍成"
+)
+#: A figure with its unit: 435平方米, 5111.5万元, 57.9%, 2381名, 七成, 0351-4040236.
+_NUMBER_SPAN = re.compile(
+    r"\d{3,4}-\d{7,8}"
+    r"|(?:约|近|超过|逾|达)?(?:\d+(?:[.,]\d+)*|[一二两三四五六七八九十百千]+)(?:\s*[万亿千百])*\s*(?:余|多)?\s*"
+    rf"(?:%|％|‰|万元|亿元|美元|平方米|平方公里|公里|千米|公顷|人次|小时|分钟|个月|个工作日|微克/立方米|微克|[{_COUNTERS}])"
+    r"(?:以上|以下|左右|之多)?"
+    r"|\d+(?:\.\d+)?"
+)
+_DATE_SPAN = re.compile(
+    r"(?:(?:\d{4}|[二〇一九零]{4})年)?\d{1,2}月\d{1,2}[日号](?:\d{1,2}时)?(?:(?:至|到|—|-|~)(?:\d{1,2}月)?\d{1,2}[日号](?:\d{1,2}时)?)?"
+    r"|(?:\d{4}年)?\d{1,2}月(?:[上中下]旬|底|初)?|\d{4}年(?:[上下]半年|底|初)?|\d{1,2}[日号]"
+    r"|(?:每周|周|星期)[一二三四五六日天](?:(?:和|、|至)(?:周|星期)?[一二三四五六日天])*"
+    r"|[今去明前]年|上午|下午|晚上|当晚|当天"
+)
+_ROLE_BEFORE_NAME = re.compile(
+    r"(?:主任|书记|局长|市长|厅长|主席|经理|董事长|教授|院长|部长|记者|通讯员|博士生?|校长|县长|区长|镇长|站长|社长|负责人|专家|老师|教师|研究员)"
+)
+
+
+_ORDINAL_SPAN = re.compile(r"第\s*[一二三四五六七八九十百零\d]+\s*[届次期]")
+_PEOPLE_SPAN = re.compile(
+    r"[\u4e00-\u9fff]{0,4}?(?:居民|市民|群众|游客|负责人|消费者|客商|老人|学生|师生|志愿者|村民|家长|孩子)"
+)
+_AFTER_NAME = "说表示等在和与为的了是也都介绍认为指出带领出席作笑一同及、"
+_NOT_A_PLACE_START = "在于到从向对全各该本我每这那其"
+
+
+def _tagged(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, flag)`` of every word jieba's tagger finds in ``text``."""
+
+    words, pos = [], 0
+    for word, flag in tag(text):
+        i = text.find(word, pos)
+        if i < 0:
+            continue
+        pos = i + len(word)
+        words.append((i, pos, flag))
+    return words
+
+
+_NOMINAL_FLAGS = ("n", "j", "b", "eng", "nz", "ns", "nt", "nr", "vn")
+
+
+def _name_phrases(text: str, suffix: re.Pattern[str], analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+    """Noun phrases ending in ``suffix`` (…有限公司, …街道), grown leftwards over nouns and names."""
+    words = _tagged(text)
+    spans = []
+    for k, (s, e, _flag) in enumerate(words):
+        if not suffix.search(text[s:e]):
+            continue
+        j = k
+        # A firm's trade name is often read as an adjective or an idiom (山西|众诚|物业管理有限公司).
+        flags = (*_NOMINAL_FLAGS, "a", "i", "l", "ng") if _FIRM_END.search(text[s:e]) else _NOMINAL_FLAGS
+        while (
+            j > 0
+            and words[j - 1][2].startswith(flags)
+            and words[j - 1][1] == words[j][0]
+            and text[words[j - 1][0] : words[j - 1][1]] not in COUNTERPART_MARKS  # 太钢|供|联盛…
+            and outside_question(text[words[j - 1][0] : words[j - 1][1]], analysis)  # not the asker's 太钢
+        ):
+            j -= 1
+        start = words[j][0]
+        while start < e and text[start] in _NOT_A_PLACE_START:
+            start += 1
+        # jieba glues a preposition to the name after it (供联|盛浆纸公司): the name starts after.
+        if text[start] in COUNTERPART_MARKS and e - start > 4:
+            start += 1
+        if e - start >= 3 and outside_question(text[start:e], analysis):
+            spans.append((start, e))
+    return spans
+
+
+_PLACE_END = re.compile(r"(?:省|市|区|县|镇|乡|村|街道|社区|小区|街|路|广场|公园|校区|中心|场馆|海域)$")
+_FIRM_END = re.compile(r"(?:公司|集团)$")
+_SUBPLACE = re.compile(r"[^\W\d_在于到从向对和与及等的了是为、，,]{1,3}?(?:乡|镇|村|街道|社区|路口|交叉口)")
+#: What a 哪个 + category question is answered by, when the category is not itself a suffix.
+_CATEGORY_PLACES: dict[str, tuple[str, ...]] = {
+    "场馆": ("馆", "中心", "场", "宫"),
+    "场所": ("馆", "中心", "场", "宫", "广场", "公园"),
+    "会场": ("馆", "中心", "场", "宫", "厅"),
+    "城市": ("市",),
+    "省份": ("省",),
+}
+_ORG_END = re.compile(
+    r"(?:公司|集团|大学|学院|医院|银行|协会|联盟|研究院|研究所|实验室|委员会|管理局|局|中心|厂|社|馆|站|团队)$"
+)
+
+
+def _place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+    """Named places: words the tagger marks as places, or noun phrases ending in 区/村/街道… (not 全乡)."""
+    spans = []
+    for s, e, flag in _tagged(text):
+        if flag != "ns" or e - s < 2:
+            continue
+        # 北|中环|街 is one place: a direction before, a street or district suffix after.
+        while s > 0 and text[s - 1] in "东西南北":
+            s -= 1
+        while e < len(text) and text[e] in "街路区县村镇乡":
+            e += 1
+        # 阳曲县|高村乡|北白村: the smaller places printed after it belong to the same address.
+        for _ in range(3):
+            more = _SUBPLACE.match(text, e)
+            if not more:
+                break
+            e = more.end()
+        if outside_question(text[s:e], analysis):
+            spans.append((s, e))
+    # Both: overlapping spans are resolved to the longest (北中环街 over 中环).
+    spans += _name_phrases(text, _PLACE_END, analysis)
+    # 4名社区干部: a counter after a figure does not start a place name.
+    return [(s, e) for s, e in spans if not (s > 0 and text[s - 1].isdigit() and text[s] in _COUNTERS)]
+
+
+def _frequent(word: str) -> bool:
+    return dictionary_frequency(word) >= 100
+
+
+def outside_question(span: str, analysis: QuestionAnalysis) -> bool:
+    """Whether ``span`` is something the question does not already state (an answer, not an echo)."""
+    norm = normalize_for_match(span)
+    return bool(norm) and norm not in normalize_for_match(analysis.text)
+
+
+def _person_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+    from rag.parse import is_person_name
+
+    spans = []
+    for name in person_names(text):
+        # The tagger also reads 高端化, 周密… as names: a name ends in no such suffix and is no
+        # frequent dictionary word.
+        if name[-1] in "化性型式率度们者" or not is_person_name(name) or _frequent(name):
+            continue
+        if outside_question(name, analysis):
+            i = text.find(name)
+            e = i + len(name)
+            # jieba cuts some three-character names short (王煜|尘作为).
+            if (
+                len(name) == 2
+                and e < len(text)
+                and "\u4e00" <= text[e] <= "\u9fff"
+                and text[e] not in _AFTER_NAME
+            ):
+                e += 1
+            spans.append((i, e))
+    for m in _ROLE_BEFORE_NAME.finditer(text):
+        after = re.match(
+            r"\s*([\u4e00-\u9fff]{2,3})(?=[，,、。：:“（(\s]|表示|说|介绍|认为|笑|指出|出席|主持|参加|陪同|带队|一行|等"
+            r"|都|也|还|就|在|将|已|正|和|与|同|对|向|从|为|是|的|作|带|到|来|去|$)",
+            text[m.end() :],
+        )
+        if not after or not outside_question(after.group(1), analysis):
+            continue
+        name = after.group(1)
+        # A title, a name and a verb of office (主席操学诚主持) frame a name even when its
+        # surname is a rare one; before a comma the surname must be a common one.
+        framed = re.match(r"主持|出席|表示|介绍|指出|强调|讲话|带队|陪同", text[m.end() + after.end(1) :])
+        if framed or is_person_name(name):
+            s = m.end() + after.start(1)
+            spans.append((s, s + len(name)))
+    return spans
+
+
+def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+    """Spans of ``text`` holding the kind of answer ``analysis`` expects, not stated by the question."""
+    expected = analysis.expectation
+    if expected is None:
+        return []
+    kind = expected.kind
+    spans: list[tuple[int, int]] = []
+    if kind == "person":
+        spans = _person_spans(text, analysis)
+        if not spans and "谁" in analysis.text and not _ROLE_BEFORE_NAME.search(analysis.text):
+            # 谁 may be an organisation or a group of people (我市居民, 企业负责人).
+            spans = [m.span() for m in _PEOPLE_SPAN.finditer(text) if outside_question(m.group(0), analysis)]
+            spans += _name_phrases(text, _ORG_END, analysis)
+    elif kind == "organisation":
+        spans = _name_phrases(text, _ORG_END, analysis)
+        spans += [(s, e) for s, e, f in _tagged(text) if f == "nt" and outside_question(text[s:e], analysis)]
+    elif kind == "ordinal":
+        spans = [m.span() for m in _ORDINAL_SPAN.finditer(text) if outside_question(m.group(0), analysis)]
+    elif kind == "place":
+        spans = _place_spans(text, analysis)
+        suffixes = _CATEGORY_PLACES.get(analysis.category) or (
+            (analysis.category,) if analysis.category and _PLACE_END.search(analysis.category) else ()
+        )
+        if suffixes:
+            # 哪个村 is answered by a 村, 哪个场馆 by a 馆 or 中心, not by the city around it.
+            spans = [(s, e) for s, e in spans if text[s:e].endswith(suffixes)]
+    elif kind in ("date", "year"):
+        spans = [m.span() for m in _DATE_SPAN.finditer(text) if outside_question(m.group(0), analysis)]
+        if kind == "year":
+            spans = [s for s in spans if "年" in text[s[0] : s[1]]]
+        if not _event_printed(text, analysis):
+            # 什么时候建成通车 asked; the sentence's date is the day a reporter visited the site.
+            spans = []
+    elif expected.pattern is not None:
+        # Whole figures with their units, of the kind asked (the pattern tests the kind).
+        for m in _NUMBER_SPAN.finditer(text):
+            s, e = m.span()
+            if re.fullmatch(r"[一两][^\d]?", m.group(0)) or (
+                kind == "number"
+                and (
+                    re.fullmatch(r"[一二两三四五六七八九十百千]+[个次]", m.group(0))
+                    or m.group(0)[-1] in "年月日时分秒"
+                    or text[e : e + 1] == "号"
+                )
+            ):
+                # 一个, 两次: words, not answers; 11月 is a date, 1号公寓 a label, not figures.
+                continue
+            if expected.pattern.search(text[s:e]):
+                if outside_question(text[s:e], analysis):
+                    spans.append((s, e))
+    # Longest first among overlapping spans, then in reading order.
+    spans = sorted(set(spans), key=lambda se: (se[0], -(se[1] - se[0])))
+    kept: list[tuple[int, int]] = []
+    for s, e in spans:
+        if kept and s < kept[-1][1]:
+            continue
+        kept.append((s, e))
+    return kept
+
+
+_HEAD_KINDS = ("count:", "people", "number")
+
+#: Verbs that name the same event for a 哪天 question: 培训是哪天举办的 is answered by 开展培训.
+_EVENT_VERBS: tuple[frozenset[str], ...] = (
+    frozenset({"举办", "举行", "开展", "召开", "组织", "进行", "启动"}),
+    frozenset({"开幕", "启幕", "开展", "开园", "开馆", "揭幕", "开幕式"}),
+    frozenset({"开工", "动工", "开建"}),
+    frozenset({"通车", "通行", "开通"}),
+)
+_WHEN = re.compile(r"什么时候|什么时间|哪天|哪一天|何时|几月几日|几号")
+_NEWS_VERBS = frozenset({"发布", "报道", "刊发", "刊登", "发表", "公布", "宣布", "消息"})
+
+
+def _event_printed(text: str, analysis: QuestionAnalysis) -> bool:
+    """Whether ``text`` prints the event a 什么时候 question asks the date of (开业, 通车, 开幕).
+
+    The event is the verb after the interrogative; a date beside other events (a report's
+    dateline, a deadline) does not answer it.  Verbs of one event count as the same.
+    """
+    asked = _WHEN.search(analysis.text)
+    if asked is None:
+        return True
+
+    tail = re.split(r"[，,。？?！!；;]", analysis.text[asked.end() :])[0]
+    verbs = [
+        w for w, f in tag(tail) if len(w) >= 2 and f[:1] in ("v", "n") and w not in ("时候", "时间", "日子")
+    ]
+    if not verbs or any(v in _NEWS_VERBS for v in verbs):
+        # 消息是哪天发布的: the news is the article; its dateline is when it was published.
+        return True
+    norm = normalize_for_match(text)
+    for verb in verbs:
+        group = next((g for g in _EVENT_VERBS if verb in g), frozenset({verb}))
+        if any(v in norm for v in group):
+            return True
+    return False
+
+
+def about_head(text: str, span: tuple[int, int], head: str, kind: str) -> bool:
+    """Whether the counted thing (企业 in 多少家企业) is near the figure: same clause."""
+    if not head or not kind.startswith(_HEAD_KINDS):
+        return True
+    clause_start = max(text.rfind(p, 0, span[0]) for p in "，,；;。：:") + 1
+    ends = [i for p in "，,；;。" if (i := text.find(p, span[1])) >= 0]
+    clause = local(normalize_for_match(text[clause_start : min(ends) if ends else len(text)]))
+
+    # Any noun of the run will do: 其中位于我市的有7家 counts 太原企业 (企业 understood).
+    if any(local(w) in clause for w, _ in tag(head) if len(w) >= 2):
+        return True
+    # The paper's contraction of a run of nouns counts too: 4000余名师生 for 老师学生.
+    return len(tag(head)) > 1 and any(
+        len(w) == 2 and abbreviates(w, head) and w not in head for w, _ in tag(clause)
+    )
+
+
+__all__ = ["COUNTERPART_MARKS", "about_head", "outside_question", "typed_spans"]
