@@ -133,12 +133,16 @@ def slow(delay: float) -> GeneratorFactory:
 def test_excess_load_gets_429_and_the_server_recovers(
     index_dir: Path, live_factory: Callable[..., LiveServer]
 ) -> None:
-    pipeline = make_pipeline(index_dir, generator=slow(0.3))
-    live = live_factory(pipeline, ApiLimits(max_active=1, max_waiting=2, wait_seconds=5))
+    # Answers take a second and the eight requests leave together, so all of them arrive while
+    # the first is still running even on a loaded machine; the queue waits long enough for two.
+    pipeline = make_pipeline(index_dir, generator=slow(1.0))
+    live = live_factory(pipeline, ApiLimits(max_active=1, max_waiting=2, wait_seconds=30))
     statuses: list[int] = []
     bodies: list[dict[str, Any]] = []
+    start = threading.Barrier(8)
 
     def ask(stream: bool) -> None:
+        start.wait()
         r = httpx.post(f"{live.url}/api/chat", json={"question": AREA_Q, "stream": stream}, timeout=30)
         statuses.append(r.status_code)
         if r.status_code == 429:
