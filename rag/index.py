@@ -489,7 +489,7 @@ class Index:
         first = len(self._slots)
         slots = list(range(first, first + len(chunks)))
         self._vectors.add(np.asarray(slots, dtype="int64"), vectors)
-        self._lexical.add(slots, [tokenize(c.embed_text) for c in chunks])
+        self._lexical.add(slots, [tokenize(c.embed_text) for c in chunks], chunks)
         self._columns = None
         for article in articles:
             self._articles[article.id] = article

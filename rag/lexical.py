@@ -30,6 +30,7 @@ import numpy as np
 import tantivy
 
 from rag.protocols import Selection
+from rag.types import Chunk
 
 #: tantivy's writer memory budget; its minimum is 15 MB per thread.
 _WRITER_HEAP = 32_000_000
@@ -138,8 +139,11 @@ class TantivyLexicalStore:
         """Engine and schema, for the manifest."""
         return {"engine": "tantivy", "tokenizer": "whitespace", "schema": self.SCHEMA_VERSION}
 
-    def add(self, ids: Sequence[int], documents: Sequence[Sequence[str]]) -> None:
-        """Index tokenised ``documents`` under ``ids`` (committed at once: searchable now)."""
+    def add(
+        self, ids: Sequence[int], documents: Sequence[Sequence[str]], chunks: Sequence[Chunk] = ()
+    ) -> None:
+        """Index tokenised ``documents`` under ``ids`` (committed at once: searchable now; the
+        records stay in the index's own files, so ``chunks`` is not read)."""
         if len(ids) != len(documents):
             raise ValueError(f"{len(ids)} ids for {len(documents)} documents")
         if not len(ids):

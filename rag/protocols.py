@@ -9,7 +9,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from rag.types import Answer, Passage, SearchFilters, Turn
+from rag.types import Answer, Chunk, Passage, SearchFilters, Turn
 
 
 @runtime_checkable
@@ -99,8 +99,11 @@ class LexicalStore(Protocol):
         """What the manifest records about this store."""
         ...
 
-    def add(self, ids: Sequence[int], documents: Sequence[Sequence[str]]) -> None:
-        """Index tokenised ``documents`` under ``ids``."""
+    def add(
+        self, ids: Sequence[int], documents: Sequence[Sequence[str]], chunks: Sequence[Chunk] = ()
+    ) -> None:
+        """Index tokenised ``documents`` under ``ids``; ``chunks`` are their records (kept by engines
+        that hold records, such as Milvus)."""
         ...
 
     def remove(self, ids: Sequence[int]) -> None:

@@ -52,7 +52,7 @@ class Settings(BaseSettings):
     device: str = Field("cpu", description="torch device for the embedder and local generators.")
 
     # Storage (issue 13): which engine holds the vectors, the BM25 terms and the records.
-    store: Literal["faiss"] = Field(
+    store: Literal["faiss", "milvus"] = Field(
         "faiss",
         description="faiss: FAISS + tantivy files in the index folder; milvus: one Milvus collection "
         "(RAG_MILVUS_URI).",

@@ -48,6 +48,10 @@ def build_stores(settings: Settings) -> Stores:
     """The engine ``settings.store`` names (``RAG_STORE``), set up from the settings."""
     if settings.store == "faiss":
         return FaissStores(approximate_from=settings.faiss_approximate_from)
+    if settings.store == "milvus":
+        from rag.milvus import MilvusStores
+
+        return MilvusStores.from_settings(settings)
     raise InvalidInputError(f"RAG_STORE={settings.store!r}: expected faiss or milvus")
 
 

@@ -26,8 +26,9 @@ if ! .venv/bin/python -c "import torch" >/dev/null 2>&1; then
   fi
 fi
 
-# dev: tests and linters; eval: rag eval --report and rag bench (jinja2, matplotlib, snownlp).
-EXTRAS="${RAG_SETUP_EXTRAS:-dev,eval}"
+# dev: tests and linters; eval: rag eval --report and rag bench (jinja2, matplotlib, snownlp);
+# milvus: RAG_STORE=milvus (pymilvus, milvus-lite: the tests run the Milvus store embedded).
+EXTRAS="${RAG_SETUP_EXTRAS:-dev,eval,milvus}"
 echo "setup: installing the project (.[$EXTRAS])"
 "${PIP[@]}" install -e ".[$EXTRAS]" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import rag, faiss, jieba, sentence_transformers" \

@@ -13,7 +13,9 @@ import pytest
 
 from api.limits import ApiLimits
 from api.settings import ServerSettings
+from rag.protocols import Stores
 from rag.settings import Settings
+from rag.stores import FaissStores
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -71,3 +73,23 @@ def real_seed_index(tmp_path_factory: pytest.TempPathFactory) -> Callable[[Path]
         return folder
 
     return copy_to
+
+
+#: The store engines (``RAG_STORE``) the retrieval, index and API tests run over; Milvus runs
+#: embedded (milvus-lite, a file per test) and is marked slow.
+STORE_ENGINES = ["faiss", pytest.param("milvus", marks=pytest.mark.slow)]
+
+
+def make_stores(engine: str, folder: Path) -> Stores:
+    """The stores of ``engine``: FAISS + tantivy, or a Milvus collection in ``folder``/milvus.db."""
+    if engine == "faiss":
+        return FaissStores()
+    from rag.milvus import MilvusStores
+
+    return MilvusStores(str(folder / "milvus.db"), "rag")
+
+
+@pytest.fixture(params=STORE_ENGINES)
+def stores(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Stores:
+    """Fresh stores of each engine in turn (a test using this runs once per engine)."""
+    return make_stores(str(request.param), tmp_path_factory.mktemp(f"stores-{request.param}"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from rag.bm25 import tokenize
 from rag.chunk import ChunkerSettings
 from rag.embed import HashingEmbedder
 from rag.errors import (
@@ -32,21 +33,22 @@ def seed_articles():
     return load_pages([SEEDS])
 
 
-def _build(articles, embedder=None):
-    index = Index(embedder or HashingEmbedder(128))
+def _build(articles, embedder=None, stores=None):
+    index = Index(embedder or HashingEmbedder(128), stores=stores)
     for source in sorted({a.source for a in articles}):
         index.sync_source(source, [a for a in articles if a.source == source])
     return index
 
 
-def test_round_trip_keeps_everything_searchable(tmp_path, seed_articles):
-    index = _build(seed_articles)
+def test_round_trip_keeps_everything_searchable(tmp_path, seed_articles, stores):
+    index = _build(seed_articles, stores=stores)
     index.save(tmp_path / "idx")
     manifest = json.loads((tmp_path / "idx" / MANIFEST).read_text())
     assert manifest["model"] == "hashing-128" and manifest["dimension"] == 128
     assert manifest["counts"] == {"articles": len(seed_articles), "chunks": len(index), "sources": 5}
     assert manifest["chunker"] == {"size": 300, "overlap": 1}
-    loaded = Index.load(tmp_path / "idx", HashingEmbedder(128))
+    assert manifest["store"]["engine"] == stores.name
+    loaded = Index.load(tmp_path / "idx", HashingEmbedder(128), stores=stores)
     assert len(loaded) == len(index) and set(loaded.articles) == set(index.articles)
     query = loaded.embedder.encode_queries(["太原理工大学南极科考"])
     assert [c.id for c, _ in loaded.dense_search(query, 3)] == [c.id for c, _ in index.dense_search(query, 3)]
@@ -55,16 +57,16 @@ def test_round_trip_keeps_everything_searchable(tmp_path, seed_articles):
     assert "南极" in loaded.bm25_search(tokens, 1)[0][0].text
 
 
-def test_reingesting_an_unchanged_page_adds_nothing(seed_articles):
-    index = _build(seed_articles)
+def test_reingesting_an_unchanged_page_adds_nothing(seed_articles, stores):
+    index = _build(seed_articles, stores=stores)
     size = len(index)
     source = seed_articles[0].source
     report = index.sync_source(source, [a for a in seed_articles if a.source == source])
     assert not report.changed and report.chunks_added == 0 and len(index) == size
 
 
-def test_a_changed_article_replaces_its_chunks_and_delete_removes_one(seed_articles):
-    index = _build(seed_articles)
+def test_a_changed_article_replaces_its_chunks_and_delete_removes_one(seed_articles, stores):
+    index = _build(seed_articles, stores=stores)
     source = seed_articles[0].source
     page = [a for a in seed_articles if a.source == source]
     old = page[-1]
@@ -81,8 +83,8 @@ def test_a_changed_article_replaces_its_chunks_and_delete_removes_one(seed_artic
         index.delete("changed1")
 
 
-def test_filters_restrict_dense_and_bm25(seed_articles):
-    index = _build(seed_articles)
+def test_filters_restrict_dense_and_bm25(seed_articles, stores):
+    index = _build(seed_articles, stores=stores)
     only_2021 = SearchFilters(date_from="2021-01-01", date_to="2021-12-31")
     vec = index.embedder.encode_queries(["进博会"])
     dense = index.dense_search(vec, 10, only_2021)
@@ -103,13 +105,21 @@ def test_loading_refuses_another_model_or_chunker(tmp_path, seed_articles):
         Index.load(tmp_path / "nothing", HashingEmbedder(128))
 
 
-def test_copy_is_independent(seed_articles):
-    index = _build(seed_articles)
+def test_copy_is_independent(seed_articles, stores):
+    index = _build(seed_articles, stores=stores)
     clone = index.copy()
     victim = next(iter(index.articles))
+    victim_chunk = index.chunks_of(victim)[0]
+    vector = index.embedder.encode_queries([victim_chunk.embed_text])
     clone.delete(victim)
     assert victim in index.articles and victim not in clone.articles
     assert len(index) > len(clone)
+    # The original still finds what the copy removed, on both sides; the copy does not.
+    assert victim_chunk.id in [c.id for c, _ in index.dense_search(vector, 3)]
+    assert victim not in {c.article_id for c, _ in clone.dense_search(vector, 10)}
+    tokens = tokenize(victim_chunk.embed_text)[:8]
+    assert victim in {c.article_id for c, _ in index.bm25_search(tokens, 5)}
+    assert victim not in {c.article_id for c, _ in clone.bm25_search(tokens, 50)}
 
 
 def test_save_replaces_old_generation_files(tmp_path, seed_articles):
@@ -302,9 +312,9 @@ def _page(source, *bodies):
     ]
 
 
-def test_an_article_two_pages_hold_stays_until_neither_holds_it(tmp_path):
+def test_an_article_two_pages_hold_stays_until_neither_holds_it(tmp_path, stores):
     shared = "太原市第八届进博会山西展厅面积为435平方米，26家企业参展。"
-    index = Index(HashingEmbedder(64))
+    index = Index(HashingEmbedder(64), stores=stores)
     index.sync_source("A.txt", _page("A.txt", shared))
     assert index.sync_source("B.txt", _page("B.txt", shared)).articles_added == 0  # same text: unchanged
     report = index.sync_source("A.txt", _page("A.txt", "晋阳湖公园今日开园，游客络绎不绝。"))
@@ -313,7 +323,7 @@ def test_an_article_two_pages_hold_stays_until_neither_holds_it(tmp_path):
     assert kept.source == "B.txt" and all(c.source == "B.txt" for c in index.chunks_of(kept.id))
     assert index.bm25_search(["进博会"], 3, SearchFilters(source="B.txt"))
     index.save(tmp_path / "idx")
-    loaded = Index.load(tmp_path / "idx", HashingEmbedder(64))
+    loaded = Index.load(tmp_path / "idx", HashingEmbedder(64), stores=stores)
     assert loaded.holders(kept.id) == {"B.txt"}
     assert loaded.sync_source("B.txt", []).articles_removed == 1
     assert kept.id not in loaded.articles

@@ -7,6 +7,8 @@ test that uploads or deletes never affects another.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import shutil
 import socket
 import threading
@@ -27,9 +29,22 @@ from rag.build import GeneratorFactory, build_pipeline, default_generator
 from rag.embed import HashingEmbedder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from tests.conftest import STORE_ENGINES
 
 REPO = Path(__file__).resolve().parents[2]
 API_KEY = "test-key-0123456789"
+
+
+def _store_of(index_dir: Path) -> str | None:
+    """The store engine the manifest in ``index_dir`` names (None: no index, or a damaged one)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        engine = (
+            json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+            .get("store", {})
+            .get("engine")
+        )
+        return engine if isinstance(engine, str) else None
+    return None
 
 
 def make_pipeline(
@@ -41,7 +56,13 @@ def make_pipeline(
     **overrides: Any,
 ) -> Pipeline:
     """A pipeline over the seeds with the hashing embedder (or ``embedder``) and the extractive generator,
-    built by the same builder as the server's (``generator`` and ``batch_queries`` as there)."""
+    built by the same builder as the server's (``generator`` and ``batch_queries`` as there).
+
+    The store engine is the one the index in ``index_dir`` was built with (faiss for a new one)
+    unless ``store`` is given, so a test reopening its index needs not know which engine it runs on.
+    """
+    if "store" not in overrides and (engine := _store_of(index_dir)):
+        overrides["store"] = engine
     settings = Settings(
         **{"seeds_dir": REPO / "seeds", "index_dir": index_dir, "embedding_model": "hashing:256", **overrides}
     )
@@ -60,19 +81,44 @@ def make_app(pipeline: Pipeline, **server: Any) -> Any:
     return create_app(pipeline=pipeline, server=server_settings(**server))
 
 
-@pytest.fixture(scope="session")
-def seed_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An index of the five seed pages, built once."""
-    index_dir = tmp_path_factory.mktemp("seed-index") / "index"
-    make_pipeline(index_dir).warm_up()
-    return index_dir
+#: ``pytestmark = EVERY_STORE`` runs every test of a module over each store engine (the
+#: pipeline, index and app fixtures follow :func:`store`).
+EVERY_STORE = pytest.mark.parametrize("store", STORE_ENGINES, indirect=True)
 
 
 @pytest.fixture
-def index_dir(seed_index: Path, tmp_path: Path) -> Path:
-    """A private copy of the seed index."""
+def store(request: pytest.FixtureRequest) -> str:
+    """The store engine (``RAG_STORE``) of :func:`pipeline`: faiss, or each engine in turn in a
+    module marked with :data:`EVERY_STORE` (milvus runs on milvus-lite)."""
+    return str(getattr(request, "param", "faiss"))
+
+
+@pytest.fixture(scope="session")
+def seed_indexes(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """``build(store)``: an index of the five seed pages on that engine, built once per engine."""
+    built: dict[str, Path] = {}
+
+    def build(store: str) -> Path:
+        if store not in built:
+            index_dir = tmp_path_factory.mktemp(f"seed-index-{store}") / "index"
+            make_pipeline(index_dir, store=store).warm_up()
+            built[store] = index_dir
+        return built[store]
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def seed_index(seed_indexes: Callable[[str], Path]) -> Path:
+    """An index of the five seed pages (FAISS), built once."""
+    return seed_indexes("faiss")
+
+
+@pytest.fixture
+def index_dir(seed_indexes: Callable[[str], Path], store: str, tmp_path: Path) -> Path:
+    """A private copy of the seed index of :func:`store` (a Milvus one holds its milvus-lite file)."""
     target = tmp_path / "index"
-    shutil.copytree(seed_index, target)
+    shutil.copytree(seed_indexes(store), target)
     return target
 
 

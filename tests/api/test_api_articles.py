@@ -5,13 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import API_KEY, make_app, make_pipeline, wait_ready
+from conftest import API_KEY, EVERY_STORE, make_app, make_pipeline, wait_ready
 from fastapi.testclient import TestClient
 from test_api_chat import assert_error
 
 from rag.parse import infer_page_date, parse_text
 from rag.pipeline import Pipeline
 
+#: Uploads, deletes and reads run over both store engines (Milvus embedded: milvus-lite).
+pytestmark = EVERY_STORE
 AUTH = {"X-API-Key": API_KEY}
 NEW_PAGE = """\
 # 晋祠博物馆举办古建筑摄影展
@@ -237,9 +239,12 @@ def test_a_page_confirmed_under_another_name_survives_a_re_upload(pipeline: Pipe
 
 
 def test_an_unwritable_index_is_a_503_and_the_live_index_stays(
-    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+    pipeline: Pipeline, store: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rag.store import FaissVectorStore
+    if store == "milvus":
+        from rag.milvus import MilvusDenseStore as DenseStore
+    else:
+        from rag.store import FaissVectorStore as DenseStore
 
     def disk_full(self: object, target: Path) -> None:
         raise OSError(28, "No space left on device")
@@ -248,7 +253,7 @@ def test_an_unwritable_index_is_a_503_and_the_live_index_stays(
         wait_ready(client)
         before = counts(client)
         files_before = sorted(p.name for p in pipeline.settings.index_dir.iterdir())
-        monkeypatch.setattr(FaissVectorStore, "save", disk_full)
+        monkeypatch.setattr(DenseStore, "save", disk_full)
         message = assert_error(upload(client, ("new.txt", NEW_PAGE.encode())), 503, "index_unwritable")
         assert "No space left on device" in message and "\n" not in message
         assert counts(client) == before
@@ -263,7 +268,8 @@ def test_a_damaged_index_is_a_503_naming_the_repair_until_it_is_rebuilt(pipeline
         assert "manifest.json lacks" in message and "rag ingest --rebuild" in message
         assert_error(client.get("/readyz"), 503, "index_damaged")
         # The repair, run beside the server (as `rag ingest --rebuild` would be): no restart needed.
-        make_pipeline(pipeline.settings.index_dir).ingest([pipeline.settings.seeds_dir], rebuild=True)
+        repair = make_pipeline(pipeline.settings.index_dir, store=pipeline.settings.store)
+        repair.ingest([pipeline.settings.seeds_dir], rebuild=True)
         assert counts(client)[0] == 44
         assert (
             client.post("/api/chat", json={"question": "第八届进博会山西展厅面积多大？"}).status_code == 200

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import pytest
+from conftest import EVERY_STORE
 from fastapi.testclient import TestClient
 
 from rag.pipeline import Pipeline
@@ -38,6 +39,10 @@ def assert_error(response: Any, status: int, code: str | None = None) -> str:
     message = body["error"]["message"]
     assert message and "Traceback" not in message and len(message) < 500
     return str(message)
+
+
+#: Every test here runs over both store engines (Milvus embedded: milvus-lite).
+pytestmark = EVERY_STORE
 
 
 def test_answer_is_the_cli_json_plus_session_and_timings(client: TestClient, pipeline: Pipeline) -> None:
