@@ -25,7 +25,13 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.evidence_match import abbreviates, about_another_district, local, satisfies
+from rag.evidence_match import (
+    abbreviates,
+    about_another_district,
+    local,
+    reports_another_period,
+    satisfies,
+)
 from rag.evidence_score import AnswerabilityModel, coverage, missing_nouns, nouns_apart, term_weights
 from rag.evidence_spans import COUNTERPART_MARKS, about_head, outside_question, typed_spans
 from rag.question import QuestionAnalysis
@@ -177,7 +183,12 @@ def gather(
             spans: tuple[tuple[int, int], ...] = ()
             if analysis.expectation is not None:
                 kind = analysis.expectation.kind
-                found = [s for s in typed_spans(text, analysis) if about_head(text, s, analysis.head, kind)]
+                found = [
+                    s
+                    for s in typed_spans(text, analysis)
+                    if about_head(text, s, analysis.head, kind)
+                    and not reports_another_period(analysis.text, text, s[0])
+                ]
                 if not found:
                     continue
                 spans = tuple(found)

@@ -83,6 +83,28 @@ _DISTRICTS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+_WHOLE_YEAR = re.compile(r"全年|全年度|一整年")
+_PART_OF_YEAR = re.compile(
+    r"上半年|下半年|前三季度|[一二三四]季度|第[一二三四]季度|前[一二三四五六七八九十\d]+个?月"
+    r"|[1１一][-—－~～至到][0-9０-９一二三四五六七八九十]+月"
+)
+_ACTUAL = re.compile(r"实际|已经|已(?=[\u4e00-\u9fff])|建成了|完成了")
+_PLANNED = re.compile(r"将|计划|预计|力争|拟|目标|争取|规划")
+
+
+def reports_another_period(question: str, sentence: str, span_start: int) -> bool:
+    """Whether the figure before ``span_start`` in ``sentence`` is for another period or mode than asked.
+
+    全年 asked, 今年上半年…增速达到57.9% printed: the half-year figure is not the year's.
+    实际建成 asked, 年底前将建成20家 printed: a plan is not what was built.
+    """
+    clause = sentence[:span_start]
+    clause = clause[max(clause.rfind("。"), clause.rfind("；"), clause.rfind(";")) + 1 :]
+    if _WHOLE_YEAR.search(question) and _PART_OF_YEAR.search(clause) and not _WHOLE_YEAR.search(clause):
+        return True
+    return bool(_ACTUAL.search(question) and _PLANNED.search(clause) and not _PLANNED.search(question))
+
+
 def about_another_district(sentence: str, analysis: QuestionAnalysis, title: str = "") -> bool:
     """Whether ``sentence`` names another of the city's districts and not the one the question names.
 

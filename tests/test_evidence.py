@@ -1,5 +1,7 @@
 """Evidence: constraint checks against an article, typed spans in a sentence."""
 
+import pytest
+
 from rag.evidence_match import constraint_met, satisfies
 from rag.evidence_spans import typed_spans
 from rag.question import analyze
@@ -200,3 +202,24 @@ def test_when_no_noun_of_the_question_is_ever_printed_nothing_ties_a_sentence_to
 
     analysis = analyze("七月半那天想在线上免费追念亲人，该用手机软件里的什么功能？")
     assert nouns_apart(analysis, "有条件的社区开办了儿童课外学堂,免费提供辅导。", "标题", Archive()) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "figure", "other"),
+    [
+        # A half-year figure does not answer a question about the whole year.
+        ("杏花岭区2023年全年规上工业增速是多少？", "今年上半年规上工业增速达到57.9%。", "57.9%", True),
+        ("全年增速是多少？", "1—9月，增速达到12%。", "12%", True),
+        ("上半年增速是多少？", "杏花岭区今年上半年规上工业增加值的增速达到57.9%。", "57.9%", False),
+        ("全年增速是多少？", "全年增速达到8%，其中上半年为5%。", "8%", False),
+        # A plan does not answer what was actually done, and is the answer when a plan is asked.
+        ("2021年底迎泽区实际建成了多少家社区食堂？", "年底前，迎泽区将建成20家社区食堂。", "20家", True),
+        ("迎泽区已经建成多少家社区食堂？", "迎泽区计划建成20家社区食堂。", "20家", True),
+        ("迎泽区将建成多少家社区食堂？", "年底前，迎泽区将建成20家社区食堂。", "20家", False),
+        ("迎泽区实际建成了多少家社区食堂？", "迎泽区已建成12家社区食堂，年底前将建成20家。", "12家", False),
+    ],
+)
+def test_a_figure_for_another_period_or_a_plan_does_not_answer(question, sentence, figure, other):
+    from rag.evidence_match import reports_another_period
+
+    assert reports_another_period(question, sentence, sentence.index(figure)) is other
