@@ -175,6 +175,23 @@ def constraint_met(constraint: Constraint, text: str, date: str) -> bool:
 _FIGURE_KINDS = frozenset({"edition", "year", "month", "day", "figure"})
 
 
+def edition_event(analysis: QuestionAnalysis, constraint: Constraint) -> str:
+    """The event a 第N届 of the question belongs to (第八届进博会 → 进博会), or ``""``."""
+    _, found, after = analysis.text.partition(constraint.text)
+    if not found:
+        return ""
+    return next((noun for noun in analysis.nouns if after.startswith(noun)), "")
+
+
+def _event_printed(event: str, text: str) -> bool:
+    # 第八届 of 农交会 does not answer for 第八届进博会: the article must name the event too,
+    # in full or written out (进博会 → 中国国际进口博览会).
+    if not event:
+        return True
+    norm = normalize_for_match(event)
+    return norm in text or abbreviates(norm, text)
+
+
 def satisfies(analysis: QuestionAnalysis, article: Article) -> list[Constraint]:
     """The constraints of ``analysis`` that ``article`` fails (empty: it may answer).
 
@@ -188,7 +205,12 @@ def satisfies(analysis: QuestionAnalysis, article: Article) -> list[Constraint]:
     failed: list[Constraint] = []
     for kind, group in by_kind.items():
         text = figures if kind in _FIGURE_KINDS else names
-        misses = [c for c in group if not constraint_met(c, text, article.date)]
+        misses = [
+            c
+            for c in group
+            if not constraint_met(c, text, article.date)
+            or (kind == "edition" and not _event_printed(edition_event(analysis, c), names))
+        ]
         alternatives = kind in ("year", "edition", "month", "day") and len(group) > 1
         if misses and (not alternatives or len(misses) == len(group)):
             failed.extend(misses)
@@ -202,6 +224,7 @@ __all__ = [
     "article_figures_text",
     "article_text",
     "constraint_met",
+    "edition_event",
     "local",
     "satisfies",
 ]

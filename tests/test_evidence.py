@@ -223,3 +223,13 @@ def test_a_figure_for_another_period_or_a_plan_does_not_answer(question, sentenc
     from rag.evidence_match import reports_another_period
 
     assert reports_another_period(question, sentence, sentence.index(figure)) is other
+
+
+def test_an_edition_must_be_of_the_event_the_question_names():
+    question = analyze("第八届进博会期间，太原特色产品展销区集中展示了多少种农产品？")
+    fair = _article("第八届中国（太原）特色农产品交易博览会开幕。太原将设立特色产品展销区。")
+    expo = _article("第八届中国国际进口博览会开幕。太原特色产品亮相。")
+    assert [c.text for c in satisfies(question, fair)] == ["第八届"]
+    assert satisfies(question, expo) == []  # 进博会 written out as 进口博览会
+    # A question naming no event after the edition keeps the plain edition check.
+    assert satisfies(analyze("第八届的主题是什么？"), fair) == []
