@@ -282,6 +282,26 @@ def _event_printed(text: str, analysis: QuestionAnalysis) -> bool:
     return False
 
 
+def _another_kind_counted(clause: str, head: str) -> bool:
+    """Whether ``clause`` counts another kind of the head's noun (绿色工厂4家 for 智能工厂).
+
+    The question's modifier (智能) is not printed, and the noun is printed after another
+    word: the figure counts those, not the ones asked about.  A place as modifier (太原企业)
+    is left to the place constraint, since the paper writes 我市 or nothing.
+    """
+    words = tag(head)
+    if len(words) < 2 or words[0][1].startswith("ns"):
+        return False
+    noun, modifier = local(words[-1][0]), local("".join(w for w, _ in words[:-1]))
+    if len(noun) < 2 or modifier in clause:
+        return False
+    for m in re.finditer(re.escape(noun), clause):
+        before = clause[max(0, m.start() - 2) : m.start()]
+        if re.fullmatch(r"[\u4e00-\u9fff]{2}", before) and before not in local(head):
+            return True
+    return False
+
+
 def about_head(text: str, span: tuple[int, int], head: str, kind: str) -> bool:
     """Whether the counted thing (企业 in 多少家企业) is near the figure: same clause."""
     if not head or not kind.startswith(_HEAD_KINDS):
@@ -290,6 +310,8 @@ def about_head(text: str, span: tuple[int, int], head: str, kind: str) -> bool:
     ends = [i for p in "，,；;。" if (i := text.find(p, span[1])) >= 0]
     clause = local(normalize_for_match(text[clause_start : min(ends) if ends else len(text)]))
 
+    if _another_kind_counted(clause, head):
+        return False
     # Any noun of the run will do: 其中位于我市的有7家 counts 太原企业 (企业 understood).
     if any(local(w) in clause for w, _ in tag(head) if len(w) >= 2):
         return True

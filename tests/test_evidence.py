@@ -1,5 +1,7 @@
 """Evidence: constraint checks against an article, typed spans in a sentence."""
 
+import re
+
 import pytest
 
 from rag.evidence_match import constraint_met, satisfies
@@ -233,3 +235,24 @@ def test_an_edition_must_be_of_the_event_the_question_names():
     assert satisfies(question, expo) == []  # 进博会 written out as 进口博览会
     # A question naming no event after the edition keeps the plain edition check.
     assert satisfies(analyze("第八届的主题是什么？"), fair) == []
+
+
+@pytest.mark.parametrize(
+    ("sentence", "head", "counts_it"),
+    [
+        ("今年打造绿色工厂4家、绿色产品2种。", "智能工厂", False),  # another kind of 工厂
+        ("今年打造绿色工厂4家、绿色产品2种。", "绿色工厂", True),
+        ("今年打造智能工厂3家。", "智能工厂", True),
+        (
+            "包含全省26家优质企业，其中位于我市的有7家。",
+            "太原企业",
+            True,
+        ),  # a place is left to its constraint
+        ("建设14个街道级社区养老服务中心。", "社区养老服务中心", True),
+    ],
+)
+def test_a_count_of_another_kind_of_thing_does_not_answer(sentence, head, counts_it):
+    from rag.evidence_spans import about_head
+
+    figure = next(m for m in re.finditer(r"\d+[家个]", sentence))
+    assert about_head(sentence, figure.span(), head, "count:家") is counts_it
