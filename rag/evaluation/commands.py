@@ -195,3 +195,46 @@ def haystack(distractors: int, qa_file: Path, seed: int, throughput_sample: int,
             progress=advance,
         )
     click.echo(dump(result) if as_json else render_haystack(result))
+
+
+@bench.command()
+@click.option("--chunks", type=click.IntRange(min=100), required=True, help="Chunks to index.")
+@click.option(
+    "--store",
+    type=click.Choice(["faiss", "milvus"]),
+    default="faiss",
+    show_default=True,
+    help="The store engine (RAG_STORE) to build the index on.",
+)
+@click.option(
+    "--embed",
+    type=click.IntRange(min=10),
+    default=3000,
+    show_default=True,
+    help="Distinct chunks embedded by the model (cached); the others get varied copies of their vectors.",
+)
+@click.option("--queries", type=click.IntRange(min=1), default=100, show_default=True, help="Queries timed.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the chunk order and queries.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@translate_errors
+def scale(chunks: int, store: str, embed: int, queries: int, seed: int, as_json: bool) -> None:
+    """An index of CHUNKS People's Daily chunks: indexing, disk, memory, load, latency, recall, upload."""
+    from rag.build import build_embedder
+    from rag.evaluation import require_extra
+    from rag.evaluation.scale import render_scale, run_scale
+
+    require_extra("rag bench")
+    settings = Settings()
+    result = run_scale(
+        settings,
+        build_embedder(settings),
+        chunks=chunks,
+        store=store,
+        embed=embed,
+        queries=queries,
+        seed=seed,
+    )
+    if as_json:
+        cli.print_json(result.to_dict())
+    else:
+        click.echo(render_scale(result))
