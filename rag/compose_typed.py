@@ -185,6 +185,13 @@ def _best_span(candidate: Candidate, analysis: QuestionAnalysis) -> str:
         score = sum((3.0 if t in predicate else 1.0) for t in terms if t and t in clause) + sum(
             0.25 for t in terms if t and t in before
         )
+        if "、" in text[lo:hi]:
+            # A run of items (重点项目1项、面上项目44项、青年科学基金项目89项): the item naming
+            # the asked thing holds its figure.
+            item_lo = max(lo, text.rfind("、", 0, s) + 1)
+            item_end = text.find("、", e, hi)
+            item = local(normalize_for_match(text[item_lo : item_end if item_end >= 0 else hi]))
+            score += 2.0 * sum(1 for t in terms if t and t in item)
         span = text[s:e]
         if (
             analysis.answer_type in ("date", "year")

@@ -295,9 +295,11 @@ def _another_kind_counted(clause: str, head: str) -> bool:
     noun, modifier = local(words[-1][0]), local("".join(w for w, _ in words[:-1]))
     if len(noun) < 2 or modifier in clause:
         return False
-    for m in re.finditer(re.escape(noun), clause):
-        before = clause[max(0, m.start() - 2) : m.start()]
-        if re.fullmatch(r"[\u4e00-\u9fff]{2}", before) and before not in local(head):
+    tokens = tag(clause)
+    for (before, flag), (word, _) in zip(tokens, tokens[1:], strict=False):
+        # A noun or attribute word right before the noun qualifies it (绿色|工厂); a verb does not
+        # (获批|项目 counts the 项目 asked about).
+        if local(word) == noun and flag[:1] in ("n", "a", "b") and len(before) >= 2 and before not in head:
             return True
     return False
 

@@ -256,3 +256,36 @@ def test_a_count_of_another_kind_of_thing_does_not_answer(sentence, head, counts
 
     figure = next(m for m in re.finditer(r"\d+[家个]", sentence))
     assert about_head(sentence, figure.span(), head, "count:家") is counts_it
+
+
+def test_a_figure_beats_a_bound_of_it_in_the_same_article():
+    from rag.evidence import gather
+    from rag.evidence_score import LEXICAL_MODEL
+    from rag.types import Chunk, Passage
+
+    body = (
+        "太原理工大学青年科学基金项目立项数首次突破80项。"
+        "其中，重点项目1项、面上项目44项、太原理工大学青年科学基金项目89项、专项项目1项。"
+    )
+    article = _article(body)
+    chunk = Chunk("a:0", "a", body, 0, len(body), article.title, article.date, article.source)
+    question = analyze("太原理工大学青年科学基金项目获批多少项？")
+    candidates, _ = gather(question, [Passage(chunk, 1.0, 1)], None, LEXICAL_MODEL)
+    assert "89项" in candidates[0].text  # 突破80项 states a bound, not the figure
+
+
+def test_in_a_run_of_items_the_item_naming_the_asked_thing_gives_the_figure():
+    from dataclasses import replace
+
+    from rag.compose_typed import typed_answer
+    from rag.evidence import Candidate
+    from rag.types import Chunk, Passage
+
+    sentence = "其中，重点项目1项、面上项目44项、青年科学基金项目89项、专项项目1项。"
+    article = _article(sentence)
+    chunk = Chunk("a:0", "a", sentence, 0, len(sentence), article.title, article.date, article.source)
+    question = analyze("太原理工大学青年科学基金项目获批多少项？")
+    candidate = Candidate(Passage(chunk, 1.0, 1), article, 0, len(sentence), sentence, 1.0, 1.0)
+    candidate = replace(candidate, spans=tuple(typed_spans(sentence, question)))
+    text, _ = typed_answer(question, candidate)
+    assert "89项" in text and "1项" not in text.replace("89项", "")
