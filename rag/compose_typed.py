@@ -41,6 +41,8 @@ _COUNTER_CHARS = frozenset(
 #: Tokens after which a restatement may start: punctuation, particles (的), prepositions,
 #: conjunctions, time words and pronouns end what came before.
 _ENDS_PHRASE = ("u", "p", "c", "t", "r", "x", "w")
+#: Tagged as time words but qualifying the noun after them (青年科学基金项目): no phrase ends there.
+_AGE_GROUPS = frozenset({"青年", "少年", "老年", "中年", "成年", "童年", "幼年"})
 #: Tokens a restatement may start with although a noun precedes them: the predicate (一共汇集了…).
 _STARTS_PREDICATE = ("d", "v", "p", "a")
 _OPENERS, _CLOSERS = "（(“《【", "）)”》】"
@@ -91,7 +93,7 @@ def _cut_left(left: str, limit: int = 14) -> str:
         ):
             continue  # 岁的张桂兰, 时在…: a tail of what came before
         if (
-            prev_flag[:1] in _ENDS_PHRASE
+            (prev_flag[:1] in _ENDS_PHRASE and prev_word not in _AGE_GROUPS)
             or prev_word[-1:] in _CLOSERS
             or flag[:1] in _STARTS_PREDICATE
             or word[:1] in "“《"

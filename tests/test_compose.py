@@ -18,6 +18,8 @@ from rag.question import analyze
         ("王煜尘第一次参加南极考察（第36次）时在中山站待了多少天？", "500多天", "在中山站待了500多天"),
         ("太原双合成首次参展时卖出了多少产品？", "七成", "太原双合成首次参展时卖出了七成产品"),
         ("“太原论坛”志愿者培训是哪天进行的？", "8月27日", "“太原论坛”志愿者培训是8月27日进行的"),
+        # 青年 is tagged a time word but qualifies the noun: 科学基金项目 alone would be another count.
+        ("太原理工大学青年科学基金项目获批多少项？", "89项", "获批89项"),
         # A follow-up searched with its antecedent: the antecedent, not 它, is the subject.
         ("第八届进博会山西展厅 那它包含多少家企业？", "26家", "第八届进博会山西展厅包含26家企业"),
         # A named organisation is not followed by the question's own 太原企业.
