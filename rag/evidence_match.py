@@ -192,6 +192,31 @@ def _event_printed(event: str, text: str) -> bool:
     return norm in text or abbreviates(norm, text)
 
 
+_LEVELLED_BODY = re.compile(
+    r"(山西省|山西|太原市|太原|省|市)(图书馆|档案馆|博物馆|美术馆|科技馆|体育馆|人民医院|政府|委员会|发改委|科技厅|教育厅|[^\W\d_]{1,3}局)"
+)
+
+
+def another_level(question: str, text: str) -> list[Constraint]:
+    """The province's or city's institutions the question names that ``text`` names at the other level.
+
+    山西省图书馆 asked, an article printing 太原市图书馆 (or 市图书馆) and never 省图书馆:
+    the pages speak of another library.  Only a contradiction counts; an article naming the
+    institution at no level is left to the other checks.
+    """
+    failed = []
+    for m in _LEVELLED_BODY.finditer(question):
+        province = m.group(1).startswith(("山西", "省"))
+        body = m.group(2)
+        own = ("省", "山西") if province else ("市", "太原")
+        other = ("市", "太原") if province else ("省", "山西")
+        printed_other = any(f"{p}{body}" in text for p in other)
+        printed_own = any(f"{p}{body}" in text for p in own)
+        if printed_other and not printed_own:
+            failed.append(Constraint("organisation", m.group(0), normalize_for_match(m.group(0))))
+    return failed
+
+
 def satisfies(analysis: QuestionAnalysis, article: Article) -> list[Constraint]:
     """The constraints of ``analysis`` that ``article`` fails (empty: it may answer).
 
@@ -214,12 +239,14 @@ def satisfies(analysis: QuestionAnalysis, article: Article) -> list[Constraint]:
         alternatives = kind in ("year", "edition", "month", "day") and len(group) > 1
         if misses and (not alternatives or len(misses) == len(group)):
             failed.extend(misses)
+    failed.extend(another_level(analysis.text, names))
     return failed
 
 
 __all__ = [
     "TAIYUAN_NAMES",
     "abbreviates",
+    "another_level",
     "about_another_district",
     "article_figures_text",
     "article_text",

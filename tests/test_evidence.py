@@ -289,3 +289,19 @@ def test_in_a_run_of_items_the_item_naming_the_asked_thing_gives_the_figure():
     candidate = replace(candidate, spans=tuple(typed_spans(sentence, question)))
     text, _ = typed_answer(question, candidate)
     assert "89项" in text and "1项" not in text.replace("89项", "")
+
+
+@pytest.mark.parametrize(
+    ("question", "body", "fails"),
+    [
+        ("山西省图书馆自习室座无虚席的照片是哪天拍的？", "11月4日，太原市图书馆自习室座无虚席。", True),
+        ("省图书馆有多少个座位？", "市图书馆自习室有500个座位。", True),
+        ("太原市图书馆自习室座无虚席的照片是哪天拍的？", "11月4日，太原市图书馆自习室座无虚席。", False),
+        # The own level printed too, or no level at all: left to the other checks.
+        ("山西省图书馆有多少个座位？", "省图书馆和市图书馆共有900个座位。", False),
+        ("山西省图书馆有多少个座位？", "图书馆自习室有500个座位。", False),
+        ("省科技厅方面认为创新驱动是什么？", "省科技厅负责人表示，创新驱动就是人才驱动。", False),
+    ],
+)
+def test_an_institution_of_the_other_level_is_another_institution(question, body, fails):
+    assert bool(satisfies(analyze(question), _article(body))) is fails
