@@ -123,7 +123,11 @@ def enumerates(text: str) -> bool:
 
 
 def names_items(text: str) -> bool:
-    """Whether a quote names two things or more (A、B; A和B; A与B; “A”“B”): a list can be read from it."""
+    """Whether a quote names two things or more (A、B; A和B; A与B; “A”“B”): a list can be read from it.
+
+    A 、 inside quotation marks is a slogan's (以“启航新征程、凝聚新力量”为主题), not a list.
+    """
+    text = re.sub(r"“[^“”]*”", "“”", text)
     return enumerates(text) or re.search(r"\w[和与及]\w|”“", text) is not None
 
 

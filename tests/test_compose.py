@@ -326,3 +326,18 @@ def test_a_summary_of_an_article_in_sections_takes_a_fact_from_each_section_not_
     assert any("2381名" in q for q in quotes)
     assert not any(q.startswith("“") for q in quotes)  # a resident's remark summarises nothing
     assert len(citations) == 4 and text.count("[") == 4
+
+
+@pytest.mark.parametrize(
+    ("quote", "lists"),
+    [
+        ("推介会以“启航新征程、凝聚新力量”为主题，详细解读了综改区发展新优势。", False),  # a slogan
+        ("培训讲了有限空间作业、机械操作等内容。", True),
+        ("推出了“追思小屋”“云祭扫”两项服务。", True),
+        ("发布了《报告》和《指南》。", True),
+    ],
+)
+def test_a_list_is_read_outside_quotation_marks(quote, lists):
+    from rag.compose_lists import names_items
+
+    assert names_items(quote) is lists
