@@ -580,7 +580,7 @@ class Index:
                     article=np.array(ids, dtype=str),
                     count=np.array([len(t.spans) for t in tables], dtype="int64"),
                     spans=np.array([s for t in tables for s in t.spans], dtype="int64").reshape(-1, 2),
-                    vectors=np.concatenate([t.vectors for t in tables]).astype("float32")
+                    vectors=np.concatenate([t.vectors for t in tables]).astype("float32", copy=False)
                     if tables
                     else np.zeros((0, width), dtype="float32"),
                 )

@@ -97,8 +97,8 @@ class MilvusCollection:
 
     Rows are written whole: :meth:`MilvusDenseStore.add` leaves the vectors here and
     :meth:`MilvusLexicalStore.add` (which the index calls next, with the tokens and
-    chunks) inserts the rows.  Document frequencies for the answerer are counted here
-    too (Milvus does not report them) and saved in the lexical pointer file.
+    chunks) upserts the rows.  What differs between an index and its copy (rows removed
+    but not yet deleted, document frequencies) lives in the views, not here.
     """
 
     def __init__(self, uri: str, name: str, token: str = "") -> None:

@@ -42,9 +42,9 @@ class Article:
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict."""
-        data = asdict(self)
-        data["reporters"] = list(self.reporters)
-        return data
+        # The fields as they are (strings and a tuple): ``asdict`` deep-copies each one, which
+        # made writing the records of 10^5 chunks take seconds.
+        return {**vars(self), "reporters": list(self.reporters)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Article:
@@ -71,8 +71,8 @@ class Chunk:
         return f"{self.title}（{self.date}）\n{self.text}"
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-ready dict."""
-        return asdict(self)
+        """Return a JSON-ready dict (its fields are strings and integers: no copy needed)."""
+        return dict(vars(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Chunk:
