@@ -282,6 +282,10 @@ ALIASES: dict[str, str] = {
 }
 
 
+#: Festivals, by the stem the paper prints (清明 for 清明节, 中秋 for 中秋节).
+_FESTIVAL = re.compile(r"(春节|元宵|清明|端午|七夕|中元|中秋|重阳|寒衣|国庆|元旦|除夕)(?:节|假期|期间|当天)?")
+
+
 def extract_constraints(main: str, words: tuple[tuple[str, str], ...]) -> tuple[Constraint, ...]:
     """The hard constraints of a question's main clause ``main`` (tagged as ``words``), each once.
 
@@ -293,6 +297,9 @@ def extract_constraints(main: str, words: tuple[tuple[str, str], ...]) -> tuple[
     constraints: list[Constraint] = _date_constraints(main)
     constraints += _name_constraints(main, words)
     constraints += _figure_constraints(main)
+    for m in _FESTIVAL.finditer(main):
+        # 清明节 and 中元节 are different days: an article about one does not answer for the other.
+        constraints.append(Constraint("name", m.group(0), normalize_for_match(m.group(1))))
     for m in _QUOTED.finditer(main):
         norm = normalize_for_match(m.group(1))
         if len(norm) >= 2 and norm not in {c.value for c in constraints}:

@@ -305,3 +305,10 @@ def test_in_a_run_of_items_the_item_naming_the_asked_thing_gives_the_figure():
 )
 def test_an_institution_of_the_other_level_is_another_institution(question, body, fails):
     assert bool(satisfies(analyze(question), _article(body))) is fails
+
+
+def test_a_festival_is_a_constraint():
+    zhongyuan = _article("发布2023年中元节祭扫工作实施方案。市民可通过“我的太原”App预约祭扫服务。")
+    assert satisfies(analyze("中元节期间市民可以通过哪个App预约祭扫？"), zhongyuan) == []
+    failed = satisfies(analyze("清明节期间市民可以通过哪个App预约祭扫？"), zhongyuan)
+    assert [c.text for c in failed] == ["清明节"]
