@@ -41,7 +41,7 @@ from rag.types import Article, Chunk, Passage
 
 
 class SentenceVectors(Protocol):
-    """An article's quotable sentences with their vectors (``rag.index.SentenceTable`` is one)."""
+    """An article's quotable sentences with their vectors (``rag.index_records.SentenceTable`` is one)."""
 
     @property
     def spans(self) -> tuple[tuple[int, int], ...]:

@@ -12,7 +12,7 @@ again.  The first change to a store opened from one forks it: the segment files
 (immutable in tantivy) are hard-linked into a private working directory, which the
 next :meth:`TantivyLexicalStore.save` renames to the new generation's name.  A process
 killed mid-save leaves the old generation intact and a working directory the next save
-removes (see :mod:`rag.index`).
+removes (see :mod:`rag.index_files`).
 """
 
 from __future__ import annotations

@@ -18,7 +18,9 @@ from pathlib import Path
 from rag.catalog import PageCatalog
 from rag.chunk import ChunkerSettings
 from rag.errors import IndexDamagedError, IndexNotFoundError
-from rag.index import Index, IngestReport, manifest_signature, write_lock
+from rag.index import Index, IngestReport
+from rag.index_files import remove_orphans, write_lock
+from rag.index_manifest import manifest_signature
 from rag.parse import PageMeta, read_pages
 from rag.protocols import Embedder, Stores
 from rag.settings import Settings
@@ -137,7 +139,7 @@ class LiveIndex:
         if Index.exists(path):
             index = self._load()
             # Left by a save that was killed or failed (a full disk): removed now, not someday.
-            if orphans := Index.remove_orphans(path):
+            if orphans := remove_orphans(path):
                 log.info("removed %d orphan files from %s", len(orphans), path)
             return index
         seeds = self.seeds_dir

@@ -20,7 +20,9 @@ from rag.errors import (
     IndexWriteError,
     NotFoundError,
 )
-from rag.index import MANIFEST, Index, write_lock
+from rag.index import Index
+from rag.index_files import remove_orphans, write_lock
+from rag.index_manifest import MANIFEST
 from rag.parse import load_pages
 from rag.store import FaissVectorStore
 from rag.types import Article, SearchFilters
@@ -287,8 +289,8 @@ def test_orphans_of_a_killed_save_are_removed_but_not_while_another_process_writ
     (path / ".vectors-000007.faiss.abc.tmp").write_text("half")
     with write_lock(path):
         # Held by a writer (here: us, through another lock object) → left alone.
-        assert Index.remove_orphans(path) == []
-    assert sorted(Index.remove_orphans(path)) == [".vectors-000007.faiss.abc.tmp", "chunks-000007.jsonl"]
+        assert remove_orphans(path) == []
+    assert sorted(remove_orphans(path)) == [".vectors-000007.faiss.abc.tmp", "chunks-000007.jsonl"]
     assert sorted(p.name for p in path.iterdir() if p.name != ".lock") == sorted(
         [MANIFEST, *manifest["files"].values()]
     )

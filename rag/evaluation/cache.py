@@ -19,7 +19,8 @@ import numpy as np
 
 from rag.chunk import ChunkerSettings
 from rag.embed import WrappingEmbedder, embedder_prompts
-from rag.index import TOKENIZER_VERSION, Index
+from rag.index import Index
+from rag.index_manifest import TOKENIZER_VERSION
 from rag.protocols import Embedder
 from rag.settings import Settings
 from rag.types import Article
