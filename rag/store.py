@@ -131,6 +131,8 @@ class FaissVectorStore:
         """Every stored vector (tombstones included), in storage order; a view, not a copy."""
         inner = faiss.downcast_index(self._index.index)
         flat = faiss.downcast_index(inner.storage) if isinstance(inner, faiss.IndexHNSW) else inner
+        # Both kinds keep their vectors in a flat index (IndexFlatIP, or the HNSW graph's storage).
+        assert isinstance(flat, faiss.IndexFlat), type(flat).__name__
         n = int(self._index.ntotal)
         if not n:
             return np.zeros((0, self._dimension), dtype="float32")
@@ -148,7 +150,8 @@ class FaissVectorStore:
         if not len(ids):
             return 0
         if self._hnsw is None:
-            return int(self._index.remove_ids(ids))
+            # The selector FAISS's Python wrapper would build from the array itself.
+            return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
         id_map = self._id_map()
         hit = np.isin(id_map, ids)
         removed = int(hit.sum())
@@ -185,10 +188,13 @@ class FaissVectorStore:
             return self._index.search(vectors, k, params=params)
         if selection is not None and len(selection.ids) <= EXACT_SUBSET:
             return self._search_subset(vectors, k, _ids(selection))
-        selector = faiss.IDSelectorBatch(_ids(selection)) if selection is not None else None
+        selector: faiss.IDSelector | None = (
+            faiss.IDSelectorBatch(_ids(selection)) if selection is not None else None
+        )
         if selector is None and self._dead:
             selector = faiss.IDSelectorRange(0, _ID_LIMIT)
-        params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))
+        # In faiss's Python API, missing from the stubs it ships (faiss-cpu 1.15).
+        params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))  # type: ignore[attr-defined]
         if selector is not None:
             params.sel = selector
         return self._index.search(vectors, k, params=params)
@@ -213,7 +219,10 @@ class FaissVectorStore:
     def copy(self) -> FaissVectorStore:
         """An independent deep copy, so a writer can change it while readers use the original."""
         clone = FaissVectorStore(self._dimension, approximate_from=self.approximate_from)
-        clone._index = faiss.clone_index(self._index)
+        cloned = faiss.clone_index(self._index)
+        # The wrapper returns the clone downcast to its own class; the stubs say Index.
+        assert isinstance(cloned, faiss.IndexIDMap2), type(cloned).__name__
+        clone._index = cloned
         clone._dead = self._dead
         return clone
 
