@@ -79,21 +79,20 @@ class _VisibleText:
 class GroundedGenerator:
     """Answers with a language model, checked against the passages, with the extractive answer as fallback.
 
-        Args:
-            name: the generator's name (``transformers``, ``openai`` or ``local``).
-            backend: the chat model.
-            fallback: the extractive generator; its scorer also picks the citation quotes.
-            max_context_chars: characters of passage text put in the prompt.
-            prompt_sentences: when above 0, the prompt holds only this many of the best
-                evidence sentences (and the extractive answer's quotes), grouped under their
-                passages' numbers, instead of whole passages.
+    Args:
+        name: the generator's name (``transformers``, ``openai`` or ``local``).
+        backend: the chat model.
+        fallback: the extractive generator; its scorer also picks the citation quotes.
+        max_context_chars: characters of passage text put in the prompt.
+        prompt_sentences: when above 0, the prompt holds only this many of the best
+            evidence sentences (and the extractive answer's quotes), grouped under their
+            passages' numbers, instead of whole passages.
 
-        Example:
-            >>> from rag.generate import ExtractiveGenerator
-    from rag.text import normalize_for_match
-            >>> gen = GroundedGenerator("openai", backend, ExtractiveGenerator())  # doctest: +SKIP
-            >>> gen.generate("第八届进博会山西展厅面积多大？", passages).text  # doctest: +SKIP
-            '山西展厅面积435平方米[1]。'
+    Example:
+        >>> from rag.generate import ExtractiveGenerator
+        >>> gen = GroundedGenerator("openai", backend, ExtractiveGenerator())  # doctest: +SKIP
+        >>> gen.generate("第八届进博会山西展厅面积多大？", passages).text  # doctest: +SKIP
+        '山西展厅面积435平方米[1]。'
     """
 
     def __init__(
