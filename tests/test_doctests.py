@@ -1,4 +1,4 @@
-"""Every example in the library's docstrings runs and shows what it says (``>>>`` lines)."""
+"""Every example in the docstrings of rag/ and api/ runs and shows what it says (``>>>`` lines)."""
 
 from __future__ import annotations
 
@@ -8,11 +8,16 @@ import pkgutil
 
 import pytest
 
+import api
 import rag
 
 
 def _modules() -> list[str]:
-    return sorted(m.name for m in pkgutil.walk_packages(rag.__path__, prefix="rag."))
+    return sorted(
+        m.name
+        for package in (rag, api)
+        for m in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}.")
+    )
 
 
 @pytest.mark.parametrize("name", _modules())
