@@ -335,7 +335,7 @@ def run_scale(
 
     if store == "milvus":
         # milvus-lite serves a file to one process (until that process ends): loaded here, anew.
-        from rag.milvus import close_clients
+        from rag.milvus_collection import close_clients
 
         close_clients()
         load = measure_load(path, store, model.name, model.dimension)
