@@ -28,6 +28,7 @@ import numpy as np
 from rag.evidence_match import (
     abbreviates,
     about_another_district,
+    editions_in_force,
     local,
     reports_another_period,
     satisfies,
@@ -153,6 +154,7 @@ def gather(
         # Required even when the archive never prints it: a metric the pages lack (特等奖, 间接经费)
         # is the commonest near miss, and refusing it beats guessing a reader's synonym.
         focus = analysis.focus
+        editions = {int(c.value) for c in analysis.constraints if c.kind == "edition"}
         if article.id not in missing_of:
             missing_of[article.id] = missing_nouns(analysis, article, library)
         missing, unseen, unseen_names = missing_of[article.id]
@@ -162,6 +164,9 @@ def gather(
                 continue
             seen.add((article.id, start))
             text = article.body[start:end]
+            in_force = editions_in_force(article.body, start, end) if editions else set()
+            if in_force and not in_force & editions:
+                continue  # 第七届 asked; the article recalls it, but this sentence is about 本届 (第八届)
             if focus and not all(_mentions(word, article, start, end) for word in focus):
                 continue  # 产值达到多少 asked; the sentence's figure measures 配套率
             lo, hi = 0, len(article.body)

@@ -50,6 +50,22 @@ def _editions(text: str) -> set[int]:
     return found
 
 
+def editions_in_force(body: str, start: int, end: int) -> set[int]:
+    """The editions a sentence of ``body`` is about: those it prints, else the last one printed before it.
+
+    An article recalling 第七届 and 第六届 speaks, in a sentence naming none, of the edition it
+    last named; a 本届… sentence is about the edition its lead names first.
+    """
+    own = _editions(body[start:end])
+    if own:
+        return own
+    before = list(_EDITION_IN_TEXT.finditer(body, 0, start))
+    if not before:
+        return set()
+    # 本届 is the edition the article reports, the one its lead names first.
+    return _editions(before[0 if "本届" in body[start:end] else -1].group(0))
+
+
 def abbreviates(short: str, text: str) -> bool:
     """Whether ``short`` is written out in ``text`` with its characters in order (太钢 → 太原钢铁)."""
     if len(short) < 2:
@@ -252,6 +268,7 @@ __all__ = [
     "article_text",
     "constraint_met",
     "edition_event",
+    "editions_in_force",
     "local",
     "satisfies",
 ]

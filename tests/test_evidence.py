@@ -312,3 +312,18 @@ def test_a_festival_is_a_constraint():
     assert satisfies(analyze("中元节期间市民可以通过哪个App预约祭扫？"), zhongyuan) == []
     failed = satisfies(analyze("清明节期间市民可以通过哪个App预约祭扫？"), zhongyuan)
     assert [c.text for c in failed] == ["清明节"]
+
+
+def test_a_sentence_is_about_the_edition_it_prints_or_last_named():
+    from rag.evidence_match import editions_in_force
+
+    body = "第八届进博会开幕。第七届时展厅300平方米。当时有5家企业。本届展厅435平方米。第六届和第八届都有。"
+    then = body.index("当时")
+    assert editions_in_force(body, then, body.index("。", then) + 1) == {7}  # the last one named
+    this = body.index("本届")
+    assert editions_in_force(body, this, body.index("。", this) + 1) == {8}  # the lead's
+    lead = body.index("第八届")
+    assert editions_in_force(body, lead, body.index("。") + 1) == {8}
+    last = body.index("第六届")
+    assert editions_in_force(body, last, len(body)) == {6, 8}
+    assert editions_in_force("山西展厅面积435平方米。", 0, 12) == set()
