@@ -45,6 +45,8 @@ _DATE = re.compile(
     r"|\d{1,2}\s*[日号]|上午|下午|晚间|当晚|当天|近日|日前|周[一二三四五六日]"
 )
 _YEAR = re.compile(r"\d{4}\s*年|[今去明前]年")
+#: A telephone number as the paper prints it: 0351-2366977, a mobile, or a 1234x hotline.
+PHONE = re.compile(r"(?<![\d.])(?:0\d{2,3}\s*[-－—]\s*\d{7,8}|1[3-9]\d{9}|\d{7,8}|12\d{3})(?![\d.%])")
 
 # (question pattern, expectation), first match wins; order matters (年纪 before 多大).
 _ROLE = (
@@ -71,6 +73,7 @@ _RULES: list[tuple[re.Pattern[str], Expectation]] = [
         Expectation("age", re.compile(r"\d+\s*岁|[一二三四五六七八九十]+旬|岁")),
     ),
     (re.compile(r"哪一年|哪年|什么年份"), Expectation("year", _YEAR)),
+    (re.compile(r"电话|号码|热线|拨打|拨哪"), Expectation("phone", PHONE)),
     (re.compile(r"第几届|哪一届|哪届|第几次|哪一次"), Expectation("ordinal", _ORDINAL)),
     (
         re.compile(r"哪天|哪一天|什么时候|何时|几月几[日号]|几号|什么日子|日期|什么时间|哪个月"),
@@ -83,7 +86,7 @@ _RULES: list[tuple[re.Pattern[str], Expectation]] = [
     (
         re.compile(r"多久|多长时间|用时|历时|时限"),
         Expectation(
-            "duration", re.compile(_NUM + r"个?(?:天|分钟|小时|月|周|工作日)|(?<![0-9])[0-9]{1,2}\s*年")
+            "duration", re.compile(_NUM + r"(?:个?(?:天|分钟|小时|周|工作日)|个月)|(?<![0-9])[0-9]{1,2}\s*年")
         ),
     ),
     (

@@ -30,6 +30,7 @@ from rag.evidence_match import (
     about_another_district,
     editions_in_force,
     local,
+    misprinted,
     reports_another_period,
     satisfies,
 )
@@ -271,7 +272,7 @@ def _mentions(noun: str, article: Article, start: int, end: int) -> bool:
     window = article.title + article.body[:lead_end] + article.body[max(before, 0) : end]
     text = local(normalize_for_match(window))
     noun = local(noun)
-    return noun in text or (len(noun) <= 3 and abbreviates(noun, text))
+    return noun in text or (len(noun) <= 3 and abbreviates(noun, text)) or misprinted(noun, text)
 
 
 def _sections(article: Article) -> list[tuple[int, int]]:

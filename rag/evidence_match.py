@@ -37,17 +37,22 @@ def article_figures_text(article: Article) -> str:
     return re.sub(r"[ \t\u3000]+", "", text)
 
 
-_EDITION_IN_TEXT = re.compile(r"第([0-9]+|[一二三四五六七八九十百零〇两]+)(?:届|次|号|期)")
+_EDITION_IN_TEXT = re.compile(
+    r"第([0-9]+|[一二三四五六七八九十百零〇两]+)(?:届|号|期|次(?=南极|北极|科考|考察|科学考察|党代会|会议|全会|代表大会))"
+)
+
+
+#: An edition named as a point in time (在参加第36次南极考察后): the sentence is about what came after.
+_RECALLED = re.compile(_EDITION_IN_TEXT.pattern + r"[^，,。；;第]{0,8}?(?:之后|以后|后|以来)")
 
 
 def _editions(text: str) -> set[int]:
-    found = set()
-    for m in _EDITION_IN_TEXT.finditer(text):
-        raw = m.group(1)
-        value = int(raw) if raw.isdigit() else zh_to_int(raw)
-        if value is not None:
-            found.add(value)
-    return found
+    return {v for m in _EDITION_IN_TEXT.finditer(text) if (v := _edition_value(m)) is not None}
+
+
+def _edition_value(match: re.Match[str]) -> int | None:
+    raw = match.group(1)
+    return int(raw) if raw.isdigit() else zh_to_int(raw)
 
 
 def editions_in_force(body: str, start: int, end: int) -> set[int]:
@@ -56,14 +61,19 @@ def editions_in_force(body: str, start: int, end: int) -> set[int]:
     An article recalling 第七届 and 第六届 speaks, in a sentence naming none, of the edition it
     last named; a 本届… sentence is about the edition its lead names first.
     """
-    own = _editions(body[start:end])
+    sentence = body[start:end]
+    own = _editions(_RECALLED.sub("", sentence))
     if own:
         return own
-    before = list(_EDITION_IN_TEXT.finditer(body, 0, start))
+    # 在参加第36次南极考察后…: an edition named as the time before is not the one reported.
+    recalled = _editions(sentence)
+    before = [m for m in _EDITION_IN_TEXT.finditer(body, 0, start) if not _RECALLED.match(body, m.start())]
     if not before:
-        return set()
+        return {0} if recalled else set()
     # 本届 is the edition the article reports, the one its lead names first.
-    return _editions(before[0 if "本届" in body[start:end] else -1].group(0))
+    value = _edition_value(before[0 if "本届" in sentence else -1])
+    in_force = {value} - recalled if value is not None else set()
+    return in_force or ({0} if recalled else set())
 
 
 def abbreviates(short: str, text: str) -> bool:
@@ -82,6 +92,54 @@ def abbreviates(short: str, text: str) -> bool:
         if ok:
             return True
         start = text.find(first, start + 1)
+    return False
+
+
+def misprinted(word: str, text: str) -> bool:
+    """Whether ``text`` prints ``word`` with one inner character wrong (二元化碳 for 二氧化碳).
+
+    Pages carry typesetting errors, and a reader types the right word.  Only a common word
+    of four characters or more qualifies, and only an inner character: a changed first or
+    last character is usually another thing (间接经费 / 直接经费, 二氧化硫 / 二氧化碳), and a
+    name with one character changed is another name (中北大学 / 中南大学).
+
+    >>> misprinted("二氧化碳", "将二元化碳产率从30%降至1%以下")
+    True
+    >>> misprinted("直接经费", "间接经费为100万元")
+    False
+    """
+    if len(word) < 4 or not all("\u4e00" <= ch <= "\u9fff" for ch in word):
+        return False
+    if any(flag in ("nt", "ns", "nr", "nrt", "nrfg") for _, flag in tag(word)):
+        return False
+    return any(
+        re.search(re.escape(word[:i]) + "[\u4e00-\u9fff]" + re.escape(word[i + 1 :]), text)
+        for i in range(1, len(word) - 1)
+    )
+
+
+def abbreviates_word(short: str, text: str) -> bool:
+    """Whether a 2-3 character ``short`` contracts one word of ``text`` (自科 → 国家自然科学基金).
+
+    Stricter than :func:`abbreviates`: the characters must fall, in order, inside a single
+    word jieba reads from ``text``, so two unrelated neighbouring words never make one.
+
+    >>> abbreviates_word("自科", "国家自然科学基金委近日公布了评审结果")
+    True
+    >>> abbreviates_word("大同", "大力推动共同富裕")
+    False
+    """
+    if not 2 <= len(short) <= 3:
+        return False
+    for word, _ in tag(text):
+        if len(word) > len(short):
+            pos = -1
+            for ch in short:
+                pos = word.find(ch, pos + 1)
+                if pos < 0:
+                    break
+            else:
+                return True
     return False
 
 
@@ -262,6 +320,7 @@ def satisfies(analysis: QuestionAnalysis, article: Article) -> list[Constraint]:
 __all__ = [
     "TAIYUAN_NAMES",
     "abbreviates",
+    "abbreviates_word",
     "another_level",
     "about_another_district",
     "article_figures_text",
@@ -270,5 +329,6 @@ __all__ = [
     "edition_event",
     "editions_in_force",
     "local",
+    "misprinted",
     "satisfies",
 ]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rag.evidence_match import abbreviates, article_text, local
+from rag.evidence_match import abbreviates, abbreviates_word, article_text, local, misprinted
 from rag.question import QuestionAnalysis
 from rag.question_constraints import dictionary_frequency, tag
 from rag.text import normalize_for_match
@@ -41,9 +41,11 @@ def missing_nouns(
         # One noun the archive prints elsewhere but this article does not is enough to
         # point at another story (水塔醋业 asked, 紫林醋业 printed): counted once, not diluted.
         norm = local(noun)
-        if norm in text or (len(norm) == 3 and abbreviates(norm, text)):
+        if norm in text or (len(norm) == 3 and abbreviates(norm, text)) or misprinted(norm, text):
             continue
         if library is not None and library.document_frequency(noun) == 0:
+            if abbreviates_word(norm, text):
+                continue  # the reader's contraction of a word the article prints (自科: 自然科学基金)
             if _name_like(noun, tag(noun)):
                 names += 1
             else:

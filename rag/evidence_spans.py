@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from rag.answer_types import person_names
+from rag.answer_types import PHONE, person_names
 from rag.evidence_match import abbreviates, local
 from rag.question import QuestionAnalysis
 from rag.question_constraints import dictionary_frequency, tag
@@ -210,6 +210,14 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         if suffixes:
             # 哪个村 is answered by a 村, 哪个场馆 by a 馆 or 中心, not by the city around it.
             spans = [(s, e) for s, e in spans if text[s:e].endswith(suffixes)]
+    elif kind == "phone":
+        # A page lists several numbers (五市分别公布了查档电话): the clause printing one must
+        # name whose it is, as the question does (太原市档案馆, not 不动产登记中心).
+        spans = [
+            m.span()
+            for m in PHONE.finditer(text)
+            if outside_question(m.group(0), analysis) and _names_owner(text, m.span(), analysis)
+        ]
     elif kind in ("date", "year"):
         spans = [m.span() for m in _DATE_SPAN.finditer(text) if outside_question(m.group(0), analysis)]
         if kind == "year":
@@ -242,6 +250,14 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
             continue
         kept.append((s, e))
     return kept
+
+
+def _names_owner(text: str, span: tuple[int, int], analysis: QuestionAnalysis) -> bool:
+    """Whether the clause around ``span`` prints every noun of the question (whose number it is)."""
+    start = max(text.rfind(p, 0, span[0]) for p in "，,；;。") + 1
+    ends = [i for p in "，,；;。" if (i := text.find(p, span[1])) >= 0]
+    clause = local(normalize_for_match(text[start : min(ends) if ends else len(text)]))
+    return all(local(n) in clause or abbreviates(local(n), clause) for n in analysis.nouns)
 
 
 _HEAD_KINDS = ("count:", "people", "number")

@@ -43,7 +43,7 @@ class Constraint:
 
 
 _NUMERAL = r"[0-9０-９]+|[一二三四五六七八九十百零〇两]+"
-_EDITION = re.compile(rf"第\s*({_NUMERAL})\s*(?:届|号|期|次(?=南极|北极|科考|党代会|会议))")
+_EDITION = re.compile(rf"第\s*({_NUMERAL})\s*(?:届|号|期|次(?=南极|北极|科考|党代会|会议|[）)]))")
 _YEAR = re.compile(r"((?:19|20)\d{2})\s*年|([一二三四五六七八九〇零]{4})\s*年")
 _MONTH_DAY = re.compile(rf"({_NUMERAL})\s*月(?:\s*({_NUMERAL})\s*[日号])?")
 _QUOTED = re.compile(r"[“\"「『《]([^”\"」』》]{2,30})[”\"」』》]")

@@ -18,6 +18,8 @@ from rag.answer_types import expectation, specific_terms
         ("获批了多少个项目？", "count:个", "获得的135个项目", "重点项目1项"),
         ("山西之夜首秀是第几届？", "ordinal", "第六届进博会上", "进博会上的首秀"),
         ("省发改委主任是谁？", "person", "省发改委主任王利波表示", "省发改委主任表示，将支持"),
+        ("档案馆的查档电话是多少？", "phone", "查档电话为0351-2366977", "共2366户居民"),
+        ("考察历时多久？", "duration", "历时500多天的越冬考察", "11月出发"),
     ],
 )
 def test_expected_answer_kind_and_matching(question, kind, good, bad):

@@ -327,3 +327,35 @@ def test_a_sentence_is_about_the_edition_it_prints_or_last_named():
     last = body.index("第六届")
     assert editions_in_force(body, last, len(body)) == {6, 8}
     assert editions_in_force("山西展厅面积435平方米。", 0, 12) == set()
+
+
+def test_an_edition_named_as_the_time_before_is_not_the_one_a_sentence_reports():
+    from rag.evidence_match import editions_in_force
+
+    body = (
+        "中国第38次南极科学考察队出发。"
+        "王煜尘将参加历时500多天的考察，这也是他在参加第36次南极考察后第二次登上南极。"
+    )
+    after = body.index("王煜尘")
+    # 第二次登上 counts visits, not editions; 第36次…后 is only the time before.
+    assert editions_in_force(body, after, len(body)) == {38}
+    alone = "王煜尘在参加第36次南极考察后第二次登上南极。"
+    assert editions_in_force(alone, 0, len(alone)) == {0}
+
+
+def test_a_misprinted_word_and_a_readers_contraction_still_count_as_printed():
+    from rag.evidence_match import abbreviates_word, misprinted
+
+    assert misprinted("二氧化碳", "将二元化碳产率从30%降至1%以下")
+    # A changed first character, or a changed name, is another thing.
+    assert not misprinted("间接经费", "直接经费5111.5万元")
+    assert not misprinted("中南大学", "中北大学的学生")
+    assert abbreviates_word("自科", "国家自然科学基金委公布了评审结果")
+    assert not abbreviates_word("大同", "大力推动共同富裕")
+
+
+def test_a_phone_number_answers_only_for_the_office_the_question_names():
+    sentence = "五市分别公布了查档电话,太原市档案馆查档电话为0351-2366977;"
+    asked = analyze("太原市档案馆的查档电话是多少？")
+    assert [sentence[s:e] for s, e in typed_spans(sentence, asked)] == ["0351-2366977"]
+    assert typed_spans(sentence, analyze("太原市不动产登记中心的查档电话是多少？")) == []
