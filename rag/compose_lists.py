@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from rag.compose import citation_of, clause_ends, section_headings
 from rag.evidence import Candidate, Library
 from rag.question import QuestionAnalysis
+from rag.question_constraints import tag
 from rag.text import answer_sentences
 from rag.types import Article, Chunk, Citation
 
@@ -75,7 +76,7 @@ def list_answer(
             items = section_headings(body)
         if len(items) >= 2 and asked_count(analysis.text) in (None, len(items)):
             return _cited_items(best.article, items, chunks)
-    return _listing_answer(best, library, chunks)
+    return _listing_answer(best, library, chunks, asked_count(analysis.text), analysis.text)
 
 
 def _cited_items(
@@ -151,12 +152,17 @@ def richest_listing(candidates: Sequence[Candidate], margin: float = 0.1) -> Can
 
 
 def _listing_answer(
-    best: Candidate, library: Library | None, chunks: Sequence[Chunk]
+    best: Candidate,
+    library: Library | None,
+    chunks: Sequence[Chunk],
+    asked: int | None = None,
+    question: str = "",
 ) -> tuple[str, list[Citation]]:
-    """The listing sentence, joined with the sentence that carries its items when it only announces them.
+    """The items, cited to the listing sentence (joined with the sentence carrying its items).
 
     One quote covers both (六地战略定位。分别是：…): the announcing sentence names no item, so
-    cited on its own it would support nothing.
+    cited on its own it would support nothing.  The answer is the items themselves when they
+    can be read off (:func:`listed_items`), else the listing clause.
     """
     body = best.article.body
     start, end = best.start, best.end
@@ -174,9 +180,127 @@ def _listing_answer(
     start, end = _listing_clause(body, start, end)
     text = body[start:end].rstrip("，,；;：: ")
     end = start + len(text)
+    citation = citation_of(1, best.article, start, end, chunks)
+    items = listed_items(text, asked, question)
+    if items:
+        return f"{'、'.join(items)}。[1]", [citation]
     if not re.search(r"[。！？!?]$", text):
         text += "。"
-    return f"{text}[1]", [citation_of(1, best.article, start, end, chunks)]
+    return f"{text}[1]", [citation]
+
+
+_QUOTED_RUN = re.compile(r"(?:“[^“”、，。]{1,20}”[、和及与]?){2,}")
+_ITEM = r"[^、，,。；;：:（）()“”《》\s]{1,24}"
+_ITEM_RUN = re.compile(rf"{_ITEM}(?:、{_ITEM})+")
+#: What follows the last item of a run: 等…, or the run's size (五市, 两条…道路).
+_RUN_TAIL = re.compile(r"(?:等|[两二三四五六七八九十\d]+[个条项市区县家种大类件名所座镇村]).*$")
+#: Tags that end an item when reading leftwards from it (涉及, 的, 了, 在…).
+_NOT_ITEM_TAGS = ("v", "p", "u", "c", "r", "x", "m")
+
+
+def listed_items(text: str, asked: int | None = None, question: str = "") -> list[str]:
+    """The items a listing sentence enumerates (静游镇、娄烦镇), or [] when none can be read off safely.
+
+    The words before the first item (深入, 涵盖的) and after the last (等多个板块, 五市) are
+    trimmed: an item ends where a verb, particle or numeral begins, and the first item is no
+    longer than the others by more than two characters.  With ``asked`` (哪两条), only a run
+    of that many items is read.
+
+    Example:
+        >>> listed_items("11月2日，娄烦县委负责人深入静游镇、娄烦镇，就换届进行调研。")
+        ['静游镇', '娄烦镇']
+        >>> listed_items("我市还将开工建设机场东路、龙盛街两条进出机场的道路", asked=2)
+        ['机场东路', '龙盛街']
+    """
+    runs: list[tuple[list[str], int]] = []
+    for m in _QUOTED_RUN.finditer(text):
+        runs.append((re.findall(r"“[^“”]+”", m.group(0)), m.end()))
+    if not runs:
+        for m in _ITEM_RUN.finditer(re.sub(r"“[^”]*”", lambda q: "“" * len(q.group(0)), text)):
+            segments = text[m.start() : m.end()].split("、")
+            items, used = _trimmed(segments)
+            runs.append((items, m.end() - len(segments[-1]) + used))
+    runs = [(r, end) for r, end in runs if _items_alike(r) and (asked is None or len(r) == asked)]
+    if len(runs) > 1 and question:
+        # 先做景、后建房，…把奥特莱斯、南湖建设作为首要建设任务: the run of the question's kind or words.
+        runs = [(r, end) for r, end in runs if _matches_question(text, r, end, question)]
+    if len(runs) != 1:
+        return []  # no list, or several and nothing says which one is asked for
+    items, end = runs[0]
+    kind = _kind_after(text, end)
+    if question and kind and kind[-1] not in question:
+        return []  # 特色文创、老字号…等多个板块 lists 板块; the question asks which 企业
+    return items
+
+
+def _matches_question(text: str, items: list[str], end: int, question: str) -> bool:
+    """Whether a run names the question's kind (静游镇、娄烦镇 for 哪几个镇) or is followed by its words."""
+    kind = _kind_after(text, end)
+    if kind and kind[-1] in question:
+        return True
+    if len({i[-1] for i in items}) == 1 and items[0][-1] in question:
+        return True
+    clause = re.split(r"[，,。；;：:]", text[end : end + 12], maxsplit=1)[0]
+    return any(len(w) >= 2 and w in question for w, _ in tag(clause))
+
+
+def _kind_after(text: str, end: int) -> str:
+    """The noun naming what a run lists, printed right after it (等多个板块 → 板块, 五市 → 市)."""
+    after = re.split(r"[，,。；;：:、]", text[end:], maxsplit=1)[0]
+    tail = re.match(r"(?:等|[两二三四五六七八九十\d]+[个条项家种大类件名所座]?)(\w{0,8})", after)
+    if tail is None:
+        return ""
+    words = [w for w, f in tag(tail.group(1)) if f.startswith("n")]
+    counted = re.match(r"[两二三四五六七八九十\d]+([市区县镇村])", after)
+    return counted.group(1) if counted else (words[-1] if words else "")
+
+
+def _items_alike(items: list[str]) -> bool:
+    """Whether a run reads as items: two or more short names of like length, not clauses.
+
+    在山西中部城市群建设上当龙头、在构建…上当龙头 enumerates clauses; cut down, its first
+    "item" would be 龙头, a scrap.
+    """
+    if len(items) < 2 or not all(items) or max(len(i) for i in items) > 12:
+        return False
+    return len(items[0]) * 2 >= min(len(i) for i in items[1:])
+
+
+def _trimmed(items: list[str]) -> tuple[list[str], int]:
+    """The run's items with the words before the first and after the last cut off.
+
+    Also returns how many characters of the raw last segment the items take, so the words
+    after the run (等多个板块, 两条…道路) can be read.
+    """
+    consumed, cut = "", None
+    words = tag(items[-1])
+    for i, (word, flag) in enumerate(words):
+        ends = i + 1 == len(words) or words[i + 1][0] == "等" or words[i + 1][1] == "x"
+        if word in ("和", "及", "与", "以及") and flag == "c" and cut is None and consumed:
+            cut = len(consumed)  # …老字号和生活健康: the conjunction as jieba reads it, not 涉及's 及
+        elif word == "等" or (_stops_item(flag) and not (flag.startswith("v") and ends and consumed)):
+            break  # a verb ends an item only when more follows it (机械操作等 / 南湖建设作为…)
+        consumed += word
+    consumed = _RUN_TAIL.sub("", consumed)
+    if cut is not None and cut < len(consumed):
+        tail = [consumed[:cut], consumed[cut:].lstrip("和及与以")]
+    else:
+        tail = [consumed]
+    others = [*items[1:-1], *tail]
+    room = max(len(i) for i in others) + 2
+    first = ""
+    for word, flag in reversed(tag(items[0])):
+        if _stops_item(flag) or flag == "vn":
+            break  # 涉及特色文创, 开工建设机场东路: the item starts after the verb
+        if len(first) + len(word) > room:
+            return ["", *others], len(consumed)  # no verb before it: a cut would leave a scrap
+        first = word + first
+    return [first, *others], len(consumed)
+
+
+def _stops_item(flag: str) -> bool:
+    """Whether a word of this tag ends an item: verbs (not 建设-like verbal nouns), particles, numerals."""
+    return flag != "vn" and flag.startswith(_NOT_ITEM_TAGS)
 
 
 def _listing_clause(body: str, start: int, end: int, limit: int = 80) -> tuple[int, int]:
@@ -206,6 +330,7 @@ __all__ = [
     "enumerated_items",
     "enumerates",
     "list_answer",
+    "listed_items",
     "names_items",
     "richest_listing",
 ]

@@ -201,7 +201,7 @@ def gather(
             cov = coverage(weights, text, context)
             dense = float(query[0] @ vector) if query is not None and vector is not None else 0.0
             apart = nouns_apart(analysis, text, article.title, library)
-            bonus = _preference(analysis, text, spans) + 0.02 / passage.rank
+            bonus = _preference(analysis, text, spans, missing) + 0.02 / passage.rank
             score = model.score(cov, dense, missing, unseen, unseen_names, apart) + bonus
             candidates.append(
                 Candidate(
@@ -229,8 +229,15 @@ def gather(
 _BOUND = re.compile(r"(?:突破|超过|逾|超)$")
 
 
-def _preference(analysis: QuestionAnalysis, text: str, spans: Sequence[tuple[int, int]]) -> float:
-    """Small fixed preferences among sentences of the same article (not part of the calibrated model)."""
+def _preference(
+    analysis: QuestionAnalysis, text: str, spans: Sequence[tuple[int, int]], missing: float = 0.0
+) -> float:
+    """Small fixed preferences among sentences of the same article (not part of the calibrated model).
+
+    ``missing`` is :func:`rag.evidence_score.missing_nouns`' first share: an article lacking a
+    noun the archive prints elsewhere is likely another story, so its sentences get no
+    preference for stating the asked category.
+    """
     bonus = 0.0
     if spans and analysis.typed and all(_BOUND.search(text, max(0, s - 3), s) for s, _ in spans):
         # 首次突破80项 states a bound; 青年科学基金项目89项 in the next sentence is the figure.
@@ -242,6 +249,7 @@ def _preference(analysis: QuestionAnalysis, text: str, spans: Sequence[tuple[int
         analysis.category
         and analysis.expectation is None
         and analysis.category in local(normalize_for_match(text))
+        and not missing
     ):
         bonus += 0.5  # 有什么感受: the sentence stating the 感受, not the one naming the man
     if spans and _COUNTERPART_ASKED.search(analysis.text):

@@ -341,3 +341,30 @@ def test_a_list_is_read_outside_quotation_marks(quote, lists):
     from rag.compose_lists import names_items
 
     assert names_items(quote) is lists
+
+
+@pytest.mark.parametrize(
+    ("sentence", "asked", "question", "items"),
+    [
+        ("涉及特色文创、老字号、生活健康等板块", None, "哪些板块", ["特色文创", "老字号", "生活健康"]),
+        ("涵盖的太原、晋中、忻州、吕梁五市,8月1日起", 4, "是哪几个市？", ["太原", "晋中", "忻州", "吕梁"]),
+        ("系统讲解了有限空间作业、机械操作等知识", None, "", ["有限空间作业", "机械操作"]),
+        ("推动“流动审批车”“视频云勘验”等便民举措", None, "", ["“流动审批车”", "“视频云勘验”"]),
+        (  # of several runs, the one the question's words follow
+            "按照先做景、后建房，先产业、后住宅的思路，把奥特莱斯、南湖建设作为首要建设任务。",
+            2,
+            "把哪两项建设列为首要建设任务？",
+            ["奥特莱斯", "南湖建设"],
+        ),
+        # 板块 are listed, 企业 asked: not an answer
+        ("涉及特色文创、老字号、生活健康等多个板块", None, "7家太原企业是哪几家？", []),
+        # three places where two things are asked: not an answer
+        ("来到杨家峪高速路口、丈子头东高速路口和杨家峪村，实地督导", 2, "盯的是哪两件事？", []),
+        # clauses, not items (在…上当龙头、在…上当龙头)
+        ("在山西中部城市群建设上当龙头、在构建现代化产业体系上当龙头", None, "", []),
+    ],
+)
+def test_a_list_answer_reads_the_items_off_the_listing_sentence(sentence, asked, question, items):
+    from rag.compose_lists import listed_items
+
+    assert listed_items(sentence, asked, question) == items
