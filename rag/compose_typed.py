@@ -13,7 +13,7 @@ import re
 
 from rag.compose import candidate_citation, clause_ends, sentence_answer
 from rag.evidence import Candidate
-from rag.evidence_match import local
+from rag.evidence_match import abbreviates, local
 from rag.question import QuestionAnalysis
 from rag.question_constraints import tag
 from rag.text import normalize_for_match
@@ -237,10 +237,13 @@ def restates_unprinted(analysis: QuestionAnalysis, statement: str, article: Arti
     # Nouns, and the question's other nominal words (智能 of 智能工厂, 清明节): a verb of the
     # question (挑出, 属于) may be the reader's own and still say what the paper says.
     nominal = [t for t in analysis.terms if any(flag[:1] in ("n", "t") for _, flag in tag(t))]
-    for noun in (*analysis.nouns, *nominal):
-        norm = local(normalize_for_match(noun))
+    words = {local(normalize_for_match(w)) for w in (*analysis.nouns, *nominal)}
+    # 进博会 is the paper's own short form of 进口博览会; its scrap 博会 goes with it.
+    short_forms = {w for w in words if len(w) == 3 and w not in printed and abbreviates(w, printed)}
+    for norm in words:
         if len(norm) >= 2 and norm in said and norm not in printed:
-            return True
+            if not any(norm in short for short in short_forms):
+                return True
     return False
 
 
@@ -275,6 +278,12 @@ def named_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list
     word = asked.group("a") or asked.group("b") or asked.group("c")
     text = best.text
     near = [m.start() for m in re.finditer(re.escape(word), text)]
+    if not near:
+        # 微视频系列叫什么名字: the paper prints “百品荟”微视频, without 系列; the noun before it will do.
+        before = [w for w, f in tag(question[: asked.start(asked.lastgroup or 0)]) if f.startswith("n")]
+        if before and len(before[-1]) >= 2:
+            word = before[-1]
+            near = [m.start() for m in re.finditer(re.escape(word), text)]
     best_quote, best_gap = None, 9
     for quote in _QUOTED.finditer(text):
         for at in near:

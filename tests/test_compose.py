@@ -203,9 +203,18 @@ def test_a_printed_name_is_stated_from_the_quoted_term_beside_the_asked_word(que
 def test_no_name_is_stated_when_no_quoted_term_stands_beside_the_asked_word():
     from rag.compose_typed import named_answer
 
-    sentence = "与太原电视台联合制作“百品荟”微视频50多个。"
+    sentence = "“百品荟”活动期间，与太原电视台联合制作微视频50多个。"
     best, _ = _candidate_for(sentence, sentence)
     assert named_answer(analyze("联合制作的微视频系列叫什么名字？"), best) is None
+
+
+def test_when_the_asked_word_is_not_printed_the_noun_before_it_finds_the_name():
+    from rag.compose_typed import named_answer
+
+    sentence = "与太原电视台联合制作“百品荟”微视频50多个。"
+    best, _ = _candidate_for(sentence, sentence)
+    text, _ = named_answer(analyze("联合制作的微视频系列叫什么名字？"), best)
+    assert text == "联合制作的微视频系列叫“百品荟”。[1]"
 
 
 def test_a_restatement_may_repeat_only_nouns_the_cited_article_prints():
@@ -224,6 +233,10 @@ def test_a_restatement_may_repeat_only_nouns_the_cited_article_prints():
     asked = analyze("费托合成的突破性成果发表在哪本国际期刊上？")
     assert restates_unprinted(near_miss, "钙钛矿电池的突破性成果发表在《科学》国际期刊上", article)
     assert not restates_unprinted(asked, "费托合成的突破性成果发表在《科学》国际期刊上", article)
+    # The paper's short form of a name it prints in full is the paper's word too.
+    body = "借力第四届中国国际进口博览会平台，推介会在上海举行。"
+    expo = Article("b", "推介会", body, "p.txt", "2021-11-05", "news")
+    assert not restates_unprinted(analyze("推介会借力的是第几届进博会？"), "推介会借力的是第四届进博会", expo)
 
 
 def test_the_parts_of_a_quoted_list_are_answered_by_the_sentences_defining_them():
