@@ -62,7 +62,7 @@ def _tagged(text: str) -> list[tuple[int, int, str]]:
     return words
 
 
-_NOMINAL_FLAGS = ("n", "j", "b", "eng", "nz", "ns", "nt", "nr", "vn")
+_NOMINAL_FLAGS = ("n", "j", "b", "eng", "nz", "ns", "nt", "nr", "vn", "g")  # g: 峪 of 杨家峪
 
 
 def _name_phrases(text: str, suffix: re.Pattern[str], analysis: QuestionAnalysis) -> list[tuple[int, int]]:
@@ -105,6 +105,8 @@ _CATEGORY_PLACES: dict[str, tuple[str, ...]] = {
     "城市": ("市",),
     "省份": ("省",),
 }
+#: Categories that ask for any place at all (在什么地方).
+_ANY_PLACE = frozenset({"地方", "地点", "位置", "哪里", "方位", "地址"})
 _ORG_END = re.compile(
     r"(?:公司|集团|大学|学院|医院|银行|协会|联盟|研究院|研究所|实验室|委员会|管理局|局|中心|厂|社|馆|站|团队)$"
 )
@@ -204,9 +206,14 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         spans = [m.span() for m in _ORDINAL_SPAN.finditer(text) if outside_question(m.group(0), analysis)]
     elif kind == "place":
         spans = _place_spans(text, analysis)
-        suffixes = _CATEGORY_PLACES.get(analysis.category) or (
-            (analysis.category,) if analysis.category and _PLACE_END.search(analysis.category) else ()
+        category = analysis.category
+        suffixes = _CATEGORY_PLACES.get(category) or (
+            (category,) if category and _PLACE_END.search(category) else ()
         )
+        if category and not suffixes and category not in _ANY_PLACE:
+            # 哪个板块 is answered by a …板块 (杨家峪板块), never by whatever the tagger reads as a place.
+            spans += _name_phrases(text, re.compile(re.escape(category) + "$"), analysis)
+            suffixes = (category,)
         if suffixes:
             # 哪个村 is answered by a 村, 哪个场馆 by a 馆 or 中心, not by the city around it.
             spans = [(s, e) for s, e in spans if text[s:e].endswith(suffixes)]

@@ -85,6 +85,9 @@ def test_a_which_place_question_is_answered_by_a_place_of_that_kind_with_its_ful
     assert "北中环街文兴路口" in found and "名社区" not in found
     venue = "第八届进博会启幕，宛如“四叶草”的国家会展中心（上海）敞开怀抱，山西展厅精彩亮相。"
     assert _spans("太原企业去进博会，展会在哪个场馆举办？", venue) == ["国家会展中心"]
+    # 哪个板块 is answered by a …板块, not by a word the tagger misreads as a place (深度).
+    sector = "杨家峪板块大力发展数字经济产业。这次参观的7家企业全部与数字经济深度融合。"
+    assert _spans("杏花岭区在哪个板块主攻数字经济？", sector) == ["杨家峪板块"]
 
 
 def test_a_count_is_a_figure_about_the_counted_thing_not_a_label():
