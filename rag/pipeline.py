@@ -11,9 +11,11 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from rag.catalog import DEFAULT_PAPER, PageCatalog, PageInfo, add_page_labels, page_label
+from rag.compound import combine, resolve_reference, split_compound
 from rag.embed import prepare_embedder
 from rag.errors import InvalidInputError
 from rag.generate import REFUSAL_TEXT
@@ -299,6 +301,12 @@ class Pipeline:
                 analysis={"decision": "the question it follows was refused"},
             )
             return
+        parts = split_compound(query)
+        if len(parts) > 1:
+            yield self._compound(
+                question, query, parts, top_k=top_k, filters=filters, history=history, mode=mode
+            )
+            return
         t0 = time.perf_counter()
         passages = self.retriever().run(query, top_k=top_k, filters=filters, mode=mode)
         t1 = time.perf_counter()
@@ -324,6 +332,31 @@ class Pipeline:
                 )
             else:
                 yield item
+
+    def _compound(
+        self,
+        question: str,
+        query: str,
+        parts: Sequence[str],
+        *,
+        top_k: int | None,
+        filters: SearchFilters | None,
+        history: Sequence[Turn],
+        mode: RetrieverMode | None,
+    ) -> Answer:
+        """Two questions in one message: each part searched and answered on its own, then joined."""
+        t0 = time.perf_counter()
+        answers: list[Answer] = []
+        for part in parts:
+            if answers:
+                part = resolve_reference(part, answers[-1])
+            passages = self.retriever().run(part, top_k=top_k, filters=filters, mode=mode)
+            answers.append(self.generator.generate(part, passages, history))
+            if answers[-1].refused:
+                break  # the whole is refused: no need to spend time on the rest
+        combined = combine(question, answers)
+        total = round((time.perf_counter() - t0) * 1000, 2)
+        return replace(combined, query=query, timings={"retrieve_ms": 0.0, "generate_ms": total})
 
     def standalone_query(self, question: str, history: Sequence[Turn] = ()) -> str:
         """The query to retrieve with: the question itself, or a follow-up made standalone."""

@@ -46,6 +46,26 @@ def test_a_follow_up_of_a_refused_question_is_refused(pipeline):
     assert answer.analysis == {"decision": "the question it follows was refused"}
 
 
+def test_two_questions_in_one_message_are_answered_part_by_part(pipeline):
+    answer = pipeline.ask("第八届进博会山西展厅面积多大？第八届进博会山西展厅以什么为主题？")
+    assert not answer.refused
+    first, second = answer.text.split("\n")
+    assert "435平方米" in first and first.endswith("[1]")
+    assert "表里山河·晋览未来" in second and second.endswith("[2]")
+    assert [c.n for c in answer.citations] == [1, 2]
+    assert all(c.quote in pipeline.article(c.article_id).body for c in answer.citations)
+    assert [p["question"] for p in answer.analysis["parts"]] == [
+        "第八届进博会山西展厅面积多大？",
+        "第八届进博会山西展厅以什么为主题？",
+    ]
+
+
+def test_a_compound_question_is_refused_when_one_part_is_not_answered(pipeline):
+    answer = pipeline.ask("第八届进博会山西展厅面积多大？太原今年的地区生产总值是多少？")
+    assert answer.refused and not answer.citations
+    assert answer.analysis["decision"] == "part not answered: 太原今年的地区生产总值是多少？"
+
+
 # -- one index directory shared by several processes --------------------------------------
 
 WRITER = textwrap.dedent(
