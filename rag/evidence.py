@@ -35,7 +35,7 @@ from rag.evidence_match import (
     satisfies,
 )
 from rag.evidence_score import AnswerabilityModel, coverage, missing_nouns, nouns_apart, term_weights
-from rag.evidence_spans import COUNTERPART_MARKS, about_head, outside_question, typed_spans
+from rag.evidence_spans import COUNTERPART_MARKS, about_head, about_wider_area, outside_question, typed_spans
 from rag.question import QuestionAnalysis
 from rag.question_constraints import Constraint
 from rag.text import answer_sentences, normalize_for_match
@@ -194,6 +194,7 @@ def gather(
                     for s in typed_spans(text, analysis)
                     if about_head(text, s, analysis.head, kind)
                     and not reports_another_period(analysis.text, text, s[0])
+                    and not about_wider_area(text, s, analysis)
                 ]
                 if not found:
                     continue

@@ -267,6 +267,23 @@ def _names_owner(text: str, span: tuple[int, int], analysis: QuestionAnalysis) -
     return all(local(n) in clause or abbreviates(local(n), clause) for n in analysis.nouns)
 
 
+#: Words that make a figure the province's or the country's, not the city's (全省26家优质企业).
+_WIDER_AREA = re.compile(r"全省|全国|省内|国内|全球|全世界")
+
+
+def about_wider_area(text: str, span: tuple[int, int], analysis: QuestionAnalysis) -> bool:
+    """Whether the figure at ``span`` counts a whole province or country while the question asks about a city.
+
+    太原有几家企业参展: 包含全省26家优质企业，…其中位于我市的有7家 — 26家 is the province's.
+    """
+    places = [str(c.value) for c in analysis.constraints if c.kind == "place"]
+    if not places or _WIDER_AREA.search(analysis.text):
+        return False
+    clause_start = max(text.rfind(p, 0, span[0]) for p in "，,；;。：:") + 1
+    before = text[clause_start : span[0]]
+    return bool(_WIDER_AREA.search(before)) and not any(local(p) in local(before) for p in places)
+
+
 _HEAD_KINDS = ("count:", "people", "number")
 
 #: Verbs that name the same event for a 哪天 question: 培训是哪天举办的 is answered by 开展培训.
@@ -340,10 +357,14 @@ def about_head(text: str, span: tuple[int, int], head: str, kind: str) -> bool:
     # Any noun of the run will do: 其中位于我市的有7家 counts 太原企业 (企业 understood).
     if any(local(w) in clause for w, _ in tag(head) if len(w) >= 2):
         return True
+    if clause.startswith("其中") and any(
+        local(w) in local(normalize_for_match(text[: span[0]])) for w, _ in tag(head) if len(w) >= 2
+    ):
+        return True  # 包含全省26家优质企业，…，其中位于我市的有7家: 其中 counts the same 企业
     # The paper's contraction of a run of nouns counts too: 4000余名师生 for 老师学生.
     return len(tag(head)) > 1 and any(
         len(w) == 2 and abbreviates(w, head) and w not in head for w, _ in tag(clause)
     )
 
 
-__all__ = ["COUNTERPART_MARKS", "about_head", "outside_question", "typed_spans"]
+__all__ = ["COUNTERPART_MARKS", "about_head", "about_wider_area", "outside_question", "typed_spans"]

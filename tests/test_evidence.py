@@ -362,3 +362,20 @@ def test_a_phone_number_answers_only_for_the_office_the_question_names():
     asked = analyze("太原市档案馆的查档电话是多少？")
     assert [sentence[s:e] for s, e in typed_spans(sentence, asked)] == ["0351-2366977"]
     assert typed_spans(sentence, analyze("太原市不动产登记中心的查档电话是多少？")) == []
+
+
+def test_a_city_count_is_not_the_provinces_and_a_qizhong_clause_counts_the_same_thing():
+    sentence = "面积435平方米的山西展厅将精彩亮相，包含全省26家优质企业，涉及多个板块，其中位于我市的有7家。"
+    from rag.evidence_spans import about_head, about_wider_area
+
+    def kept(question):
+        analysis = analyze(question)
+        return [
+            sentence[s:e]
+            for s, e in typed_spans(sentence, analysis)
+            if about_head(sentence, (s, e), analysis.head, analysis.expectation.kind)
+            and not about_wider_area(sentence, (s, e), analysis)
+        ]
+
+    assert kept("太原有几家企业参展？") == ["7家"]
+    assert kept("山西展厅包含全省多少家企业？") == ["26家", "7家"]
