@@ -13,7 +13,7 @@ import re
 
 from rag.compose import candidate_citation, clause_ends, sentence_answer
 from rag.evidence import Candidate
-from rag.evidence_match import abbreviates, local
+from rag.evidence_match import abbreviates, local, period_of_figure
 from rag.question import QuestionAnalysis
 from rag.question_constraints import tag
 from rag.text import normalize_for_match
@@ -252,7 +252,12 @@ def typed_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list
     if asks_several(analysis):
         return sentence_answer(analysis, best)
     span = _best_span(best, analysis)
-    return f"{short_statement(analysis, span)}。[1]", [candidate_citation(1, best)]
+    statement = short_statement(analysis, span)
+    # 2023年…浓度是多少, answered from 1至8月…39微克: the figure's period is part of the answer.
+    period = period_of_figure(analysis.text, best.text, best.text.find(span))
+    if period and not statement.startswith(period):
+        statement = f"{period}，{statement}"
+    return f"{statement}。[1]", [candidate_citation(1, best)]
 
 
 #: A question asking for a name the paper prints in quotation marks (什么主题, 哪个App, 品牌叫什么).

@@ -166,6 +166,24 @@ _ACTUAL = re.compile(r"实际|已经|已(?=[\u4e00-\u9fff])|建成了|完成了"
 _PLANNED = re.compile(r"将|计划|预计|力争|拟|目标|争取|规划")
 
 
+#: A year printed right before its figure: 2017年的60微克, 2022年44微克.
+_YEAR_OF_FIGURE = re.compile(r"((?:19|20)\d\d)\s*年(?:的|为|是|达到?)?\s*$")
+
+
+def period_of_figure(question: str, sentence: str, span_start: int) -> str:
+    """The part of a year the figure before ``span_start`` is for (1至8月), when the question does not say it.
+
+    >>> period_of_figure("2023年太原的PM2.5浓度是多少？", "1至8月,全市PM2.5浓度降低到39微克", 16)
+    '1至8月'
+    >>> period_of_figure("1至8月太原的PM2.5浓度是多少？", "1至8月,全市PM2.5浓度降低到39微克", 16)
+    ''
+    """
+    clause = sentence[:span_start]
+    clause = clause[max(clause.rfind("。"), clause.rfind("；"), clause.rfind(";")) + 1 :]
+    found = _PART_OF_YEAR.search(clause)
+    return found.group(0) if found and found.group(0) not in question else ""
+
+
 def reports_another_period(question: str, sentence: str, span_start: int) -> bool:
     """Whether the figure before ``span_start`` in ``sentence`` is for another period or mode than asked.
 
@@ -174,6 +192,10 @@ def reports_another_period(question: str, sentence: str, span_start: int) -> boo
     """
     clause = sentence[:span_start]
     clause = clause[max(clause.rfind("。"), clause.rfind("；"), clause.rfind(";")) + 1 :]
+    asked_years = {int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d\d)\s*年", question)}
+    own_year = _YEAR_OF_FIGURE.search(clause)
+    if asked_years and own_year and int(own_year.group(1)) not in asked_years:
+        return True  # 2023年 asked; 由2017年的60微克/立方米下降至2022年的44微克 prints other years' figures
     if _WHOLE_YEAR.search(question) and _PART_OF_YEAR.search(clause) and not _WHOLE_YEAR.search(clause):
         return True
     return bool(_ACTUAL.search(question) and _PLANNED.search(clause) and not _PLANNED.search(question))
@@ -330,5 +352,6 @@ __all__ = [
     "editions_in_force",
     "local",
     "misprinted",
+    "period_of_figure",
     "satisfies",
 ]

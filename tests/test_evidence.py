@@ -379,3 +379,14 @@ def test_a_city_count_is_not_the_provinces_and_a_qizhong_clause_counts_the_same_
 
     assert kept("太原有几家企业参展？") == ["7家"]
     assert kept("山西展厅包含全省多少家企业？") == ["26家", "7家"]
+
+
+def test_a_figure_printed_with_its_year_answers_only_for_that_year():
+    from rag.evidence_match import reports_another_period
+
+    sentence = "PM2.5浓度由2017年的60微克/立方米下降至2022年的44微克/立方米。"
+    old, new = sentence.index("60"), sentence.index("44")
+    assert reports_another_period("2022年太原的PM2.5浓度是多少？", sentence, old)
+    assert not reports_another_period("2022年太原的PM2.5浓度是多少？", sentence, new)
+    assert reports_another_period("2023年太原的PM2.5浓度是多少？", sentence, new)
+    assert not reports_another_period("太原的PM2.5浓度是多少？", sentence, old)
