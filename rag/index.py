@@ -46,12 +46,12 @@ from rag.index_manifest import (
     MANIFEST,
     TOKENIZER_VERSION,
     check_manifest,
-    file_names,
+    file_set,
     loadable_files,
     newest_generation,
     read_manifest,
 )
-from rag.index_records import Records, SentenceTable, sentence_embed_text
+from rag.index_records import Records, SentenceTable, sentence_embed_text, sentence_tables
 from rag.protocols import DenseStore, Embedder, LexicalStore, Stores
 from rag.text import answer_sentences
 from rag.types import Article, Chunk, SearchFilters
@@ -112,6 +112,8 @@ class Index:
         self._query_cache: dict[str, np.ndarray] = {}
         self._query_lock = threading.Lock()
         self._generation = 0
+        #: The data files the manifest of ``_generation`` names (empty until saved or loaded).
+        self._files: dict[str, Any] = {}
         self.created_at = time.strftime("%Y-%m-%dT%H:%M:%S")
 
     # -- reading ---------------------------------------------------------------------
@@ -143,7 +145,7 @@ class Index:
 
     def sentences(self, article_id: str) -> SentenceTable | None:
         """The answerable sentences of an article with their vectors (None for an unknown id)."""
-        return self._records.sentences.get(article_id)
+        return self._records.sentences(article_id)
 
     @property
     def sources(self) -> list[str]:
@@ -178,7 +180,7 @@ class Index:
             "generation": self._generation,
             "created_at": self.created_at,
             "updated_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-            "files": file_names(self._generation),
+            "files": self._files,
         }
 
     # -- searching -------------------------------------------------------------------
@@ -246,7 +248,7 @@ class Index:
         started = time.perf_counter()
         records = self._records
         wanted = {a.id: a for a in articles}
-        stale = [aid for aid in records.articles if source in records.holders(aid) and aid not in wanted]
+        stale = [aid for aid in records.held_by(source) if aid not in wanted]
         removed_articles = 0
         removed_chunks = 0
         for aid in stale:
@@ -257,9 +259,10 @@ class Index:
                 removed_chunks += self._remove_article(aid)
                 removed_articles += 1
         fresh = [a for aid, a in wanted.items() if aid not in records.articles]
+        fresh_ids = {a.id for a in fresh}
         for aid in wanted:
-            if aid in records.articles:
-                records.holders_of[aid] = records.holders(aid) | {source}
+            if aid not in fresh_ids:
+                records.hold(aid, source)
         added_chunks = self._add_articles(fresh, show_progress=show_progress)
         return IngestReport(
             articles_added=len(fresh),
@@ -296,27 +299,27 @@ class Index:
             [c.embed_text for c in chunks] + sentence_texts, show_progress=show_progress
         )
         vectors, sentence_vectors = every[: len(chunks)], every[len(chunks) :]
-        row = 0
-        for article in articles:
-            n = len(spans[article.id])
-            self._records.sentences[article.id] = SentenceTable(
-                tuple(spans[article.id]),
-                np.ascontiguousarray(sentence_vectors[row : row + n], dtype="float32"),
-            )
-            row += n
+        tables = sentence_tables(articles, spans, sentence_vectors)
         if self._vectors is None:
             self._vectors = self.stores.new_dense(int(vectors.shape[1]))
         if self._lexical is None:
             self._lexical = self.stores.new_lexical()
-        first = len(self._records.slots)
-        slots = list(range(first, first + len(chunks)))
+        # Records first: a store ahead of the records is harmless (its extra slots are skipped).
+        slots = self._records.place(articles, chunks, tables)
         self._vectors.add(np.asarray(slots, dtype="int64"), vectors)
         self._lexical.add(slots, [tokenize(c.embed_text) for c in chunks], chunks)
-        self._records.place(articles, chunks)
         return len(chunks)
 
+    @property
+    def unsaved(self) -> bool:
+        """Whether records changed since the last save or load (a page holding one more article too)."""
+        return self._records.unsaved
+
     def copy(self) -> Index:
-        """An independent copy: writers change the copy while readers keep using this one."""
+        """An independent copy: writers change the copy while readers keep using this one.
+
+        Cheap: the records file is shared (the copy's rows are tagged with the next
+        generation), so are the dense store's base and the lexical store's segments."""
         clone = copy.copy(self)
         clone._records = self._records.copy()
         clone._vectors = self._vectors.copy() if self._vectors is not None else None
@@ -337,23 +340,26 @@ class Index:
             path.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise IndexWriteError(write_failure(path, err)) from None
-        self._generation = max(self._generation, newest_generation(path)) + 1
-        files = file_names(self._generation)
+        generation = max(self._generation, newest_generation(path)) + 1
+        if self._records.database.path.parent == path:
+            # Rows this index tagged in the file there must be visible at the new generation.
+            generation = max(generation, self._records.view)
+        written: list[str] = []
+
+        def manifest(files: dict[str, Any]) -> dict[str, Any]:
+            self._generation, self._files = generation, files
+            return self.manifest()
+
         try:
-            if self._lexical is None:
+            if self._lexical is None:  # (not ``or``: an empty store is falsy)
                 self._lexical = self.stores.new_lexical()
-            write_generation(
-                path,
-                files,
-                Generation(self._records, self._vectors, self._lexical),
-                self.stores,
-                self.manifest,
-            )
+            contents = Generation(self._records, self._vectors, self._lexical)
+            write_generation(path, generation, contents, self.stores, manifest, written)
         except OSError as err:
-            for name in files.values():
+            for name in written:
                 remove_entry(path / name)
             raise IndexWriteError(write_failure(path, err)) from None
-        remove_other_generations(path, set(files.values()))
+        remove_other_generations(path, file_set(self._files))
         return path
 
     @classmethod
@@ -385,8 +391,9 @@ class Index:
         check_manifest(path, manifest, embedder, chunker, index.stores)
         assert files is not None  # check_manifest refused any other format
         index._generation = int(manifest.get("generation", 0))
+        index._files = files
         index.created_at = str(manifest.get("created_at", index.created_at))
-        generation = read_generation(path, files, index.stores)
+        generation = read_generation(path, files, index._generation, index.stores)
         index._records, index._vectors, index._lexical = (
             generation.records,
             generation.dense,

@@ -1,8 +1,11 @@
-"""Writing and reading one generation of an index's data files, atomically and under a lock.
+"""Writing and reading an index's data files, atomically and under a lock.
 
-Saving writes a new generation of data files, then replaces ``manifest.json`` in one
-``os.replace``: a process killed at any point leaves either the old or the new
-manifest, each pointing at complete files, so the index always loads.
+Saving writes only what changed (rows in the records file tagged with the new
+generation, a segment of the dense store, the lexical store's new segments), then
+replaces ``manifest.json`` in one ``os.replace``: a process killed at any point leaves
+either the old or the new manifest, each pointing at complete files, and rows a killed
+save tagged are invisible to the old generation and rolled back by the next writer, so
+the index always loads.
 
 Several processes (``rag serve --workers N``, a CLI ingest beside a server) share one
 directory: writers hold :func:`write_lock` (an OS file lock on ``.lock``) around
@@ -19,15 +22,15 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from filelock import FileLock, Timeout
 
 from rag.errors import IndexBusyError, IndexDamagedError, IndexWriteError
+from rag.index_db import RecordsDatabase
 from rag.index_manifest import (
     DATA_FILE,
     LOCK_FILE,
@@ -35,12 +38,15 @@ from rag.index_manifest import (
     MANIFEST,
     REPAIR,
     TEMP_FILE,
+    file_set,
+    lexical_name,
     manifest_files,
     read_manifest,
+    records_name,
+    vectors_name,
 )
-from rag.index_records import Records, SentenceTable
+from rag.index_records import Records
 from rag.protocols import DenseStore, LexicalStore, Stores
-from rag.types import Article, Chunk
 
 
 def _read_umask() -> int:
@@ -154,7 +160,7 @@ def remove_orphans(path: Path | str) -> list[str]:
     path = Path(path)
     try:
         with write_lock(path, timeout=0):
-            keep = set(manifest_files(path, read_manifest(path)).values())
+            keep = file_set(manifest_files(path, read_manifest(path)))
             return remove_other_generations(path, keep)
     except (IndexBusyError, IndexWriteError, IndexDamagedError, OSError):
         return []
@@ -162,66 +168,67 @@ def remove_orphans(path: Path | str) -> list[str]:
 
 def write_generation(
     path: Path,
-    files: dict[str, str],
-    generation: Generation,
+    generation: int,
+    contents: Generation,
     stores: Stores,
-    manifest: Callable[[], dict[str, Any]],
-) -> None:
-    """Write the data ``files`` of one generation, then the manifest naming them (each atomically).
+    manifest: Callable[[dict[str, Any]], dict[str, Any]],
+    written: list[str],
+) -> dict[str, Any]:
+    """Write what changed since the files ``path`` holds, then the manifest naming them; the files.
 
-    ``generation.lexical`` must exist (an empty index saves an empty lexical store); an
-    empty or missing ``generation.dense`` is saved as a new empty store from ``stores``.
-    ``manifest`` is called once the data files are on disk.
+    The records file is shared by every generation (its rows are versioned); it is
+    written anew only when ``contents.records`` lives elsewhere (a new index) or holds
+    enough removed rows to compact.  A dense store that can (FAISS) writes a segment of
+    its changes (:meth:`rag.store.FaissVectorStore.persist`); another (Milvus) writes its
+    pointer file.  ``contents.lexical`` must exist (an empty index saves an empty lexical
+    store).  ``manifest`` is called with the file names once they are on disk; the names
+    of the files written are appended to ``written`` as they are made (removed on failure).
     """
-    records, lexical = generation.records, generation.lexical
+    records, lexical = contents.records, contents.lexical
     if lexical is None:
         raise ValueError("write_generation needs a lexical store (an empty one for an empty index)")
-    width = (generation.dense.dimension if generation.dense is not None else None) or 1
+    width = (contents.dense.dimension if contents.dense is not None else None) or 1
+    records.prepare_save()
+    fresh: RecordsDatabase | None = None
+    records_file = records.database.path.name
+    if records.database.path.parent != path or records.needs_compaction():
+        records_file = records_name(generation)
+        written.append(records_file)
 
-    def write_articles(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for article in records.articles.values():
-                row = article.to_dict()
-                holders = records.holders_of.get(article.id, {article.source})
-                if holders != {article.source}:
-                    row["held_by"] = sorted(holders)
-                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        def copy_records(tmp: Path) -> None:
+            tmp.unlink()  # the records file is made by SQLite itself
+            records.write_copy(tmp)
 
-    def write_chunks(tmp: Path) -> None:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            for slot, chunk in enumerate(records.slots):
-                if chunk is not None:
-                    row = {"slot": slot, **chunk.to_dict()}
-                    fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-    def write_sentences(tmp: Path) -> None:
-        ids = [aid for aid in records.articles if aid in records.sentences]
-        tables = [records.sentences[aid] for aid in ids]
-        with open(tmp, "wb") as fh:
-            np.savez(
-                fh,
-                article=np.array(ids, dtype=str),
-                count=np.array([len(t.spans) for t in tables], dtype="int64"),
-                spans=np.array([s for t in tables for s in t.spans], dtype="int64").reshape(-1, 2),
-                vectors=np.concatenate([t.vectors for t in tables]).astype("float32", copy=False)
-                if tables
-                else np.zeros((0, width), dtype="float32"),
-            )
-
-    write_atomic(path / files["articles"], write_articles)
-    write_atomic(path / files["sentences"], write_sentences)
-    write_atomic(path / files["chunks"], write_chunks)
-    # A folder (tantivy) or a pointer file (Milvus): the store writes it whole, then renames.
-    lexical.save(path / files["lexical"])
+        write_atomic(path / records_file, copy_records)
+        fresh = RecordsDatabase(path / records_file)
+    # A folder (tantivy) or a pointer file (Milvus): the store writes it whole (tantivy: links), then renames.
+    written.append(lexical_name(generation))
+    lexical.save(path / lexical_name(generation))
     # A store holding nothing is falsy: it is saved as a new empty one (a Milvus collection is reset).
-    write_atomic(path / files["vectors"], lambda tmp: (generation.dense or stores.new_dense(width)).save(tmp))
+    dense = contents.dense or stores.new_dense(width)
+    persist = getattr(dense, "persist", None)
+    if persist is not None:
+        written.append(f"vectors-{generation:06d}.npz")
+        written.append(vectors_name(generation))
+        vectors: list[str] = persist(path, generation)
+    else:
+        written.append(vectors_name(generation))
+        write_atomic(path / vectors_name(generation), dense.save)
+        vectors = [vectors_name(generation)]
     fsync_dir(path)
-    written = manifest()
-    write_atomic(
-        path / MANIFEST,
-        lambda tmp: tmp.write_text(json.dumps(written, ensure_ascii=False, indent=2), encoding="utf-8"),
-    )
+    files = {
+        "records": records_file,
+        "vectors": vectors[0],
+        "lexical": lexical_name(generation),
+        "segments": vectors[1:],
+    }
+    text = json.dumps(manifest(files), ensure_ascii=False, indent=2)
+    write_atomic(path / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     fsync_dir(path)
+    records.saved(generation, fresh)
+    if persist is not None:
+        dense.persisted(path, vectors)  # type: ignore[attr-defined]
+    return files
 
 
 @contextlib.contextmanager
@@ -240,55 +247,27 @@ def reading(path: Path, name: str) -> Iterator[None]:
         ) from None
 
 
-def read_jsonl(path: Path) -> Iterable[dict[str, Any]]:
-    """The JSON object on each non-blank line of ``path``."""
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                yield json.loads(line)
-
-
-def read_generation(path: Path, files: dict[str, str], stores: Stores) -> Generation:
-    """Read the data ``files`` of one generation (the stores opened by ``stores``).
+def read_generation(path: Path, files: dict[str, Any], generation: int, stores: Stores) -> Generation:
+    """Open the data ``files`` of an index at ``generation`` (the stores opened by ``stores``).
 
     Raises :class:`IndexDamagedError` naming the unreadable file when a data file is
     missing, truncated or malformed, or when a store's size disagrees with the chunks.
     """
-    records = Records()
-    with reading(path, files["articles"]):
-        for row in read_jsonl(path / files["articles"]):
-            holders = row.pop("held_by", None)
-            article = Article.from_dict(row)
-            records.articles[article.id] = article
-            if holders:
-                records.holders_of[article.id] = set(holders)
-    with reading(path, files["chunks"]):
-        for row in read_jsonl(path / files["chunks"]):
-            slot = row.pop("slot")
-            chunk = Chunk.from_dict(row)
-            if slot >= len(records.slots):
-                records.slots.extend([None] * (slot + 1 - len(records.slots)))
-            records.slots[slot] = chunk
-            records.slot_of[chunk.id] = slot
-            records.by_article.setdefault(chunk.article_id, []).append(slot)
-    with reading(path, files["sentences"]), np.load(path / files["sentences"]) as data:
-        offsets = np.concatenate([[0], np.cumsum(data["count"])]).astype(int)
-        spans, vectors = data["spans"], data["vectors"]
-        for i, aid in enumerate(data["article"].tolist()):
-            lo, hi = offsets[i], offsets[i + 1]
-            records.sentences[aid] = SentenceTable(
-                tuple((int(a), int(b)) for a, b in spans[lo:hi]), np.ascontiguousarray(vectors[lo:hi])
-            )
-    if not records.slot_of:
+    with reading(path, files["records"]):
+        records = Records(RecordsDatabase(path / files["records"]), generation)
+        chunks = len(records)
+    if not chunks:
         return Generation(records)
     with reading(path, files["vectors"]):
         dense = stores.open_dense(path / files["vectors"])
+    for segment in files.get("segments", []):
+        with reading(path, segment):
+            dense.apply_segment(path / segment)  # type: ignore[attr-defined]
     with reading(path, files["lexical"]):
         lexical = stores.open_lexical(path / files["lexical"])
     for what, store in (("vectors", dense), ("lexical entries", lexical)):
-        if len(store) != len(records.slot_of):
+        if len(store) != chunks:
             raise IndexDamagedError(
-                f"index at {path} is damaged ({len(store)} {what} for "
-                f"{len(records.slot_of)} chunks): {REPAIR}"
+                f"index at {path} is damaged ({len(store)} {what} for {chunks} chunks): {REPAIR}"
             )
     return Generation(records, dense, lexical)

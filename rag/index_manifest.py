@@ -3,14 +3,14 @@
 Directory layout (``vectorstore/default/`` by default)::
 
     manifest.json            format version, model, dimension, chunker, stores, counts, file names
-    vectors-<gen>.faiss      the dense store (FAISS, flat or HNSW; see rag.store); ids are chunk slots
+    records-<gen>.sqlite3    articles (with their answerable sentences' spans and vectors), page
+                             holders and chunks by slot, versioned by generation (see rag.index_db)
+    vectors-<gen>.faiss      the dense store's base (FAISS, flat or HNSW; see rag.store); ids are slots
+    vectors-<gen>.npz        a segment: the vectors added and ids removed by one save after the base
     lexical-<gen>/           the lexical store (tantivy over the jieba tokens; see rag.lexical)
-    chunks-<gen>.jsonl       one chunk a line, with its slot
-    articles-<gen>.jsonl     one article a line
-    sentences-<gen>.npz      every answerable sentence: article, span, vector (so answers
-                             can be ranked by meaning without encoding sentences per question)
 
-``manifest.json`` names the one generation of data files that make up the index; how a
+``manifest.json`` names the data files that make up the index (files of several
+generations: a save writes only what changed); how a
 generation is written and read is :mod:`rag.index_files`, the in-memory index
 :class:`rag.index.Index`.  Every check here raises an error that names the repair.
 """
@@ -30,7 +30,8 @@ from rag.errors import IndexDamagedError, IndexMismatchError, IndexNotFoundError
 from rag.protocols import Embedder, Stores
 
 #: 3: BM25 by a lexical store (tantivy folder) instead of tokens in the chunks file; stores in the manifest.
-FORMAT_VERSION = 3
+#: 4: records in SQLite (versioned rows) and the dense store as a base plus segments: saves are incremental.
+FORMAT_VERSION = 4
 #: The file that names the current generation (replaced in one ``os.replace`` by a save).
 MANIFEST = "manifest.json"
 #: The file writers lock (never written to; its presence means nothing).
@@ -38,28 +39,40 @@ LOCK_FILE = ".lock"
 #: How long a writer waits for another process's write to finish.
 LOCK_WAIT_SECONDS = 600.0
 #: A data file or folder of some generation (the generation is group 1 or 2).
+#: (Older formats' names too, so a rebuild over an old index removes them.)
 DATA_FILE = re.compile(
-    r"^(?:(?:vectors|chunks|articles|sentences)-(\d{6})\.(?:faiss|jsonl|npz|json)|lexical-(\d{6}))$"
+    r"^(?:(?:vectors|chunks|articles|sentences|records)-(\d{6})"
+    r"\.(?:faiss|jsonl|npz|json|sqlite3(?:-wal|-shm)?)|lexical-(\d{6}))$"
 )
-#: A temporary file a write in progress (or a killed one) left.
-TEMP_FILE = re.compile(r"^\..*\.tmp$")
+#: A temporary file a write in progress (or a killed one) left (a records file's journal too).
+TEMP_FILE = re.compile(r"^\..*\.tmp(?:-wal|-shm|-journal)?$")
 #: Changes whenever ``rag.bm25.tokenize`` would tokenise differently.
 TOKENIZER_VERSION = "jieba-search-nfkc-userdict-v2"
 #: What every damage message ends with: the command that repairs it.
 REPAIR = "rebuild it with `rag ingest --rebuild [PAGES…]` (default: the seeds folder; re-add uploaded pages)"
-#: The data files of one generation, as the manifest's ``files`` keys.
-FILE_KINDS = ("articles", "chunks", "vectors", "lexical", "sentences")
+#: The data files of an index, as the manifest's ``files`` keys (``segments``: a list, maybe empty).
+FILE_KINDS = ("records", "vectors", "lexical")
 
 
-def file_names(generation: int) -> dict[str, str]:
-    """The data file (or folder) names of one generation, by kind."""
-    return {
-        "vectors": f"vectors-{generation:06d}.faiss",
-        "lexical": f"lexical-{generation:06d}",
-        "chunks": f"chunks-{generation:06d}.jsonl",
-        "articles": f"articles-{generation:06d}.jsonl",
-        "sentences": f"sentences-{generation:06d}.npz",
-    }
+def records_name(generation: int) -> str:
+    """The name of a records file first written by ``generation``."""
+    return f"records-{generation:06d}.sqlite3"
+
+
+def lexical_name(generation: int) -> str:
+    """The name of the lexical store's folder (or pointer file) of ``generation``."""
+    return f"lexical-{generation:06d}"
+
+
+def vectors_name(generation: int) -> str:
+    """The name of a dense store's base file written by ``generation``."""
+    return f"vectors-{generation:06d}.faiss"
+
+
+def file_set(files: dict[str, Any]) -> set[str]:
+    """Every name on disk that ``files`` (a manifest's) keeps alive: the records file's journal too."""
+    names = {files[k] for k in FILE_KINDS} | set(files.get("segments", []))
+    return names | {f"{files['records']}-wal", f"{files['records']}-shm"}
 
 
 def manifest_signature(path: Path | str) -> tuple[int, int, int] | None:
@@ -93,20 +106,24 @@ def read_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def manifest_files(path: Path, manifest: dict[str, Any]) -> dict[str, str]:
+def manifest_files(path: Path, manifest: dict[str, Any]) -> dict[str, Any]:
     """The manifest's data file names, checked to be the kinds this version writes."""
     files = manifest.get("files")
-    if not isinstance(files, dict) or not all(
-        isinstance(files.get(k), str) and DATA_FILE.match(files[k]) for k in FILE_KINDS
+    segments = files.get("segments", []) if isinstance(files, dict) else None
+    if (
+        not isinstance(files, dict)
+        or not all(isinstance(files.get(k), str) and DATA_FILE.match(files[k]) for k in FILE_KINDS)
+        or not isinstance(segments, list)
+        or not all(isinstance(n, str) and DATA_FILE.match(n) for n in segments)
     ):
         raise IndexDamagedError(
             f"index at {path} is damaged: {MANIFEST} does not name its data files "
             f"({', '.join(FILE_KINDS)}): {REPAIR}"
         )
-    return {k: files[k] for k in FILE_KINDS}
+    return {**{k: files[k] for k in FILE_KINDS}, "segments": list(segments)}
 
 
-def loadable_files(path: Path, manifest: dict[str, Any]) -> dict[str, str] | None:
+def loadable_files(path: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:
     """The data files of a manifest this version wrote, checked complete (None for another format).
 
     A key this version always writes that is missing is damage

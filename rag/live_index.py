@@ -178,7 +178,8 @@ class LiveIndex:
             else:
                 draft = self.current.copy()  # reloads first if another process saved since
             report = change(draft)
-            if report.changed or rebuild or not Index.exists(path):
+            # ``unsaved``: rows changed without an article added or removed (a page now holding one too).
+            if report.changed or draft.unsaved or rebuild or not Index.exists(path):
                 draft.save(path)
             # Not under _load_lock: a reader holding it may be waiting for our file lock.
             # Index first: a reader seeing the new index with the old signature merely reloads.

@@ -129,13 +129,13 @@ def test_an_index_of_another_model_is_refused_with_advice(tmp_path):
     assert rebuilt.returncode == 0, rebuilt.stderr
 
 
-@pytest.mark.parametrize("damage", ["[]", '{"format_version": 3, "files": {}}', "truncated"])
+@pytest.mark.parametrize("damage", ["[]", '{"format_version": 4, "files": {}}', "truncated"])
 def test_a_damaged_index_is_one_line_and_the_printed_repair_command_works(tmp_path, damage):
     assert run_rag(tmp_path, "ingest").returncode == 0
     index = tmp_path / "index"
     if damage == "truncated":
-        chunks = next(index.glob("chunks-*.jsonl"))
-        chunks.write_bytes(chunks.read_bytes()[:500])
+        records = next(index.glob("records-*.sqlite3"))
+        records.write_bytes(records.read_bytes()[:500])
     else:
         (index / "manifest.json").write_text(damage)
     result = run_rag(tmp_path, "ask", "第八届进博会山西展厅面积多大？")

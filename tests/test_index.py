@@ -22,7 +22,7 @@ from rag.errors import (
 )
 from rag.index import Index
 from rag.index_files import remove_orphans, write_lock
-from rag.index_manifest import MANIFEST
+from rag.index_manifest import MANIFEST, file_set
 from rag.parse import load_pages
 from rag.store import FaissVectorStore
 from rag.types import Article, SearchFilters
@@ -124,14 +124,33 @@ def test_copy_is_independent(seed_articles, stores):
     assert victim not in {c.article_id for c, _ in clone.bm25_search(tokens, 50)}
 
 
-def test_save_replaces_old_generation_files(tmp_path, seed_articles):
+def _on_disk(path):
+    """The data files in ``path`` (a records file's -wal and -shm come and go with its connections)."""
+    return {
+        p.name
+        for p in path.iterdir()
+        if p.name not in {".lock", MANIFEST} and not p.name.endswith(("-wal", "-shm"))
+    }
+
+
+def test_a_save_writes_only_what_changed_and_removes_what_no_manifest_names(tmp_path, seed_articles):
     index = _build(seed_articles)
     index.save(tmp_path / "idx")
+    first = json.loads((tmp_path / "idx" / MANIFEST).read_text())["files"]
+    records = tmp_path / "idx" / first["records"]
+    base = (tmp_path / "idx" / first["vectors"]).stat()
     index.delete(next(iter(index.articles)))
     index.save(tmp_path / "idx")
-    names = sorted(p.name for p in (tmp_path / "idx").iterdir())
-    assert len([n for n in names if n.startswith("vectors-")]) == 1
-    assert not [n for n in names if n.endswith(".tmp")]
+    files = json.loads((tmp_path / "idx" / MANIFEST).read_text())["files"]
+    # The records file and the vectors' base stay; a segment holds the removal; tantivy's folder moves on.
+    assert files["records"] == first["records"] and files["vectors"] == first["vectors"]
+    assert files["segments"] == ["vectors-000002.npz"] and files["lexical"] == "lexical-000002"
+    assert (tmp_path / "idx" / first["vectors"]).stat().st_mtime_ns == base.st_mtime_ns and records.is_file()
+    assert _on_disk(tmp_path / "idx") <= file_set(files) and "lexical-000001" not in _on_disk(
+        tmp_path / "idx"
+    )
+    loaded = Index.load(tmp_path / "idx", HashingEmbedder(128))
+    assert len(loaded) == len(index) and len(loaded.articles) == len(seed_articles) - 1
 
 
 KILL_SCRIPT = textwrap.dedent(
@@ -153,7 +172,7 @@ KILL_SCRIPT = textwrap.dedent(
         print("WRITING", flush=True)
         time.sleep(60)  # killed here: data files written, manifest not yet replaced
 
-    FaissVectorStore.save = slow_save
+    FaissVectorStore.save_segment = slow_save
     index.save(path)
     """
 )
@@ -181,16 +200,18 @@ def test_a_process_killed_while_saving_leaves_the_previous_index_loadable(tmp_pa
     finally:
         proc.wait(timeout=30)
     leftovers = [p.name for p in (tmp_path / "idx").iterdir()]
-    assert "chunks-000002.jsonl" in leftovers, leftovers  # the half-done generation
+    assert "lexical-000002" in leftovers, leftovers  # the half-done generation (its rows are in the records)
     after = json.loads((tmp_path / "idx" / MANIFEST).read_text())
     assert after == before
     loaded = Index.load(tmp_path / "idx", HashingEmbedder(128))
     assert len(loaded.articles) == len(seed_articles) and len(loaded) == len(index)
-    # The next save cleans up what the killed one left behind.
+    # The next save cleans up what the killed one left behind, rows included.
     loaded.save(tmp_path / "idx")
     names = [p.name for p in (tmp_path / "idx").iterdir()]
     assert len([n for n in names if n.startswith("vectors-")]) == 1
-    assert not [n for n in names if n.endswith(".tmp")], names
+    assert not [n for n in names if ".tmp" in n], names
+    again = Index.load(tmp_path / "idx", HashingEmbedder(128))
+    assert len(again.articles) == len(seed_articles) and len(again) == len(index)
 
 
 def test_dense_search_refuses_a_query_of_the_wrong_width(seed_articles):
@@ -203,8 +224,12 @@ def test_dense_search_refuses_a_query_of_the_wrong_width(seed_articles):
 
 
 def _saved(tmp_path, seed_articles):
+    """An index saved twice: a base, then a segment (one article removed)."""
     path = tmp_path / "idx"
     _build(seed_articles).save(path)
+    index = Index.load(path, HashingEmbedder(128))
+    index.delete(next(iter(index.articles)))
+    index.save(path)
     return path, json.loads((path / MANIFEST).read_text())
 
 
@@ -217,14 +242,14 @@ def _saved(tmp_path, seed_articles):
             lambda p, m: (p / MANIFEST).write_text(json.dumps({k: v for k, v in m.items() if k != "files"})),
             "does not name its data files",
         ),
-        (lambda p, m: (p / m["files"]["articles"]).unlink(), "articles-000001.jsonl is missing"),
+        (lambda p, m: (p / m["files"]["records"]).unlink(), "records-000001.sqlite3 is missing"),
         (
-            lambda p, m: (p / m["files"]["chunks"]).write_text('{"slot": 0, "id":'),
-            "chunks-000001.jsonl is truncated",
+            lambda p, m: (p / m["files"]["records"]).write_bytes(b"SQLite format 3\x00"),
+            "records-000001.sqlite3 is truncated",
         ),
         (
-            lambda p, m: (p / m["files"]["sentences"]).write_bytes(b"PK\x03\x04"),
-            "sentences-000001.npz is truncated",
+            lambda p, m: (p / m["files"]["segments"][0]).write_bytes(b"PK\x03\x04"),
+            "vectors-000002.npz is truncated",
         ),
         (lambda p, m: (p / m["files"]["vectors"]).write_bytes(b"IxM2"), "vectors-000001.faiss is truncated"),
     ],
@@ -233,8 +258,8 @@ def _saved(tmp_path, seed_articles):
         "not-json",
         "no-files",
         "missing-file",
-        "truncated-jsonl",
-        "truncated-npz",
+        "truncated-records",
+        "truncated-segment",
         "truncated-faiss",
     ],
 )
@@ -249,7 +274,7 @@ def test_a_damaged_index_is_one_line_naming_the_damage_and_the_repair(tmp_path, 
     _build(seed_articles).save(path)
     reloaded = Index.load(path, HashingEmbedder(128))
     assert len(reloaded.articles) == len(seed_articles)
-    assert json.loads((path / MANIFEST).read_text())["generation"] == 2
+    assert json.loads((path / MANIFEST).read_text())["generation"] == 3
 
 
 def test_files_are_created_with_the_process_umask_not_private(tmp_path, seed_articles):
@@ -268,7 +293,7 @@ def test_a_failed_save_is_one_line_and_leaves_the_old_index_and_no_orphan(
     tmp_path, seed_articles, monkeypatch, errno_
 ):
     path, before = _saved(tmp_path, seed_articles)
-    files_before = sorted(p.name for p in path.iterdir())
+    files_before = _on_disk(path)
     index = Index.load(path, HashingEmbedder(128))
     index.delete(next(iter(index.articles)))
 
@@ -276,11 +301,13 @@ def test_a_failed_save_is_one_line_and_leaves_the_old_index_and_no_orphan(
         raise OSError(errno_, os.strerror(errno_))
 
     monkeypatch.setattr(FaissVectorStore, "save", fail)
+    monkeypatch.setattr(FaissVectorStore, "save_segment", fail)
     with pytest.raises(IndexWriteError) as caught:
         index.save(path)
     assert os.strerror(errno_) in str(caught.value) and "unchanged" in str(caught.value)
-    assert sorted(p.name for p in path.iterdir()) == files_before  # no orphan generation file
+    assert _on_disk(path) == files_before  # no orphan generation file
     assert json.loads((path / MANIFEST).read_text()) == before
+    assert len(Index.load(path, HashingEmbedder(128)).articles) == len(seed_articles) - 1
 
 
 def test_orphans_of_a_killed_save_are_removed_but_not_while_another_process_writes(tmp_path, seed_articles):
@@ -291,9 +318,7 @@ def test_orphans_of_a_killed_save_are_removed_but_not_while_another_process_writ
         # Held by a writer (here: us, through another lock object) → left alone.
         assert remove_orphans(path) == []
     assert sorted(remove_orphans(path)) == [".vectors-000007.faiss.abc.tmp", "chunks-000007.jsonl"]
-    assert sorted(p.name for p in path.iterdir() if p.name != ".lock") == sorted(
-        [MANIFEST, *manifest["files"].values()]
-    )
+    assert _on_disk(path) <= file_set(manifest["files"])
     # A later save never reuses a generation number a file on disk already had.
     (path / "articles-000009.jsonl").write_text("stray")
     Index.load(path, HashingEmbedder(128)).save(path)
@@ -353,3 +378,12 @@ def test_the_manifest_records_the_prompts_and_an_older_one_without_them_loads(tm
     del manifest["prompts"]  # as written before the prompts were recorded
     (tmp_path / "idx" / MANIFEST).write_text(json.dumps(manifest))
     assert len(Index.load(tmp_path / "idx", HashingEmbedder(128))) > 0
+
+
+def test_an_index_of_the_previous_format_is_refused_naming_the_rebuild(tmp_path, seed_articles):
+    path, manifest = _saved(tmp_path, seed_articles)
+    # Format 3 kept its records in JSON Lines files and rewrote every file on each save.
+    old = {**manifest, "format_version": 3, "files": {"chunks": "chunks-000001.jsonl"}}
+    (path / MANIFEST).write_text(json.dumps(old))
+    with pytest.raises(IndexMismatchError, match="has format 3, this version reads 4.*rag ingest --rebuild"):
+        Index.load(path, HashingEmbedder(128))

@@ -81,3 +81,51 @@ def test_past_the_threshold_the_store_is_hnsw_with_tombstones_that_survive_savin
     # Past a fifth of tombstones the graph is rebuilt from the live vectors (flat again below the threshold).
     loaded.remove(np.arange(2, 200))
     assert len(loaded) == 400 and loaded.kind == "flat" and loaded.search(vectors[250:251], 1)[1][0, 0] == 250
+
+
+def test_a_save_after_the_first_writes_a_segment_that_loading_replays(tmp_path):
+    vectors = _random_unit(60, 8, seed=2)
+    store = FaissVectorStore(8)
+    store.add(np.arange(40), vectors[:40])
+    assert store.persist(tmp_path, 1) == ["vectors-000001.faiss"]
+    store.persisted(tmp_path, ["vectors-000001.faiss"])
+    base = (tmp_path / "vectors-000001.faiss").read_bytes()
+    # Changes after the base: 20 added, then one of them and one of the base removed.
+    store.add(np.arange(40, 60), vectors[40:])
+    assert store.remove(np.array([3, 55])) == 2 and len(store) == 58
+    names = store.persist(tmp_path, 2)
+    assert names == ["vectors-000001.faiss", "vectors-000002.npz"]
+    assert (tmp_path / "vectors-000001.faiss").read_bytes() == base  # the base is not rewritten
+    with np.load(tmp_path / "vectors-000002.npz") as segment:  # only what changed
+        assert segment["ids"].tolist() == [i for i in range(40, 60) if i != 55]
+        assert segment["removed"].tolist() == [3]
+    loaded = FaissVectorStore.load(tmp_path / names[0])
+    loaded.apply_segment(tmp_path / names[1])
+    assert len(loaded) == 58
+    for query in (vectors[:5], vectors[50:55]):
+        expected = store.search(query, 5)
+        found = loaded.search(query, 5)
+        assert found[1].tolist() == expected[1].tolist()
+        assert np.allclose(found[0], expected[0], atol=1e-5)
+    _, ids = loaded.search(vectors[[3, 55]], 1)
+    assert 3 not in ids and 55 not in ids
+    # A filtered search sees the delta and the base alike.
+    allowed = Selection(SearchFilters(source="p"), np.array([10, 45, 55]))
+    assert sorted(loaded.search(vectors[45:46], 5, allowed)[1][0][:2].tolist()) == [10, 45]
+
+
+def test_past_the_segment_limit_a_save_folds_everything_into_a_new_base(tmp_path, monkeypatch):
+    import rag.store
+
+    monkeypatch.setattr(rag.store, "SEGMENT_LIMIT", 10)
+    vectors = _random_unit(40, 8, seed=3)
+    store = FaissVectorStore(8)
+    store.add(np.arange(20), vectors[:20])
+    store.persisted(tmp_path, store.persist(tmp_path, 1))
+    clone = store.copy()  # shares the base: folding must not change it under the clone
+    store.add(np.arange(20, 40), vectors[20:])
+    store.remove(np.array([0]))
+    assert store.persist(tmp_path, 2) == ["vectors-000002.faiss"]
+    loaded = FaissVectorStore.load(tmp_path / "vectors-000002.faiss")
+    assert len(loaded) == 39 and loaded.search(vectors[30:31], 1)[1][0, 0] == 30
+    assert len(clone) == 20 and clone.search(vectors[:1], 1)[1][0, 0] == 0

@@ -1,0 +1,113 @@
+"""The records file (rag.index_db, rag.index_records): versioned rows, views, threads."""
+
+import threading
+
+import numpy as np
+
+from rag.embed import HashingEmbedder
+from rag.index import Index
+from rag.index_records import Records, SentenceTable
+from rag.types import Article, Chunk, SearchFilters
+
+
+def _article(n: int, source: str = "p.txt") -> Article:
+    return Article(
+        id=f"a{n}",
+        title=f"标题{n}",
+        body=f"太原第{n}条新闻。",
+        source=source,
+        date=f"2025-01-{n % 28 + 1:02d}",
+        kind="brief",
+    )
+
+
+def _chunk(article: Article) -> Chunk:
+    return Chunk(
+        id=f"{article.id}-0",
+        article_id=article.id,
+        text=article.body,
+        start=0,
+        end=len(article.body),
+        title=article.title,
+        date=article.date,
+        source=article.source,
+    )
+
+
+def test_a_copy_changes_rows_its_original_does_not_see_until_a_view_of_the_new_generation():
+    records = Records()
+    first = [_article(i) for i in range(3)]
+    table = SentenceTable(((0, 5),), np.ones((1, 4), dtype="float32"))
+    assert records.place(first, [_chunk(a) for a in first], {"a0": table}) == [0, 1, 2]
+    reader = records.copy()
+    writer = records.copy()
+    writer.remove("a1")
+    writer.place([_article(3, "q.txt")], [_chunk(_article(3, "q.txt"))])
+    writer.hold("a0", "q.txt")
+    # The reader sees its generation: all three, none of the writer's changes.
+    assert list(reader.articles) == ["a0", "a1", "a2"] and len(reader) == 3
+    assert reader.holders("a0") == {"p.txt"} and reader.held_by("q.txt") == []
+    assert list(writer.articles) == ["a0", "a2", "a3"] and len(writer) == 3
+    assert writer.holders("a0") == {"p.txt", "q.txt"} and writer.held_by("q.txt") == ["a0", "a3"]
+    # Slots are never reused; a removed article's slot no longer resolves.
+    assert writer.slots_of("a3") == [3]
+    assert [c.id for c, _ in writer.hits(np.ones(4), np.array([1, 3, 0, -1]), 5)] == ["a3-0", "a0-0"]
+    assert [c.id for c, _ in reader.hits(np.ones(4), np.array([1, 3, 0, -1]), 5)] == ["a1-0", "a0-0"]
+    # Sentence tables come back as they were stored.
+    stored = writer.sentences("a0")
+    assert stored is not None and stored.spans == ((0, 5),) and stored.vectors.tolist() == [[1.0] * 4]
+    assert writer.sentences("a1") is None
+    # Filters read the same versioned rows.
+    q_only = writer.selection(SearchFilters(source="q.txt"))
+    assert q_only is not None and q_only.ids.tolist() == [3]
+
+
+def test_rehoming_an_article_moves_its_chunks_and_keeps_its_place_in_ingest_order():
+    records = Records()
+    articles = [_article(i) for i in range(3)]
+    records.place(articles, [_chunk(a) for a in articles])
+    records.hold("a1", "b.txt")
+    records.rehome("a1", {"b.txt"})
+    assert list(records.articles) == ["a0", "a1", "a2"]
+    assert records.article("a1").source == "b.txt" and records.chunks_of("a1")[0].source == "b.txt"
+    assert records.holders("a1") == {"b.txt"} and records.held_by("p.txt") == ["a0", "a2"]
+    assert records.sources == ["b.txt", "p.txt"]
+
+
+def test_many_threads_read_while_a_writer_changes_and_saves(tmp_path):
+    index = Index(HashingEmbedder(32))
+    index.sync_source("p.txt", [_article(i) for i in range(40)])
+    index.save(tmp_path / "idx")
+    current = Index.load(tmp_path / "idx", HashingEmbedder(32))
+    failures: list[BaseException] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        try:
+            while not stop.is_set():
+                assert len(current.articles) == 40 and len(current) == 40
+                hits = current.bm25_search(["太原"], 5)
+                assert len(hits) == 5 and all(current.article(c.article_id) for c, _ in hits)
+                assert current.sentences("a7") is not None
+        except BaseException as err:  # noqa: BLE001 - reported below
+            failures.append(err)
+
+    readers = [threading.Thread(target=read) for _ in range(6)]
+    for thread in readers:
+        thread.start()
+    latest = current
+    try:
+        # As LiveIndex writes: copy the newest, change, save; the readers keep the generation they hold.
+        for round_ in range(5):
+            draft = latest.copy()
+            draft.sync_source(f"new{round_}.txt", [_article(100 + round_, f"new{round_}.txt")])
+            draft.delete(f"a{round_}")
+            draft.save(tmp_path / "idx")
+            latest = draft
+    finally:
+        stop.set()
+        for thread in readers:
+            thread.join()
+    assert not failures, failures[0]
+    loaded = Index.load(tmp_path / "idx", HashingEmbedder(32))
+    assert len(loaded.articles) == 40 and "a104" in loaded.articles and "a0" not in loaded.articles
