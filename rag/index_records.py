@@ -72,7 +72,7 @@ class Records:
     GARBAGE_SHARE = 0.25
 
     def __init__(self, database: RecordsDatabase | None = None, generation: int = 0) -> None:
-        self.database = database or RecordsDatabase.temporary()
+        self._database = database
         #: The generation read; ``_writing``: the one this view's own changes are tagged with.
         self.generation = generation
         self._writing: int | None = None
@@ -82,6 +82,13 @@ class Records:
         self._columns: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     # -- the file ----------------------------------------------------------------------
+
+    @property
+    def database(self) -> RecordsDatabase:
+        """The records file (a private temporary one, made on first use, until the index is saved)."""
+        if self._database is None:
+            self._database = RecordsDatabase.temporary()
+        return self._database
 
     @property
     def view(self) -> int:
@@ -121,7 +128,7 @@ class Records:
     def saved(self, generation: int, database: RecordsDatabase | None = None) -> None:
         """A manifest of ``generation`` names this view's rows (in ``database`` when a copy was written)."""
         if database is not None:
-            self.database = database
+            self._database = database
         self.generation, self._writing = generation, None
 
     @property
