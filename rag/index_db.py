@@ -36,10 +36,11 @@ def visible(alias: str) -> str:
 TABLES = ("articles", "holders", "chunks")
 
 SCHEMA = (
+    # The generations first: reading them never walks the overflow pages of the sentence vectors.
     """CREATE TABLE IF NOT EXISTS articles (
-        rid INTEGER PRIMARY KEY, id TEXT NOT NULL, seq INTEGER NOT NULL, source TEXT NOT NULL,
-        data TEXT NOT NULL, width INTEGER NOT NULL, spans BLOB NOT NULL, vectors BLOB NOT NULL,
-        added INTEGER NOT NULL, removed INTEGER)""",
+        rid INTEGER PRIMARY KEY, added INTEGER NOT NULL, removed INTEGER, id TEXT NOT NULL,
+        seq INTEGER NOT NULL, source TEXT NOT NULL, data TEXT NOT NULL, width INTEGER NOT NULL,
+        spans BLOB NOT NULL, vectors BLOB NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS articles_id ON articles (id)",
     "CREATE INDEX IF NOT EXISTS articles_seq ON articles (seq)",
     """CREATE TABLE IF NOT EXISTS holders (
@@ -54,6 +55,15 @@ SCHEMA = (
     "CREATE INDEX IF NOT EXISTS chunks_id ON chunks (id)",
     "CREATE INDEX IF NOT EXISTS chunks_article ON chunks (article_id)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+)
+#: Indexes that keep a save and a count from scanning the rows (an article row holds its sentence
+#: vectors): the roll-back reads ``added`` and ``removed``; counts, the page list and filters are
+#: read from the covering indexes.
+INDEXES = (
+    *(f"CREATE INDEX IF NOT EXISTS {t}_added ON {t} (added, removed)" for t in TABLES),
+    *(f"CREATE INDEX IF NOT EXISTS {t}_removed ON {t} (removed)" for t in TABLES),
+    "CREATE INDEX IF NOT EXISTS articles_sources ON articles (source, added, removed)",
+    "CREATE INDEX IF NOT EXISTS chunks_columns ON chunks (slot, date, source, added, removed)",
 )
 
 
@@ -99,7 +109,7 @@ class RecordsDatabase:
         conn = _connect(path, create=True)
         try:
             conn.execute("PRAGMA journal_mode = WAL")
-            for statement in SCHEMA:
+            for statement in (*SCHEMA, *INDEXES):
                 conn.execute(statement)
         finally:
             conn.close()
@@ -140,6 +150,8 @@ class RecordsDatabase:
     def roll_back_after(self, generation: int) -> None:
         """Undo what writers past ``generation`` did (a killed save, an abandoned draft)."""
         with self.transaction() as conn:
+            for statement in INDEXES:  # (a file written before an index was added gets it here)
+                conn.execute(statement)
             for table in TABLES:
                 conn.execute(f"DELETE FROM {table} WHERE added > ?", (generation,))  # noqa: S608
                 conn.execute(f"UPDATE {table} SET removed = NULL WHERE removed > ?", (generation,))  # noqa: S608

@@ -6,6 +6,7 @@ import numpy as np
 
 from rag.embed import HashingEmbedder
 from rag.index import Index
+from rag.index_db import VISIBLE
 from rag.index_records import Records, SentenceTable
 from rag.types import Article, Chunk, SearchFilters
 
@@ -111,3 +112,17 @@ def test_many_threads_read_while_a_writer_changes_and_saves(tmp_path):
     assert not failures, failures[0]
     loaded = Index.load(tmp_path / "idx", HashingEmbedder(32))
     assert len(loaded.articles) == 40 and "a104" in loaded.articles and "a0" not in loaded.articles
+
+
+def test_saves_and_counts_read_indexes_not_the_rows_that_hold_sentence_vectors():
+    records = Records()
+    records.place([_article(0)], [_chunk(_article(0))])
+
+    def plan(sql: str) -> str:
+        rows = records.database.query(f"EXPLAIN QUERY PLAN {sql}", (1,) * sql.count("?"))
+        return " ".join(str(row[-1]) for row in rows)
+
+    assert "INDEX articles_added" in plan("SELECT rid FROM articles WHERE added > ?")
+    assert "INDEX articles_removed" in plan("SELECT rid FROM articles WHERE removed > ?")
+    assert "COVERING INDEX" in plan(f"SELECT COUNT(*) FROM articles WHERE {VISIBLE}")
+    assert "COVERING INDEX" in plan(f"SELECT DISTINCT source FROM articles WHERE {VISIBLE}")
