@@ -48,6 +48,8 @@ def enumerated_items(body: str, near: int) -> list[tuple[int, int]]:
     return min(runs, key=lambda r: min(abs(s - near) for s, _ in r))[:6]
 
 
+#: Kinds of named things (哪几个城市, 哪些企业): a 第一…第二… run of points does not list them.
+_NAMED_KIND = re.compile(r"(?:城市|市|县|区|镇|村|街道|社区|省|国家|企业|公司|单位|学校|高校|医院|人|家)$")
 _COUNT_WORDS = "两二三四五六七八九十"
 _ASKED_COUNT = re.compile(rf"哪([{_COUNT_WORDS}])|([{_COUNT_WORDS}])(?:大|点|个方面|项|个)")
 
@@ -70,7 +72,7 @@ def list_answer(
     defined = defined_parts(analysis, body)
     if len(defined) >= 2:
         return _cited_items(best.article, defined, chunks)
-    if _ASKS_ASPECTS.search(analysis.text):
+    if _ASKS_ASPECTS.search(analysis.text) and not _NAMED_KIND.search(analysis.category):
         items = enumerated_items(body, best.start)
         if not items and re.search(r"方面|部分", analysis.text):
             items = section_headings(body)

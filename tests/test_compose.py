@@ -138,6 +138,17 @@ def test_a_list_cut_at_a_semicolon_goes_on_to_the_end_of_its_sentence_and_a_wron
     assert citations[0].quote.endswith("杨家峪板块发展数字经济。") and "第一" not in text
 
 
+def test_a_run_of_points_answers_for_points_not_for_named_things():
+    from rag.compose_lists import list_answer
+
+    body = "侯森在合肥考察。第一，创新驱动是本质要求。第二，数字经济是关键一招。第三，集群发展是必要途径。"
+    best, chunk = _candidate_for(body, "第一，创新驱动是本质要求。")
+    points, cited = list_answer(analyze("侯森谈合肥考察的三点感受分别是什么？"), best, _OneArticle(chunk))
+    assert len(cited) == 3 and "[3]" in points
+    cities, _ = list_answer(analyze("侯森考察了哪几个城市？"), best, _OneArticle(chunk))
+    assert "第二" not in cities and "[2]" not in cities
+
+
 def test_a_sentence_opening_with_zhe_shi_is_quoted_with_the_sentence_it_refers_to():
     from rag.compose import sentence_answer
 
