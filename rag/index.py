@@ -1,4 +1,4 @@
-"""The in-memory index: articles, chunks, dense vectors and BM25 tokens, searched and changed together.
+"""The index: articles, chunks, dense vectors and BM25 tokens, searched and changed together.
 
 :class:`Index` holds the records (articles, their chunks at numbered slots, every
 answerable sentence with its vector) and two stores keyed by slot, the dense store and
@@ -6,10 +6,11 @@ the lexical store, and keeps them in step.  The engines behind the stores come f
 :class:`~rag.protocols.Stores` the index is built with (``RAG_STORE``: FAISS + tantivy
 files, or a Milvus collection).
 
-The bookkeeping of the records is :class:`rag.index_records.Records`.  An index is
-saved as one directory: :mod:`rag.index_manifest` describes its files and
-checks them on loading, :mod:`rag.index_files` writes and reads one generation of
-them atomically (and holds the write lock several processes share).
+The bookkeeping of the records is :class:`rag.index_records.Records`, a view of one
+generation of a SQLite file (read when asked for, not held in memory).  An index is saved
+as one directory: :mod:`rag.index_manifest` describes its files and checks them on
+loading, :mod:`rag.index_files` writes what changed atomically (and holds the write lock
+several processes share).
 """
 
 from __future__ import annotations
@@ -316,10 +317,7 @@ class Index:
         return self._records.unsaved
 
     def copy(self) -> Index:
-        """An independent copy: writers change the copy while readers keep using this one.
-
-        Cheap: the records file is shared (the copy's rows are tagged with the next
-        generation), so are the dense store's base and the lexical store's segments."""
+        """An independent copy for a writer (cheap: records file, dense base and tantivy segments shared)."""
         clone = copy.copy(self)
         clone._records = self._records.copy()
         clone._vectors = self._vectors.copy() if self._vectors is not None else None

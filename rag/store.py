@@ -120,11 +120,8 @@ class FaissVectorStore:
     def _delta_size(self) -> int:
         return sum(len(b[0]) for b in self._blocks)
 
-    def _base_live(self) -> int:
-        return int(self._index.ntotal) - self._dead - len(self._gone)
-
     def __len__(self) -> int:
-        return self._base_live() + self._delta_size()
+        return int(self._index.ntotal) - self._dead - len(self._gone) + self._delta_size()
 
     def describe(self) -> dict[str, Any]:
         """Engine, index kind and its parameters (for the manifest)."""
@@ -203,9 +200,6 @@ class FaissVectorStore:
         inner.hnsw.efSearch = HNSW_EF_SEARCH
         return faiss.IndexIDMap2(inner)
 
-    def _new_flat(self) -> Any:
-        return faiss.IndexIDMap2(faiss.IndexFlatIP(self._dimension))
-
     def _fold(self) -> None:
         """Make the delta and the gone list part of a new base (the shared base is not changed)."""
         delta_ids, delta = self._delta()
@@ -217,7 +211,7 @@ class FaissVectorStore:
             index = (
                 self._new_hnsw()
                 if len(live_ids) + len(delta_ids) >= self.approximate_from
-                else self._new_flat()
+                else faiss.IndexIDMap2(faiss.IndexFlatIP(self._dimension))
             )
             self._dead = 0
             delta_ids, delta = np.concatenate([live_ids, delta_ids]), np.vstack([live, delta])
