@@ -70,6 +70,8 @@ class Records:
 
     #: Rewrite the file (dropping removed rows) once this share of its chunk rows is removed.
     GARBAGE_SHARE = 0.25
+    #: …and they are more than this many.
+    GARBAGE_MIN = 1000
 
     def __init__(self, database: RecordsDatabase | None = None, generation: int = 0) -> None:
         self._database = database
@@ -123,7 +125,7 @@ class Records:
     def needs_compaction(self) -> bool:
         """Whether enough rows are removed that the file should be rewritten."""
         removed, total = self.database.garbage()
-        return removed > 1000 and removed > self.GARBAGE_SHARE * total
+        return removed > self.GARBAGE_MIN and removed > self.GARBAGE_SHARE * total
 
     def saved(self, generation: int, database: RecordsDatabase | None = None) -> None:
         """A manifest of ``generation`` names this view's rows (in ``database`` when a copy was written)."""

@@ -126,3 +126,26 @@ def test_saves_and_counts_read_indexes_not_the_rows_that_hold_sentence_vectors()
     assert "INDEX articles_removed" in plan("SELECT rid FROM articles WHERE removed > ?")
     assert "COVERING INDEX" in plan(f"SELECT COUNT(*) FROM articles WHERE {VISIBLE}")
     assert "COVERING INDEX" in plan(f"SELECT DISTINCT source FROM articles WHERE {VISIBLE}")
+
+
+def test_past_a_share_of_removed_rows_a_save_rewrites_the_records_file_without_them(tmp_path, monkeypatch):
+    index = Index(HashingEmbedder(32))
+    index.sync_source("p.txt", [_article(i) for i in range(10)])
+    index.save(tmp_path / "idx")
+    for n in range(9, 5, -1):  # the last four: the highest slots
+        index.delete(f"a{n}")
+    index.save(tmp_path / "idx")
+    assert index.manifest()["files"]["records"] == "records-000001.sqlite3"  # 4 of 10 removed: kept
+    monkeypatch.setattr(Records, "GARBAGE_MIN", 3)
+    index.delete("a5")
+    index.save(tmp_path / "idx")
+    assert index.manifest()["files"]["records"] == "records-000003.sqlite3"
+    assert not (tmp_path / "idx" / "records-000001.sqlite3").exists()
+    rows = index._records.database.query("SELECT COUNT(*), COUNT(removed) FROM chunks")
+    assert rows == [(5, 0)]
+    loaded = Index.load(tmp_path / "idx", HashingEmbedder(32))
+    assert list(loaded.articles) == [f"a{n}" for n in range(5)] and len(loaded) == 5
+    assert loaded.sentences("a3") is not None and loaded.bm25_search(["太原"], 10)
+    # New chunks never take a slot a removed one had (the stores' ids stay unique).
+    loaded.sync_source("q.txt", [_article(20, "q.txt")])
+    assert loaded._records.slots_of("a20") == [10]
