@@ -20,7 +20,7 @@ import numpy as np
 from rag.chunk import ChunkerSettings
 from rag.embed import WrappingEmbedder, embedder_prompts
 from rag.index import Index
-from rag.index_manifest import TOKENIZER_VERSION
+from rag.index_manifest import FORMAT_VERSION, TOKENIZER_VERSION
 from rag.protocols import Embedder
 from rag.settings import Settings
 from rag.types import Article
@@ -105,7 +105,9 @@ def chunker_of(settings: Settings) -> ChunkerSettings:
 
 def _index_key(settings: Settings, embedder: Embedder, articles: Sequence[Article]) -> str:
     digest = hashlib.sha1()
-    for part in (embedder.name, str(settings.chunk_size), str(settings.chunk_overlap), TOKENIZER_VERSION):
+    # The index format too: a cached index an older version wrote is rebuilt, not refused.
+    parts = (embedder.name, str(settings.chunk_size), str(settings.chunk_overlap), TOKENIZER_VERSION)
+    for part in (*parts, f"format {FORMAT_VERSION}"):
         digest.update(part.encode("utf-8") + b"\x00")
     for article in articles:
         digest.update(article.id.encode("utf-8") + b"\x00")
@@ -117,8 +119,8 @@ def cached_index(
 ) -> tuple[Path, float]:
     """Save an index of ``articles`` under the bench dir (reused when it exists); return (dir, seconds).
 
-    The folder name holds ``label`` and a digest of the model, chunking, tokenizer and
-    article ids, so any change builds a new index.
+    The folder name holds ``label`` and a digest of the model, chunking, tokenizer, index
+    format and article ids, so any change builds a new index.
     """
     path = bench_dir(settings) / f"index-{label}-{_index_key(settings, embedder, articles)}"
     started = time.perf_counter()

@@ -53,3 +53,14 @@ def test_cached_index_is_built_once_per_model_chunking_and_articles(tmp_path, pa
     assert cached_index(settings, cache, "pd", articles[:-1])[0] != path
     smaller = settings.model_copy(update={"chunk_size": 120})
     assert cached_index(smaller, cache, "pd", articles)[0] != path
+
+
+def test_a_cached_index_of_another_index_format_is_rebuilt_not_refused(tmp_path, paragraphs, monkeypatch):
+    import rag.evaluation.cache as cache_module
+
+    settings = Settings(cache_dir=tmp_path, _env_file=None)
+    articles = haystack_paragraphs(paragraphs(12), 12)
+    cache = CachingEmbedder(CountingEmbedder(), tmp_path)
+    path, _ = cached_index(settings, cache, "pd", articles)
+    monkeypatch.setattr(cache_module, "FORMAT_VERSION", cache_module.FORMAT_VERSION + 1)
+    assert cached_index(settings, cache, "pd", articles)[0] != path
