@@ -10,6 +10,7 @@ its refusal threshold is calibrated on data (``eval/calibrate.py``).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -79,6 +80,11 @@ def nouns_apart(
         nouns = [w for w in nouns if library.document_frequency(w) > 0]
         if analysis.nouns and not nouns and not names:
             return 1.0  # none of the question's nouns is ever printed: nothing ties a sentence to it
+    # 太原企业去进博会，展会在哪个场馆举办: a leading clause sets the scene the article already
+    # satisfies; the sentence answering is the one about the asked clause.
+    asked = re.split(r"[，,；;]", analysis.text)[-1]
+    if asked != analysis.text:
+        nouns = [w for w in nouns if local(w) in local(normalize_for_match(asked))]
     wanted = [*nouns, *names]
     if not wanted:
         return 0.0

@@ -390,3 +390,14 @@ def test_a_figure_printed_with_its_year_answers_only_for_that_year():
     assert not reports_another_period("2022年太原的PM2.5浓度是多少？", sentence, new)
     assert reports_another_period("2023年太原的PM2.5浓度是多少？", sentence, new)
     assert not reports_another_period("太原的PM2.5浓度是多少？", sentence, old)
+
+
+def test_nouns_of_a_leading_clause_set_the_scene_and_need_not_be_in_the_answering_sentence():
+    from rag.evidence_score import nouns_apart
+
+    sentence = "第八届进博会启幕，宛如“四叶草”的国家会展中心（上海）敞开怀抱。"
+    scene = analyze("太原企业去进博会，展会在哪个场馆举办？")
+    assert nouns_apart(scene, sentence, "进阶攀高向新行") == 0.0
+    # Without the comma the nouns are part of what is asked.
+    asked = analyze("太原企业参加的进博会在哪个场馆举办？")
+    assert nouns_apart(asked, sentence, "进阶攀高向新行") > 0.0
