@@ -264,7 +264,11 @@ def _names_owner(text: str, span: tuple[int, int], analysis: QuestionAnalysis) -
     start = max(text.rfind(p, 0, span[0]) for p in "，,；;。") + 1
     ends = [i for p in "，,；;。" if (i := text.find(p, span[1])) >= 0]
     clause = local(normalize_for_match(text[start : min(ends) if ends else len(text)]))
-    return all(local(n) in clause or abbreviates(local(n), clause) for n in analysis.nouns)
+    # 省会存档机构要查资料，该拨哪个号码: a leading clause sets the scene; its names still count.
+    asked = local(normalize_for_match(re.split(r"[，,；;]", analysis.text)[-1]))
+    nouns = [n for n in analysis.nouns if local(n) in asked]
+    names = [str(c.value) for c in analysis.constraints if c.kind in ("place", "organisation", "name")]
+    return all(local(n) in clause or abbreviates(local(n), clause) for n in (*nouns, *names))
 
 
 #: Words that make a figure the province's or the country's, not the city's (全省26家优质企业).

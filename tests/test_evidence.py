@@ -362,6 +362,10 @@ def test_a_phone_number_answers_only_for_the_office_the_question_names():
     asked = analyze("太原市档案馆的查档电话是多少？")
     assert [sentence[s:e] for s, e in typed_spans(sentence, asked)] == ["0351-2366977"]
     assert typed_spans(sentence, analyze("太原市不动产登记中心的查档电话是多少？")) == []
+    # A leading clause sets the scene; the city it names must still be the number's.
+    scene = "五市分别公布了查档电话,太原市档案馆查档电话为0351-2366977,晋中市档案馆查档电话为0354-3036293。"
+    found = typed_spans(scene, analyze("省会存档机构要查资料，该拨哪个号码？"))
+    assert [scene[s:e] for s, e in found] == ["0351-2366977"]
 
 
 def test_a_city_count_is_not_the_provinces_and_a_qizhong_clause_counts_the_same_thing():
