@@ -13,46 +13,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
 from rag.errors import NotFoundError
 from rag.index_db import VISIBLE, RecordsDatabase, visible
-from rag.index_rows import ArticleView, chunk_of
+from rag.index_rows import (
+    ArticleView,
+    SentenceTable,
+    chunk_of,
+    sentence_embed_text,
+    sentence_table_of,
+    sentence_tables,
+)
 from rag.protocols import Selection
 from rag.types import Article, Chunk, SearchFilters
 
-
-@dataclass(frozen=True)
-class SentenceTable:
-    """The answerable sentences of one article: spans into its body and their vectors."""
-
-    spans: tuple[tuple[int, int], ...]
-    vectors: np.ndarray  # (len(spans), dimension) float32, L2-normalised
-
-
-def sentence_embed_text(article: Article, start: int, end: int) -> str:
-    """What a sentence is embedded as: the headline gives a bare sentence its subject."""
-    return f"{article.title}\n{article.body[start:end]}"
-
-
-def sentence_tables(
-    articles: Sequence[Article], spans: Mapping[str, Sequence[tuple[int, int]]], vectors: np.ndarray
-) -> dict[str, SentenceTable]:
-    """Each article's sentence table, from its spans and the rows of ``vectors`` (in article order)."""
-    tables: dict[str, SentenceTable] = {}
-    row = 0
-    for article in articles:
-        n = len(spans[article.id])
-        tables[article.id] = SentenceTable(
-            tuple(spans[article.id]), np.ascontiguousarray(vectors[row : row + n], dtype="float32")
-        )
-        row += n
-    return tables
+T = TypeVar("T")
 
 
 class Records:
@@ -72,6 +52,8 @@ class Records:
     GARBAGE_SHARE = 0.25
     #: …and they are more than this many.
     GARBAGE_MIN = 1000
+    #: How many articles, chunk lists and sentence tables a view remembers (then it starts afresh).
+    CACHE_SIZE = 256
 
     def __init__(self, database: RecordsDatabase | None = None, generation: int = 0) -> None:
         self._database = database
@@ -82,6 +64,8 @@ class Records:
         self._next_slot: int | None = None
         #: Live flag, date and page of every slot as arrays, for filters (rebuilt after a change).
         self._columns: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        #: Articles, chunk lists and sentence tables read lately (answering rereads the same few).
+        self._cache: dict[tuple[str, str], object] = {}
 
     # -- the file ----------------------------------------------------------------------
 
@@ -111,6 +95,7 @@ class Records:
             self._writing = self.generation + 1
         self._count = None
         self._columns = None
+        self._cache = {}
         return self._writing
 
     @property
@@ -156,10 +141,21 @@ class Records:
         """Articles by id, in ingest order."""
         return ArticleView(self._select)
 
+    def _cached(self, kind: str, key: str, read: Callable[[], T]) -> T:
+        """``read()``, remembered by this view (its rows only change by its own writes, which forget)."""
+        cache = self._cache
+        if (kind, key) in cache:
+            return cast(T, cache[kind, key])
+        value = read()
+        if len(cache) >= self.CACHE_SIZE:
+            self._cache = cache = {}
+        cache[kind, key] = value
+        return value
+
     def article(self, article_id: str) -> Article:
         """The article with ``article_id`` or :class:`NotFoundError`."""
         try:
-            return self.articles[article_id]
+            return self._cached("article", article_id, lambda: self.articles[article_id])
         except KeyError:
             raise NotFoundError(f"no article with id {article_id!r}") from None
 
@@ -176,10 +172,12 @@ class Records:
 
     def chunks_of(self, article_id: str) -> list[Chunk]:
         """The chunks of one article, in order."""
-        return [
-            chunk_of(r[0])
-            for r in self._select("SELECT data FROM chunks WHERE article_id = ?", article_id, order="slot")
-        ]
+
+        def read() -> list[Chunk]:
+            rows = self._select("SELECT data FROM chunks WHERE article_id = ?", article_id, order="slot")
+            return [chunk_of(r[0]) for r in rows]
+
+        return list(self._cached("chunks", article_id, read))
 
     def slots_of(self, article_id: str) -> list[int]:
         """The slots of one article's chunks, in order."""
@@ -210,13 +208,13 @@ class Records:
 
     def sentences(self, article_id: str) -> SentenceTable | None:
         """The answerable sentences of an article with their vectors (None for an unknown id)."""
+        return self._cached("sentences", article_id, lambda: self._read_sentences(article_id))
+
+    def _read_sentences(self, article_id: str) -> SentenceTable | None:
         rows = self._select("SELECT width, spans, vectors FROM articles WHERE id = ?", article_id)
         if not rows:
             return None
-        width, spans, vectors = rows[0]
-        pairs = np.frombuffer(spans, dtype="int64").reshape(-1, 2)
-        matrix = np.frombuffer(vectors, dtype="float32").reshape(len(pairs), int(width))
-        return SentenceTable(tuple((int(a), int(b)) for a, b in pairs), matrix)
+        return sentence_table_of(*rows[0])
 
     # -- searching -------------------------------------------------------------------
 
@@ -389,3 +387,6 @@ class Records:
     def write_copy(self, target: Path) -> None:
         """Write the rows this view sees into a new records file ``target`` (a compaction or a first save)."""
         self.database.write_copy(target, self.view, self.next_slot)
+
+
+__all__ = ["Records", "SentenceTable", "sentence_embed_text", "sentence_tables"]

@@ -3,13 +3,51 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from rag.types import Article, Chunk
 
 #: A view's read: ``select(sql, *params, order="")`` restricted to the rows it sees.
 Select = Callable[..., list[tuple[Any, ...]]]
+
+
+@dataclass(frozen=True)
+class SentenceTable:
+    """The answerable sentences of one article: spans into its body and their vectors."""
+
+    spans: tuple[tuple[int, int], ...]
+    vectors: np.ndarray  # (len(spans), dimension) float32, L2-normalised
+
+
+def sentence_embed_text(article: Article, start: int, end: int) -> str:
+    """What a sentence is embedded as: the headline gives a bare sentence its subject."""
+    return f"{article.title}\n{article.body[start:end]}"
+
+
+def sentence_tables(
+    articles: Sequence[Article], spans: Mapping[str, Sequence[tuple[int, int]]], vectors: np.ndarray
+) -> dict[str, SentenceTable]:
+    """Each article's sentence table, from its spans and the rows of ``vectors`` (in article order)."""
+    tables: dict[str, SentenceTable] = {}
+    row = 0
+    for article in articles:
+        n = len(spans[article.id])
+        tables[article.id] = SentenceTable(
+            tuple(spans[article.id]), np.ascontiguousarray(vectors[row : row + n], dtype="float32")
+        )
+        row += n
+    return tables
+
+
+def sentence_table_of(width: int, spans: bytes, vectors: bytes) -> SentenceTable:
+    """The sentence table an article row's ``width``, ``spans`` and ``vectors`` columns hold."""
+    pairs = np.frombuffer(spans, dtype="int64").reshape(-1, 2)
+    matrix = np.frombuffer(vectors, dtype="float32").reshape(len(pairs), int(width))
+    return SentenceTable(tuple((int(a), int(b)) for a, b in pairs), matrix)
 
 
 def article_of(data: object) -> Article:
@@ -52,4 +90,13 @@ class ArticleView(Mapping[str, Article]):
         return [(a.id, a) for a in self.values()]
 
 
-__all__ = ["ArticleView", "Select", "article_of", "chunk_of"]
+__all__ = [
+    "ArticleView",
+    "Select",
+    "SentenceTable",
+    "article_of",
+    "chunk_of",
+    "sentence_embed_text",
+    "sentence_table_of",
+    "sentence_tables",
+]
