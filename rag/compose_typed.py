@@ -257,6 +257,11 @@ def typed_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list
     period = period_of_figure(analysis.text, best.text, best.text.find(span))
     if period and not statement.startswith(period):
         statement = f"{period}，{statement}"
+    # The year that makes the figure true stays in the answer line when the cut dropped it
+    # (2022年太原的PM2.5浓度是多少 → 2022年，PM2.5浓度是44微克/立方米).
+    pins = [c.text for c in analysis.constraints if c.kind == "year" and c.text not in statement]
+    if pins and not period:
+        statement = f"{'、'.join(pins)}，{statement}"
     return f"{statement}。[1]", [candidate_citation(1, best)]
 
 

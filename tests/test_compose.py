@@ -392,3 +392,15 @@ def test_a_list_answer_reads_the_items_off_the_listing_sentence(sentence, asked,
     from rag.compose_lists import listed_items
 
     assert listed_items(sentence, asked, question) == items
+
+
+def test_a_year_the_question_pins_stays_in_a_short_answer():
+    from rag.compose_typed import typed_answer
+    from rag.evidence_spans import typed_spans
+
+    sentence = "PM2.5浓度由2017年的60微克/立方米下降至2022年的44微克/立方米。"
+    analysis = analyze("2022年太原的PM2.5浓度是多少？")
+    best, _ = _candidate_for(sentence, sentence)
+    best = type(best)(**{**best.__dict__, "spans": (tuple(typed_spans(sentence, analysis))[-1],)})
+    text, _ = typed_answer(analysis, best)
+    assert text.startswith("2022年") and "44微克/立方米" in text
