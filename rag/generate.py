@@ -367,10 +367,13 @@ class ExtractiveGenerator:
         """记者是谁 / 作者是谁: the reporters of the best matching article, cited to the byline span."""
         if library is None:
             return None
+        photo = "编辑" not in analysis.text and re.search(r"摄影|拍摄|谁拍|摄", analysis.text) is not None
         for passage in passages:
             article = library.article(passage.chunk.article_id)
             if satisfies(analysis, article) or not article.reporters:
                 continue
+            if photo and article.kind != "photo":
+                continue  # a report's 记者 and 通讯员 did not take its pictures
             body = article.body
             names = [r for r in article.reporters if r in body]
             if not names:
@@ -378,15 +381,13 @@ class ExtractiveGenerator:
             start = min(body.rfind(n) for n in names)
             end = max(body.rfind(n) + len(n) for n in names)
             citation = compose.citation_of(1, article, start, end, library.chunks_of(article.id))
-            if "编辑" in analysis.text:
-                role = "编辑"
-            elif re.search(r"摄影|拍摄|谁拍|摄", analysis.text):
-                role = "摄影"
-            else:
-                role = "作者" if "作者" in analysis.text or article.kind == "commentary" else "记者"
+            role = "编辑" if "编辑" in analysis.text else "摄影" if photo else "记者"
+            if role == "记者" and ("作者" in analysis.text or article.kind == "commentary"):
+                role = "作者"
             text = f"《{article.title}》的{role}是{'、'.join(article.reporters)}。[1]"
             return self._answered(question, passages, analysis, (text, [citation]), "byline")
-        return None
+        # Naming a report's reporters as its photographers would be wrong: no credit, no answer.
+        return self._refusal(question, passages, analysis, "no quotable photo credit") if photo else None
 
     def stream(
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn] = ()

@@ -66,6 +66,15 @@ def test_a_compound_question_is_refused_when_one_part_is_not_answered(pipeline):
     assert answer.analysis["decision"] == "part not answered: 太原今年的地区生产总值是多少？"
 
 
+def test_a_reports_reporters_are_never_named_as_its_photographers(pipeline):
+    reporters = pipeline.ask("社区干部巡查发现走失老人这篇报道的记者是谁？")
+    assert not reporters.refused and "记者是韩睿" in reporters.text
+    assert reporters.citations[0].quote.startswith("韩睿")
+    photographer = pipeline.ask("社区干部巡查发现走失老人这篇报道是谁拍摄的？")
+    assert photographer.refused and "韩睿" not in photographer.text
+    assert photographer.analysis["decision"] == "no quotable photo credit"
+
+
 # -- one index directory shared by several processes --------------------------------------
 
 WRITER = textwrap.dedent(
