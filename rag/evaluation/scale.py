@@ -231,8 +231,8 @@ def measure_load(path: Path, store: str, model: str, dimension: int) -> dict[str
     index = Index.load(path, _NamedHashing(model, dimension), chunker_of(settings), stores=stores)
     index.bm25_search(["中国"], 1)  # the first search opens what a load may map lazily
     return {
-        "seconds": round(time.perf_counter() - wall, 2),
-        "cpu_seconds": round(time.process_time() - cpu, 2),
+        "seconds": round(time.perf_counter() - wall, 4),
+        "cpu_seconds": round(time.process_time() - cpu, 4),
         "rss_bytes": rss() - before,
         "rss_bytes_per_chunk": round((rss() - before) / max(len(index), 1), 1),
     }
@@ -357,7 +357,7 @@ def run_scale(
         load=load,
         latency_ms=latency,
         recall_at_10=round(recall, 4),
-        upload_seconds=round(upload_seconds, 2),
+        upload_seconds=round(upload_seconds, 4),
         queries=len(asked),
         context={
             "model": model.name,
