@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from rag.question_constraints import tag
-from rag.types import Answer, Citation
+from rag.types import Answer, Citation, Passage
 
 #: A part must be a question of its own, not a stray 是吗？ or 为什么？.
 _MIN_PART = 5
@@ -106,6 +106,26 @@ def combine(question: str, answers: Sequence[Answer]) -> Answer:
     )
 
 
+def answer_compound(
+    question: str,
+    parts: Sequence[str],
+    search: Callable[[str], Sequence[Passage]],
+    generate: Callable[[str, Sequence[Passage]], Answer],
+) -> Answer:
+    """Each part searched and answered on its own, a later part's reference resolved, then joined.
+
+    Stops at the first refused part: the whole is refused anyway.
+    """
+    answers: list[Answer] = []
+    for part in parts:
+        if answers:
+            part = resolve_reference(part, answers[-1])
+        answers.append(generate(part, search(part)))
+        if answers[-1].refused:
+            break
+    return combine(question, answers)
+
+
 def _shifted(offset: int) -> Callable[[re.Match[str]], str]:
     return lambda m: f"[{int(m.group(1)) + offset}]"
 
@@ -124,4 +144,4 @@ def _renumbered(citation: Citation, n: int) -> Citation:
     )
 
 
-__all__ = ["combine", "resolve_reference", "split_compound"]
+__all__ = ["answer_compound", "combine", "resolve_reference", "split_compound"]

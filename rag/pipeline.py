@@ -14,8 +14,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from rag.bridge import answer_bridge, split_bridge
 from rag.catalog import DEFAULT_PAPER, PageCatalog, PageInfo, add_page_labels, page_label
-from rag.compound import combine, resolve_reference, split_compound
+from rag.compound import answer_compound, split_compound
 from rag.embed import prepare_embedder
 from rag.errors import InvalidInputError
 from rag.generate import REFUSAL_TEXT
@@ -301,11 +302,26 @@ class Pipeline:
                 analysis={"decision": "the question it follows was refused"},
             )
             return
+        bridge = split_bridge(query)
         parts = split_compound(query)
-        if len(parts) > 1:
-            yield self._compound(
-                question, query, parts, top_k=top_k, filters=filters, history=history, mode=mode
-            )
+        if bridge is not None or len(parts) > 1:
+            t0 = time.perf_counter()
+            retriever = self.retriever()
+
+            def search(part: str, k: int | None = top_k) -> list[Passage]:
+                return retriever.run(part, top_k=k, filters=filters, mode=mode)
+
+            def generate(part: str, passages: Sequence[Passage]) -> Answer:
+                return self.generator.generate(part, passages, history)
+
+            if bridge is not None:
+                # 报道…的记者，还报道了…: the second half is answered from that reporter's articles.
+                k = top_k or retriever.settings.top_k
+                answer = answer_bridge(question, bridge, search, generate, self.index.article, k)
+            else:
+                answer = answer_compound(question, parts, search, generate)
+            total = round((time.perf_counter() - t0) * 1000, 2)
+            yield replace(answer, query=query, timings={"retrieve_ms": 0.0, "generate_ms": total})
             return
         t0 = time.perf_counter()
         passages = self.retriever().run(query, top_k=top_k, filters=filters, mode=mode)
@@ -332,31 +348,6 @@ class Pipeline:
                 )
             else:
                 yield item
-
-    def _compound(
-        self,
-        question: str,
-        query: str,
-        parts: Sequence[str],
-        *,
-        top_k: int | None,
-        filters: SearchFilters | None,
-        history: Sequence[Turn],
-        mode: RetrieverMode | None,
-    ) -> Answer:
-        """Two questions in one message: each part searched and answered on its own, then joined."""
-        t0 = time.perf_counter()
-        answers: list[Answer] = []
-        for part in parts:
-            if answers:
-                part = resolve_reference(part, answers[-1])
-            passages = self.retriever().run(part, top_k=top_k, filters=filters, mode=mode)
-            answers.append(self.generator.generate(part, passages, history))
-            if answers[-1].refused:
-                break  # the whole is refused: no need to spend time on the rest
-        combined = combine(question, answers)
-        total = round((time.perf_counter() - t0) * 1000, 2)
-        return replace(combined, query=query, timings={"retrieve_ms": 0.0, "generate_ms": total})
 
     def standalone_query(self, question: str, history: Sequence[Turn] = ()) -> str:
         """The query to retrieve with: the question itself, or a follow-up made standalone."""

@@ -161,3 +161,12 @@ def test_a_damaged_index_is_refused_until_rebuilt(tmp_path):
     report = fresh.ingest([SEEDS], rebuild=True)
     assert report.articles_added == 44
     assert not pipeline.ask("第八届进博会山西展厅面积多大？").refused
+
+
+def test_what_else_a_reporter_reported_is_answered_from_their_other_articles(pipeline):
+    answer = pipeline.ask("报道五市民生档案一站通查的记者，还报道了哪个“宣传日”的主题活动？")
+    assert not answer.refused
+    byline, other = answer.text.split("\n")
+    assert "弓凤飞" in byline and "公民道德宣传日" in other and other.endswith("[2]")
+    first, second = (pipeline.article(c.article_id) for c in answer.citations)
+    assert "弓凤飞" in first.reporters and "弓凤飞" in second.reporters and first.id != second.id
