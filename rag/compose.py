@@ -71,6 +71,53 @@ def _clauses_answer(text: str, analysis: QuestionAnalysis, limit: int = 80) -> t
     return clauses[first][0], clauses[last][1]
 
 
+#: What a ``what``/``which`` question asks with: 什么, 哪种, 哪类…
+_WHAT = re.compile(r"什么|哪一?[种款座类项部本份家个所]")
+#: A clause opening with a reference names its subject in the clause before it (该公司…).
+_OPENS_WITH_REFERENCE = re.compile(r"^(?:该|其|这|此|它|他|她)")
+#: A clause ending in a verb of saying introduces the next one as someone's words.
+_SAYS = re.compile(r"(?:认为|表示|说|指出|介绍|强调|坦言|透露|称)[，,：:]$")
+
+
+def anchored_clause(text: str, question: str) -> tuple[int, int] | None:
+    """The clause of ``text`` that fills the question's slot: its words before 什么/哪种, then the answer.
+
+    太化新材料公司…又生产出了哪种液体产品？ against a 60-character sentence: the clause
+    printing 生产出 followed by something else (合格液氩) answers; the other clauses do not.
+    A clause opening with 该/其 keeps the clause before it, which names what it refers to (with
+    none before it, the sentence is kept whole), as does one after 某某认为.  None when the
+    words are not printed, or only a noun they qualify (…生产出的又一款产品) follows them.
+    """
+    asked = list(_WHAT.finditer(question))
+    if not asked:
+        return None
+    from rag.question_constraints import tag
+
+    words = [w for w, _ in tag(question[: asked[-1].start()])]
+    bounds = [0, *clause_ends(text), len(text)]
+    for n in (3, 2, 1):
+        anchor = "".join(words[-n:])
+        if len(words) < n or len(anchor) < 2:
+            continue
+        for form in dict.fromkeys((anchor, anchor.removesuffix("了"))):
+            at = text.find(form)
+            if at < 0 or len(form) < 2:
+                continue
+            clause = max(i for i, b in enumerate(bounds[:-1]) if b <= at)
+            end = bounds[clause + 1]
+            slot = text[at + len(form) : end].rstrip("，,；;：:。")
+            if len(slot) < 2 or slot.startswith("的"):
+                return None  # nothing follows the question's words, or they only qualify a noun
+            if _OPENS_WITH_REFERENCE.match(text[bounds[clause] :]):
+                if clause == 0:
+                    return None  # 该项目由…: what it is about is in another sentence, kept whole
+                clause -= 1
+            elif clause > 0 and _SAYS.search(text[bounds[clause - 1] : bounds[clause]]):
+                clause -= 1  # 刘俊义认为,…: whose view it is stays with it
+            return bounds[clause], end
+    return None
+
+
 def clause_ends(text: str) -> list[int]:
     """Offsets just after each clause separator (，；：) that is not inside quotes or a title."""
     depth, ends = 0, []
@@ -135,7 +182,7 @@ def _with_antecedent(body: str, start: int, end: int) -> tuple[int, int]:
 
 def sentence_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]]:
     """The supporting sentence (cut to the clauses that answer, never past its typed spans), cited."""
-    s, e = _clauses_answer(best.text, analysis)
+    s, e = anchored_clause(best.text, analysis.text) or _clauses_answer(best.text, analysis)
     if best.spans and not any(s <= a and b <= e for a, b in best.spans):
         s, e = 0, len(best.text)  # the clauses echoing the question do not hold the figure
     part = best.text[s:e].rstrip("，,；;：: ")

@@ -404,3 +404,34 @@ def test_a_year_the_question_pins_stays_in_a_short_answer():
     best = type(best)(**{**best.__dict__, "spans": (tuple(typed_spans(sentence, analysis))[-1],)})
     text, _ = typed_answer(analysis, best)
     assert text.startswith("2022年") and "44微克/立方米" in text
+
+
+def test_a_what_question_gets_the_clause_that_fills_its_slot():
+    from rag.compose import anchored_clause
+
+    sentence = (
+        "2021年,党中央、国务院出台《关于新时代推动中部地区高质量发展的意见》,"
+        "将太原定位为国家区域中心城市,将大同定位为国家区域重点城市。"
+    )
+    s, e = anchored_clause(sentence, "2021年党中央、国务院出台的意见把太原定位为什么城市？")
+    assert sentence[s:e] == "将太原定位为国家区域中心城市,"
+    # Whose view it is stays with the view.
+    said = "刘俊义认为,创新驱动实际上就是人才驱动。"
+    s, e = anchored_clause(said, "省科技厅方面认为，创新驱动实际上就是什么驱动？")
+    assert said[s:e] == said
+
+
+def test_a_clause_that_only_refers_back_or_qualifies_a_noun_is_not_cut_out():
+    from rag.compose import anchored_clause
+
+    # 该项目 names its subject in another sentence: the reader must see the whole one.
+    funded = "该项目由国家艺术基金资助,旨在继承和发扬中华民族传统彩塑妆金技艺。"
+    assert anchored_clause(funded, "美术学院的琉璃烧制工艺人才培养项目由什么基金资助？") is None
+    # …生产出的又一款产品: the words qualify the asked noun, no answer follows them.
+    recap = "这是该公司继液氧、液氮之后,生产出的又一款能够增加效益的液体产品。"
+    assert anchored_clause(recap, "太化新材料公司又生产出了哪种液体产品？") is None
+    # 该公司… keeps the clause before, which names the company.
+    lead = "9月20日,记者从太化新材料有限公司获悉,该公司合成氩空分装置顺利生产出合格液氩,并已实现装车外售。"
+    s, e = anchored_clause(lead, "太化新材料公司又生产出了哪种液体产品？")
+    assert lead[s:e] == "记者从太化新材料有限公司获悉,该公司合成氩空分装置顺利生产出合格液氩,"
+    assert anchored_clause(lead, "太化新材料公司开了什么会？") is None
