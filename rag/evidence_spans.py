@@ -42,9 +42,9 @@ _ROLE_BEFORE_NAME = re.compile(
 
 
 _ORDINAL_SPAN = re.compile(r"第\s*[一二三四五六七八九十百零\d]+\s*[届次期]")
-_PEOPLE_SPAN = re.compile(
-    r"[\u4e00-\u9fff]{0,4}?(?:居民|市民|群众|游客|负责人|消费者|客商|老人|学生|师生|志愿者|村民|家长|孩子)"
-)
+_PEOPLE_SPAN = re.compile(r"居民|市民|群众|游客|负责人|消费者|客商|老人|学生|师生|志愿者|村民|家长|孩子")
+#: Before a group noun, a word making it an object (将居民的诉求, 让居民): no one acting.
+_GOVERNED = re.compile(r"(?:将|把|对|为|给|向|让|被|与|和|跟|同|从|帮|替|使|令|请|组织|带领|引导)$")
 _AFTER_NAME = "说表示等在和与为的了是也都介绍认为指出带领出席作笑一同及、"
 _NOT_A_PLACE_START = "在于到从向对全各该本我每这那其"
 
@@ -186,6 +186,30 @@ def _person_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]
     return spans
 
 
+def _group_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+    """Groups of people acting in ``text`` (我市居民, 企业负责人): a group noun with the noun before it.
+
+    The modifier is one whole word the tagger reads as a noun or place (企业, 我市), never a run
+    of characters (工作人员认真将|居民); a group governed by 将/让… or owning something
+    (居民的诉求) is not who did anything.
+    """
+    words = _tagged(text)
+    spans = []
+    for m in _PEOPLE_SPAN.finditer(text):
+        start, end = m.span()
+        before = next((w for w in words if w[1] == start), None)
+        if before is not None and before[2][:1] in ("v", "p") and before[2] != "vn":
+            continue  # 解决居民“急难愁盼”问题: the object of a verb
+        if before is not None and (before[2][:1] in ("n", "r", "j") or before[2] in _NOMINAL_FLAGS):
+            start = before[0]
+        owner_asked = "谁的" in analysis.text  # 丰富谁的购物选择: 我市居民的 answers
+        if _GOVERNED.search(text, 0, start) or (text.startswith("的", end) and not owner_asked):
+            continue
+        if outside_question(text[start:end], analysis):
+            spans.append((start, end))
+    return spans
+
+
 def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     """Spans of ``text`` holding the kind of answer ``analysis`` expects, not stated by the question."""
     expected = analysis.expectation
@@ -197,8 +221,7 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         spans = _person_spans(text, analysis)
         if not spans and "谁" in analysis.text and not _ROLE_BEFORE_NAME.search(analysis.text):
             # 谁 may be an organisation or a group of people (我市居民, 企业负责人).
-            spans = [m.span() for m in _PEOPLE_SPAN.finditer(text) if outside_question(m.group(0), analysis)]
-            spans += _name_phrases(text, _ORG_END, analysis)
+            spans = _group_spans(text, analysis) + _name_phrases(text, _ORG_END, analysis)
     elif kind == "organisation":
         spans = _name_phrases(text, _ORG_END, analysis)
         spans += [(s, e) for s, e, f in _tagged(text) if f == "nt" and outside_question(text[s:e], analysis)]

@@ -405,3 +405,25 @@ def test_nouns_of_a_leading_clause_set_the_scene_and_need_not_be_in_the_answerin
     # Without the comma the nouns are part of what is asked.
     asked = analyze("太原企业参加的进博会在哪个场馆举办？")
     assert nouns_apart(asked, sentence, "进阶攀高向新行") > 0.0
+
+
+def test_a_group_answers_who_only_when_it_acts():
+    from rag.evidence_spans import typed_spans
+
+    def groups(question, sentence):
+        return [sentence[s:e] for s, e in typed_spans(sentence, analyze(question))]
+
+    # Not a run of characters before the group noun, not a group that is acted upon.
+    assert (
+        groups(
+            "新源小区的“板凳议事”是谁发起的？",
+            "小区党支部工作人员认真将居民的诉求记录在册,随后在支委会上讨论解决方法。",
+        )
+        == []
+    )
+    assert (
+        groups("新源小区的“板凳议事”是谁发起的？", "共召开“板凳议事会”40余次,解决居民“急难愁盼”问题50余件。")
+        == []
+    )
+    assert groups("谁表示山西醋是山西的名片？", "企业负责人表示：“山西醋不仅是调味品。”") == ["企业负责人"]
+    assert groups("是为了丰富谁的购物选择？", "引进的全球各地好物丰富我市居民的购物选择。") == ["我市居民"]
