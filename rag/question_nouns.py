@@ -96,7 +96,15 @@ def measured_focus(words: tuple[tuple[str, str], ...], constraints: Iterable[Con
     if k < 0:
         return ()
     j = k
-    while j > 0 and words[j - 1][1] in ("n", "nz", "j", "eng", "b", "vn") and k - j < 3:
+    while (
+        j > 0
+        and k - j < 3
+        and (
+            words[j - 1][1] in ("n", "nz", "j", "eng", "b", "vn")
+            # 面上项目: a two-character locative before the noun names a kind of it.
+            or (words[j - 1][1] == "f" and len(words[j - 1][0]) >= 2)
+        )
+    ):
         j -= 1
     phrase = []
     for word, _ in words[j : k + 1]:
