@@ -252,6 +252,9 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         spans = [m.span() for m in _DATE_SPAN.finditer(text) if outside_question(m.group(0), analysis)]
         if kind == "year":
             spans = [s for s in spans if "年" in text[s[0] : s[1]]]
+        elif re.search(r"哪一?天|几月几[日号]|几号", analysis.text):
+            # 哪天 is answered by a day (8月1日, 当天, 周三), never by 今年 or 上午 alone.
+            spans = [s for s in spans if re.search(r"[日号天]|周|星期", text[s[0] : s[1]])]
         if not _event_printed(text, analysis):
             # 什么时候建成通车 asked; the sentence's date is the day a reporter visited the site.
             spans = []
@@ -319,6 +322,7 @@ _EVENT_VERBS: tuple[frozenset[str], ...] = (
     frozenset({"开幕", "启幕", "开展", "开园", "开馆", "揭幕", "开幕式"}),
     frozenset({"开工", "动工", "开建"}),
     frozenset({"通车", "通行", "开通"}),
+    frozenset({"找到", "发现", "寻回", "找回"}),
 )
 _WHEN = re.compile(r"什么时候|什么时间|哪天|哪一天|何时|几月几日|几号")
 _NEWS_VERBS = frozenset({"发布", "报道", "刊发", "刊登", "发表", "公布", "宣布", "消息"})

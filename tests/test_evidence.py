@@ -427,3 +427,16 @@ def test_a_group_answers_who_only_when_it_acts():
     )
     assert groups("谁表示山西醋是山西的名片？", "企业负责人表示：“山西醋不仅是调味品。”") == ["企业负责人"]
     assert groups("是为了丰富谁的购物选择？", "引进的全球各地好物丰富我市居民的购物选择。") == ["我市居民"]
+
+
+def test_which_day_is_answered_by_a_day_of_the_event_asked():
+    from rag.evidence_spans import typed_spans
+
+    def days(question, sentence):
+        return [sentence[s:e] for s, e in typed_spans(sentence, analyze(question))]
+
+    # 今年 is no day; 找到 and 发现 name the same event.
+    assert days("走失老人是在哪天被找到的？", "今年以来，社区让老人、孩子都能在社区找到自己的乐趣。") == []
+    assert days("走失老人是在哪天被找到的？", "11月5日晚，社区干部在北中环街文兴路口发现一位老人。") == [
+        "11月5日"
+    ]
