@@ -164,6 +164,9 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
     return statement
 
 
+_TIME_WORD = re.compile(r"(?:的)?(?:时间|日期|时候)(?:是|为)?$")
+
+
 def _best_span(candidate: Candidate, analysis: QuestionAnalysis) -> str:
     """The typed span of the candidate closest to the question's words (the clause that answers)."""
     text = candidate.text
@@ -171,11 +174,9 @@ def _best_span(candidate: Candidate, analysis: QuestionAnalysis) -> str:
     # The words just before the interrogative say what is asked of the subject (报名截止到哪天):
     # the span whose clause prints them answers, not the one beside the subject's name.
     asked = list(_ASK.finditer(analysis.text))
-    predicate = (
-        local(normalize_for_match(analysis.text[max(0, asked[-1].start() - 6) : asked[-1].start()]))
-        if asked
-        else ""
-    )
+    # 报名截止时间是什么时候: 时间是 says nothing; the words before it are the predicate.
+    before_ask = _TIME_WORD.sub("", analysis.text[: asked[-1].start()]) if asked else ""
+    predicate = local(normalize_for_match(before_ask[-6:]))
     best, best_score = candidate.spans[0], -1.0
     for s, e in candidate.spans:
         lo = max(text.rfind(p, 0, s) for p in "，,；;。") + 1

@@ -324,8 +324,10 @@ _EVENT_VERBS: tuple[frozenset[str], ...] = (
     frozenset({"通车", "通行", "开通"}),
     frozenset({"找到", "发现", "寻回", "找回"}),
 )
+#: 交货时间是…, 开业日期为…: the event named before the time asked.
+_TIME_OF = re.compile(r"(?P<event>[\u4e00-\u9fff]{2})(?:的)?(?:时间|日期|时候)(?:是|为)?$")
 _WHEN = re.compile(r"什么时候|什么时间|哪天|哪一天|何时|几月几日|几号")
-_NEWS_VERBS = frozenset({"发布", "报道", "刊发", "刊登", "发表", "公布", "宣布", "消息"})
+_NEWS_VERBS = frozenset({"发布", "报道", "刊发", "刊登", "发表", "公布", "宣布", "消息", "落款", "签发"})
 
 
 def _event_printed(text: str, analysis: QuestionAnalysis) -> bool:
@@ -342,6 +344,9 @@ def _event_printed(text: str, analysis: QuestionAnalysis) -> bool:
     verbs = [
         w for w, f in tag(tail) if len(w) >= 2 and f[:1] in ("v", "n") and w not in ("时候", "时间", "日子")
     ]
+    named = _TIME_OF.search(analysis.text, 0, asked.start())
+    if not verbs and named:
+        verbs = [named.group("event")]  # 订单的交货时间是什么时候: the event is 交货
     if not verbs or any(v in _NEWS_VERBS for v in verbs):
         # 消息是哪天发布的: the news is the article; its dateline is when it was published.
         return True

@@ -1,5 +1,7 @@
 """Composition: the question restated as a short statement around the extracted span."""
 
+import re
+
 import pytest
 
 from rag.compose_typed import short_statement
@@ -435,3 +437,14 @@ def test_a_clause_that_only_refers_back_or_qualifies_a_noun_is_not_cut_out():
     s, e = anchored_clause(lead, "太化新材料公司又生产出了哪种液体产品？")
     assert lead[s:e] == "记者从太化新材料有限公司获悉,该公司合成氩空分装置顺利生产出合格液氩,"
     assert anchored_clause(lead, "太化新材料公司开了什么会？") is None
+
+
+def test_the_words_before_time_asked_pick_the_date():
+    from rag.compose_typed import _best_span
+
+    sentence = "市工信局拟定于9月1日至15日举办2023年“创客中国”市级比赛，报名截止日期为8月30日。"
+    best, _ = _candidate_for(sentence, sentence)
+    analysis = analyze("2023年“创客中国”市级比赛的报名截止时间是什么时候？")
+    spans = tuple((m.start(), m.end()) for m in re.finditer(r"9月1日至15日|8月30日", sentence))
+    best = type(best)(**{**best.__dict__, "spans": spans})
+    assert _best_span(best, analysis) == "8月30日"

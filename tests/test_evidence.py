@@ -440,3 +440,13 @@ def test_which_day_is_answered_by_a_day_of_the_event_asked():
     assert days("走失老人是在哪天被找到的？", "11月5日晚，社区干部在北中环街文兴路口发现一位老人。") == [
         "11月5日"
     ]
+
+
+def test_the_event_named_before_the_time_asked_must_be_printed():
+    from rag.evidence_spans import typed_spans
+
+    dateline = "9月17日消息,太钢供联盛浆纸公司用的不锈钢复合板生产合同完成,这也是太钢的首单不锈钢复合板订单。"
+    # 交货时间: the dateline is when the news came, not when anything was delivered.
+    assert typed_spans(dateline, analyze("太钢不锈钢复合板订单的交货时间是什么时候？")) == []
+    deadline = "市工信局拟定于9月1日至15日举办2023年“创客中国”市级比赛，报名截止日期为8月30日。"
+    assert typed_spans(deadline, analyze("“创客中国”市级比赛的报名截止时间是什么时候？"))
