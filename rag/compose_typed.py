@@ -21,7 +21,7 @@ from rag.types import Article, Citation
 
 _TRAILING = re.compile(r"[？?！!。.\s]*$")
 _ASK = re.compile(
-    r"(?:是|为|有)?(?:(?:一共|总共|共)?(?:多少|几)(?:[个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道吨元天]|万元|亿元|平方米|公里|米|金额|钱)?)"
+    r"(?:是|为|有)?(?:(?:一共|总共|共)?(?:多少|几)(?:[个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道吨元天岁]|万元|亿元|平方米|公里|米|金额|钱)?)"
     r"|多大(?:的)?(?:面积|比例)?|多长(?:时间)?|多久|多重|多高|多远|什么时候|何时|哪一?天|哪一?年|几月几[日号]|哪个月"
     r"|第几届|哪一?届|第几次|谁|哪位|哪家(?:企业|公司|单位|机构)?"
     r"|哪(?:一)?(?:个|座|所)?(?:区|县|市|街道|社区|村|乡|镇|校区|场馆|城市)|哪里|什么地方|叫什么名字|叫什么|什么名字"
@@ -35,7 +35,7 @@ _BARE_MEASURE = re.compile(r"^(?:多大|多长|多久|多重|多高|多远|多�
 
 #: Counters a figure carries (26家, 一百二十幅): the question's own copy after 多少 is dropped.
 _COUNTER_CHARS = frozenset(
-    "个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道幅棵只头匹株本册首款枚颗栋间层处吨元米天年月周"
+    "个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道幅棵只头匹株本册首款枚颗栋间层处吨元米天年月周岁"
 )
 
 
@@ -134,6 +134,8 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
         right = right[len(analysis.category) :]  # 哪家物业公司的合作 → 山西众诚物业管理有限公司的合作
     if len(right) > 12 or (re.search(_NAMED_BODY, span) and re.fullmatch(rf"\w{{0,6}}{_NAMED_BODY}", right)):
         right = ""  # 哪家太原企业 → 水塔醋业股份有限公司, not …有限公司太原企业
+    if span.endswith("岁") and right in ("年纪", "岁数", "年龄"):
+        right, asked = "", ""  # 多大年纪 → 90岁, not 为90岁年纪
     if asked.startswith(("是", "为", "有")):
         joiner = asked[0]
     elif asked.startswith("叫"):
@@ -141,7 +143,7 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
     elif (
         _BARE_MEASURE.match(asked)
         and not re.search(r"[是为有达了在到]$", left)
-        and asked[-1] not in "个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道天年月周吨元米"
+        and asked[-1] not in "个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道天年月周吨元米岁"
         and not (left and tag(left)[-1][1].startswith(("v", "p")))  # 持续147天, 不少于20分钟
         and not left.endswith(("历时", "耗时", "用时", "为期"))  # 历时500多天, not 历时为500多天
     ):

@@ -74,6 +74,11 @@ def test_the_span_in_the_clause_of_the_asked_predicate_is_the_answer():
         assert _best_span(candidate, analysis) == expected, question
 
 
+def test_an_age_is_stated_plainly():
+    assert short_statement(analyze("走失老人多大年纪？"), "90岁") == "走失老人90岁"
+    assert short_statement(analyze("走失老人今年多少岁？"), "90岁") == "走失老人今年90岁"
+
+
 def test_the_counter_is_not_repeated_after_the_figure():
     statement = short_statement(analyze("晋祠博物馆古建筑摄影展展出多少幅作品？"), "一百二十幅")
     assert statement.endswith("一百二十幅作品")
