@@ -193,7 +193,7 @@ def gather(
                     s
                     for s in typed_spans(text, analysis)
                     if about_head(text, s, analysis.head, kind)
-                    and not reports_another_period(analysis.text, text, s[0])
+                    and not reports_another_period(analysis.text, text, s[0], _year_of(article.date))
                     and not about_wider_area(text, s, analysis)
                 ]
                 if not found:
@@ -293,6 +293,11 @@ def _sections(article: Article) -> list[tuple[int, int]]:
         pos += len(line) + 1
     starts = sorted(set(starts))
     return list(zip(starts, [*starts[1:], len(article.body)], strict=True))
+
+
+def _year_of(date: str) -> int:
+    """The year of an ISO date, or 0 when it has none."""
+    return int(date[:4]) if date[:4].isdigit() else 0
 
 
 def _article_of(passage: Passage, library: Library | None) -> Article:

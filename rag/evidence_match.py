@@ -167,6 +167,8 @@ _PLANNED = re.compile(r"将|计划|预计|力争|拟|目标|争取|规划")
 
 
 #: A year printed right before its figure: 2017年的60微克, 2022年44微克.
+#: A year named relative to when the article was printed.
+_RELATIVE_YEARS = {"今年": 0, "去年": 1, "前年": 2}
 _YEAR_OF_FIGURE = re.compile(r"((?:19|20)\d\d)\s*年(?:的|为|是|达到?)?\s*$")
 
 
@@ -184,15 +186,18 @@ def period_of_figure(question: str, sentence: str, span_start: int) -> str:
     return found.group(0) if found and found.group(0) not in question else ""
 
 
-def reports_another_period(question: str, sentence: str, span_start: int) -> bool:
+def reports_another_period(question: str, sentence: str, span_start: int, article_year: int = 0) -> bool:
     """Whether the figure before ``span_start`` in ``sentence`` is for another period or mode than asked.
 
     全年 asked, 今年上半年…增速达到57.9% printed: the half-year figure is not the year's.
-    实际建成 asked, 年底前将建成20家 printed: a plan is not what was built.
+    实际建成 asked, 年底前将建成20家 printed: a plan is not what was built.  今年/去年 asked
+    is read against ``article_year``, the year the article was printed.
     """
     clause = sentence[:span_start]
     clause = clause[max(clause.rfind("。"), clause.rfind("；"), clause.rfind(";")) + 1 :]
     asked_years = {int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d\d)\s*年", question)}
+    if article_year and not asked_years:
+        asked_years = {article_year - back for word, back in _RELATIVE_YEARS.items() if word in question}
     own_year = _YEAR_OF_FIGURE.search(clause)
     if asked_years and own_year and int(own_year.group(1)) not in asked_years:
         return True  # 2023年 asked; 由2017年的60微克/立方米下降至2022年的44微克 prints other years' figures

@@ -394,6 +394,10 @@ def test_a_figure_printed_with_its_year_answers_only_for_that_year():
     assert not reports_another_period("2022年太原的PM2.5浓度是多少？", sentence, new)
     assert reports_another_period("2023年太原的PM2.5浓度是多少？", sentence, new)
     assert not reports_another_period("太原的PM2.5浓度是多少？", sentence, old)
+    # 今年/去年 are read against the year the article was printed (2023).
+    assert reports_another_period("太原今年PM2.5浓度是多少？", sentence, old, 2023)
+    assert reports_another_period("太原今年PM2.5浓度是多少？", sentence, new, 2023)
+    assert not reports_another_period("太原去年PM2.5浓度是多少？", sentence, new, 2023)
 
 
 def test_nouns_of_a_leading_clause_set_the_scene_and_need_not_be_in_the_answering_sentence():
