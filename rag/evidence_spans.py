@@ -112,12 +112,19 @@ _ORG_END = re.compile(
 )
 
 
+_PEOPLE_END = re.compile(r"(?:干部|群众|人员|职工|居民|代表|同志|党员|师生|市民)$")
+_VENUE_ASKED = re.compile(r"(?:在|于)(?:哪里|哪儿|什么地方|何处|何地)(?:召开|举行|举办|开幕|进行|开展)")
+_AT_VENUE = re.compile(r"(?:在|于|赴|到|至|来到|走进|位于)$")
+_HOLDS = re.compile(r"(?:召开|举办|举行|主办|承办|开展|组织)")
+_AT = re.compile(r"(?:在|于|到|赴|至)$")
+
+
 def _place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     """Named places: words the tagger marks as places, or noun phrases ending in 区/村/街道… (not 全乡)."""
     spans = []
     for s, e, flag in _tagged(text):
-        if flag != "ns" or e - s < 2:
-            continue
+        if flag != "ns" or e - s < 2 or _PEOPLE_END.search(text, 0, e):
+            continue  # the tagger reads 广大干部 as a place
         # 北|中环|街 is one place: a direction before, a street or district suffix after.
         while s > 0 and text[s - 1] in "东西南北":
             s -= 1
@@ -134,7 +141,9 @@ def _place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]
     # Both: overlapping spans are resolved to the longest (北中环街 over 中环).
     spans += _name_phrases(text, _PLACE_END, analysis)
     # 4名社区干部: a counter after a figure does not start a place name.
-    return [(s, e) for s, e in spans if not (s > 0 and text[s - 1].isdigit() and text[s] in _COUNTERS)]
+    spans = [(s, e) for s, e in spans if not (s > 0 and text[s - 1].isdigit() and text[s] in _COUNTERS)]
+    # 市政协党组召开扩大会议: a name right before 召开/举办 holds the event, it is not where.
+    return [(s, e) for s, e in spans if not (_HOLDS.match(text, e) and not _AT.search(text, 0, s))]
 
 
 def _frequent(word: str) -> bool:
@@ -230,6 +239,8 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     elif kind == "place":
         spans = _place_spans(text, analysis)
         category = analysis.category
+        if category and all(f[:1] == "v" and f != "vn" for _, f in tag(category)):
+            category = ""  # 在哪里召开: 召开 says what happens there, not what kind of place
         suffixes = _CATEGORY_PLACES.get(category) or (
             (category,) if category and _PLACE_END.search(category) else ()
         )
@@ -240,6 +251,10 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         if suffixes:
             # 哪个村 is answered by a 村, 哪个场馆 by a 馆 or 中心, not by the city around it.
             spans = [(s, e) for s, e in spans if text[s:e].endswith(suffixes)]
+        if _VENUE_ASKED.search(analysis.text):
+            # 大会在哪里召开: the venue is where something is held (在龙潭公园…举行), not any
+            # place the sentence names (听取太原市圈建设峰会…).
+            spans = [(s, e) for s, e in spans if _AT_VENUE.search(text, max(0, s - 2), s)]
     elif kind == "phone":
         # A page lists several numbers (五市分别公布了查档电话): the clause printing one must
         # name whose it is, as the question does (太原市档案馆, not 不动产登记中心).

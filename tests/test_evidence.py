@@ -454,3 +454,18 @@ def test_the_event_named_before_the_time_asked_must_be_printed():
     assert typed_spans(dateline, analyze("太钢不锈钢复合板订单的交货时间是什么时候？")) == []
     deadline = "市工信局拟定于9月1日至15日举办2023年“创客中国”市级比赛，报名截止日期为8月30日。"
     assert typed_spans(deadline, analyze("“创客中国”市级比赛的报名截止时间是什么时候？"))
+
+
+def test_a_venue_is_where_something_is_held_not_any_place_named():
+    from rag.evidence_spans import typed_spans
+
+    def places(question, sentence):
+        return [sentence[s:e] for s, e in typed_spans(sentence, analyze(question))]
+
+    asked = "全市工业高质量发展大会在哪里召开？"
+    # The organiser before 召开, people the tagger reads as a place, a place named in passing.
+    assert places(asked, "7月27日,市政协党组召开扩大会议暨理论学习中心组学习会。") == []
+    assert places(asked, "7月26日,全市工业高质量发展大会召开,令广大干部群众备受鼓舞。") == []
+    assert places(asked, "传达全市工业高质量发展大会精神,听取太原市圈建设峰会情况汇报。") == []
+    held = "“公民道德宣传日”主题活动,在龙潭公园大鼎广场举行。"
+    assert places("“公民道德宣传日”主题活动在哪里举行？", held) == ["龙潭公园大鼎广场"]
