@@ -12,6 +12,7 @@ import re
 
 from rag.answer_types import PHONE, person_names
 from rag.evidence_match import abbreviates, local
+from rag.evidence_when import dates_another_event, event_printed
 from rag.question import QuestionAnalysis
 from rag.question_constraints import dictionary_frequency, tag
 from rag.text import normalize_for_match
@@ -270,9 +271,10 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         elif re.search(r"哪一?天|几月几[日号]|几号", analysis.text):
             # 哪天 is answered by a day (8月1日, 当天, 周三), never by 今年 or 上午 alone.
             spans = [s for s in spans if re.search(r"[日号天]|周|星期", text[s[0] : s[1]])]
-        if not _event_printed(text, analysis):
+        if not event_printed(text, analysis):
             # 什么时候建成通车 asked; the sentence's date is the day a reporter visited the site.
             spans = []
+        spans = [s for s in spans if not dates_another_event(text, s[0], analysis)]
     elif expected.pattern is not None:
         # Whole figures with their units, of the kind asked (the pattern tests the kind).
         for m in _NUMBER_SPAN.finditer(text):
@@ -330,47 +332,6 @@ def about_wider_area(text: str, span: tuple[int, int], analysis: QuestionAnalysi
 
 
 _HEAD_KINDS = ("count:", "people", "number")
-
-#: Verbs that name the same event for a 哪天 question: 培训是哪天举办的 is answered by 开展培训.
-_EVENT_VERBS: tuple[frozenset[str], ...] = (
-    frozenset({"举办", "举行", "开展", "召开", "组织", "进行", "启动"}),
-    frozenset({"开幕", "启幕", "开展", "开园", "开馆", "揭幕", "开幕式"}),
-    frozenset({"开工", "动工", "开建"}),
-    frozenset({"通车", "通行", "开通"}),
-    frozenset({"找到", "发现", "寻回", "找回"}),
-)
-#: 交货时间是…, 开业日期为…: the event named before the time asked.
-_TIME_OF = re.compile(r"(?P<event>[\u4e00-\u9fff]{2})(?:的)?(?:时间|日期|时候)(?:是|为)?$")
-_WHEN = re.compile(r"什么时候|什么时间|哪天|哪一天|何时|几月几日|几号")
-_NEWS_VERBS = frozenset({"发布", "报道", "刊发", "刊登", "发表", "公布", "宣布", "消息", "落款", "签发"})
-
-
-def _event_printed(text: str, analysis: QuestionAnalysis) -> bool:
-    """Whether ``text`` prints the event a 什么时候 question asks the date of (开业, 通车, 开幕).
-
-    The event is the verb after the interrogative; a date beside other events (a report's
-    dateline, a deadline) does not answer it.  Verbs of one event count as the same.
-    """
-    asked = _WHEN.search(analysis.text)
-    if asked is None:
-        return True
-
-    tail = re.split(r"[，,。？?！!；;]", analysis.text[asked.end() :])[0]
-    verbs = [
-        w for w, f in tag(tail) if len(w) >= 2 and f[:1] in ("v", "n") and w not in ("时候", "时间", "日子")
-    ]
-    named = _TIME_OF.search(analysis.text, 0, asked.start())
-    if not verbs and named:
-        verbs = [named.group("event")]  # 订单的交货时间是什么时候: the event is 交货
-    if not verbs or any(v in _NEWS_VERBS for v in verbs):
-        # 消息是哪天发布的: the news is the article; its dateline is when it was published.
-        return True
-    norm = normalize_for_match(text)
-    for verb in verbs:
-        group = next((g for g in _EVENT_VERBS if verb in g), frozenset({verb}))
-        if any(v in norm for v in group):
-            return True
-    return False
 
 
 def _another_kind_counted(clause: str, head: str) -> bool:

@@ -469,3 +469,11 @@ def test_a_venue_is_where_something_is_held_not_any_place_named():
     assert places(asked, "传达全市工业高质量发展大会精神,听取太原市圈建设峰会情况汇报。") == []
     held = "“公民道德宣传日”主题活动,在龙潭公园大鼎广场举行。"
     assert places("“公民道德宣传日”主题活动在哪里举行？", held) == ["龙潭公园大鼎广场"]
+
+
+def test_a_date_whose_clause_opens_with_another_event_dates_that_event():
+    from rag.evidence_spans import typed_spans
+
+    sentence = "志愿者培训于8月27日进行，由共青团山西省委指导、山西省青年志愿者协会共同举办。"
+    assert typed_spans(sentence, analyze("太原论坛什么时候举办？")) == []
+    assert typed_spans(sentence, analyze("“太原论坛”志愿者培训是哪天进行的？"))

@@ -1,0 +1,73 @@
+"""When-questions: whether a sentence prints the event whose date is asked.
+
+培训是哪天举办的 is answered by a date beside 开展培训, not by a report's dateline or a
+deadline printed beside other events; verbs of one event (举办, 举行, 开展…) count as the same.
+"""
+
+from __future__ import annotations
+
+import re
+
+from rag.question import QuestionAnalysis
+from rag.question_constraints import tag
+from rag.text import normalize_for_match
+
+#: Verbs that name the same event for a 哪天 question: 培训是哪天举办的 is answered by 开展培训.
+_EVENT_VERBS: tuple[frozenset[str], ...] = (
+    frozenset({"举办", "举行", "开展", "召开", "组织", "进行", "启动"}),
+    frozenset({"开幕", "启幕", "开展", "开园", "开馆", "揭幕", "开幕式"}),
+    frozenset({"开工", "动工", "开建"}),
+    frozenset({"通车", "通行", "开通"}),
+    frozenset({"找到", "发现", "寻回", "找回"}),
+)
+#: 交货时间是…, 开业日期为…: the event named before the time asked.
+_TIME_OF = re.compile(r"(?P<event>[\u4e00-\u9fff]{2})(?:的)?(?:时间|日期|时候)(?:是|为)?$")
+_WHEN = re.compile(r"什么时候|什么时间|哪天|哪一天|何时|几月几日|几号")
+_NEWS_VERBS = frozenset({"发布", "报道", "刊发", "刊登", "发表", "公布", "宣布", "消息", "落款", "签发"})
+
+
+def event_printed(text: str, analysis: QuestionAnalysis) -> bool:
+    """Whether ``text`` prints the event a 什么时候 question asks the date of (开业, 通车, 开幕).
+
+    The event is the verb after the interrogative; a date beside other events (a report's
+    dateline, a deadline) does not answer it.  Verbs of one event count as the same.
+    """
+    asked = _WHEN.search(analysis.text)
+    if asked is None:
+        return True
+
+    tail = re.split(r"[，,。？?！!；;]", analysis.text[asked.end() :])[0]
+    verbs = [
+        w for w, f in tag(tail) if len(w) >= 2 and f[:1] in ("v", "n") and w not in ("时候", "时间", "日子")
+    ]
+    named = _TIME_OF.search(analysis.text, 0, asked.start())
+    if not verbs and named:
+        verbs = [named.group("event")]  # 订单的交货时间是什么时候: the event is 交货
+    if not verbs or any(v in _NEWS_VERBS for v in verbs):
+        # 消息是哪天发布的: the news is the article; its dateline is when it was published.
+        return True
+    norm = normalize_for_match(text)
+    for verb in verbs:
+        group = next((g for g in _EVENT_VERBS if verb in g), frozenset({verb}))
+        if any(v in norm for v in group):
+            return True
+    return False
+
+
+#: Nouns naming an event of their own: a date whose clause opens with one dates that event.
+_EVENT_NOUN = re.compile(r"培训|会议|大会|比赛|演练|仪式|典礼|论坛|峰会|发布会|推介会|签约|活动|展览|开幕式")
+
+
+def dates_another_event(text: str, span_start: int, analysis: QuestionAnalysis) -> bool:
+    """Whether the date at ``span_start`` dates an event the question does not ask about.
+
+    太原论坛什么时候举办 asked; 志愿者培训于8月27日进行 dates the volunteers' training, whose
+    noun (培训) opens the date's clause and is not in the question.
+    """
+    clause_start = max(text.rfind(p, 0, span_start) for p in "，,；;。：:") + 1
+    subject = text[clause_start:span_start]
+    question = normalize_for_match(analysis.text)
+    return any(m.group(0) not in question for m in _EVENT_NOUN.finditer(subject))
+
+
+__all__ = ["dates_another_event", "event_printed"]
