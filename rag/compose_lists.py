@@ -125,6 +125,12 @@ def enumerates(text: str) -> bool:
     return _ENUMERATES.search(text) is not None
 
 
+def unlisted(analysis: QuestionAnalysis, citations: Sequence[Citation]) -> bool:
+    """Whether a list question's answer quotes one sentence that lists nothing."""
+    listed = len(citations) > 1 or any(names_items(c.quote) for c in citations)
+    return analysis.kind == "list" and not listed
+
+
 def names_items(text: str) -> bool:
     """Whether a quote names two things or more (A、B; A和B; A与B; “A”“B”): a list can be read from it.
 
@@ -335,4 +341,5 @@ __all__ = [
     "listed_items",
     "names_items",
     "richest_listing",
+    "unlisted",
 ]

@@ -10,6 +10,7 @@ question asking for a name the paper prints in quotation marks gets that name
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from rag.compose import candidate_citation, clause_ends, sentence_answer
 from rag.evidence import Candidate
@@ -278,6 +279,19 @@ _QUOTED = re.compile(r"“([^“”]{2,30})”|《([^《》]{2,30})》")
 _INTERROGATIVE = re.compile(r"什么|哪一个|哪个|哪款|哪本|哪份")
 
 
+def asked_name_missing(analysis: QuestionAnalysis, quotes: Sequence[str]) -> bool:
+    """Whether the question asks a printed name (主题, 品牌, App…) that none of ``quotes`` states.
+
+    第七届进博会山西展厅的主题是什么？ quoting a sentence about the crowds at the stand: it names
+    no 主题, so the pages do not hold the answer.
+    """
+    asked = _NAMED_ASKED.search(_TRAILING.sub("", analysis.text))
+    if asked is None:
+        return False
+    word = asked.group("a") or asked.group("b") or asked.group("c")
+    return not any(word in quote or _QUOTED.search(quote) for quote in quotes)
+
+
 def named_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]] | None:
     """``…以“表里山河·晋览未来”为主题`` for a question asking a printed name (主题, App, 品牌…), or None.
 
@@ -313,4 +327,11 @@ def named_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list
     return f"{statement}。[1]", [candidate_citation(1, best)]
 
 
-__all__ = ["asks_several", "named_answer", "restates_unprinted", "short_statement", "typed_answer"]
+__all__ = [
+    "asked_name_missing",
+    "asks_several",
+    "named_answer",
+    "restates_unprinted",
+    "short_statement",
+    "typed_answer",
+]

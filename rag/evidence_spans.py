@@ -81,7 +81,10 @@ def _name_phrases(text: str, suffix: re.Pattern[str], analysis: QuestionAnalysis
             and words[j - 1][2].startswith(flags)
             and words[j - 1][1] == words[j][0]
             and text[words[j - 1][0] : words[j - 1][1]] not in COUNTERPART_MARKS  # 太钢|供|联盛…
-            and outside_question(text[words[j - 1][0] : words[j - 1][1]], analysis)  # not the asker's 太钢
+            # Not the asker's 太钢; a place the question also names still starts a name (太原|科技大学).
+            and (
+                words[j - 1][2] == "ns" or outside_question(text[words[j - 1][0] : words[j - 1][1]], analysis)
+            )
         ):
             j -= 1
         start = words[j][0]

@@ -297,10 +297,12 @@ class ExtractiveGenerator:
                 f"answerability {best.score:.3f} < {self.answerability.threshold}",
             )
         composed = self.compose(analysis, candidates, library)
-        listed = len(composed[1]) > 1 or any(compose_lists.names_items(c.quote) for c in composed[1])
-        if analysis.kind == "list" and not listed:
-            # 培训讲了哪些内容 answered by a sentence that lists nothing: the pages hold no list.
-            return self._refusal(question, passages, analysis, "no sentence lists the items asked for")
+        # 培训讲了哪些内容 answered by a sentence that lists nothing: the pages hold no list.
+        why = "no sentence lists the items asked for" if compose_lists.unlisted(analysis, composed[1]) else ""
+        if compose_typed.asked_name_missing(analysis, [c.quote for c in composed[1]]):
+            why = "no sentence states the name asked for"  # 主题是什么, answered by a scene
+        if why:
+            return self._refusal(question, passages, analysis, why)
         return self._answered(question, passages, analysis, composed, f"answerability {best.score:.3f}")
 
     def compose(

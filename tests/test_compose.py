@@ -453,3 +453,12 @@ def test_the_words_before_time_asked_pick_the_date():
     spans = tuple((m.start(), m.end()) for m in re.finditer(r"9月1日至15日|8月30日", sentence))
     best = type(best)(**{**best.__dict__, "spans": spans})
     assert _best_span(best, analysis) == "8月30日"
+
+
+def test_a_name_asked_for_must_be_stated_by_the_quote():
+    from rag.compose_typed import asked_name_missing
+
+    asked = analyze("第七届进博会山西展厅的主题是什么？")
+    assert asked_name_missing(asked, ["在去年的第七届进博会山西展厅，山西工美产业联盟展位前客流不断。"])
+    assert not asked_name_missing(asked, ["本届进博会以“表里山河·晋览未来”为主题。"])
+    assert not asked_name_missing(analyze("山西展厅面积多大？"), ["展位前客流不断。"])

@@ -477,3 +477,13 @@ def test_a_date_whose_clause_opens_with_another_event_dates_that_event():
     sentence = "志愿者培训于8月27日进行，由共青团山西省委指导、山西省青年志愿者协会共同举办。"
     assert typed_spans(sentence, analyze("太原论坛什么时候举办？")) == []
     assert typed_spans(sentence, analyze("“太原论坛”志愿者培训是哪天进行的？"))
+
+
+def test_a_place_the_question_names_still_starts_an_organisations_name():
+    from rag.evidence_spans import typed_spans
+
+    sentence = "太原理工大学、太原科技大学等高校“牵手”中车太原机车车辆有限公司、中国电子科技集团公司。"
+    analysis = analyze("中车太原机车车辆有限公司和哪所高校签约了？")
+    assert analysis.expectation is not None and analysis.expectation.kind == "organisation"
+    found = [sentence[s:e] for s, e in typed_spans(sentence, analysis)]
+    assert "太原科技大学" in found and "科技大学" not in found
