@@ -63,7 +63,7 @@ _NOT_A_NAME = (
 _NAME_AFTER_ROLE = re.compile(
     rf"(?:{_TITLE})\s*(?!{_NOT_A_NAME})([\u4e00-\u9fff]{{2,3}})(?=[，,、。：:“]|表示|说|介绍|认为|出席|笑|$)"
 )
-_ORDINAL = re.compile(r"第\s*[一二三四五六七八九十百零\d]+\s*[届次期]")
+_ORDINAL = re.compile(r"第\s*[一二三四五六七八九十百零\d]+\s*[届次期窟批轮号名位站]")
 
 # (question pattern, expectation), first match wins; order matters (年纪 before 多大,
 # 多长时间 before 多长).
@@ -74,7 +74,10 @@ _RULES: list[tuple[re.Pattern[str], Expectation]] = [
     ),
     (re.compile(r"哪一年|哪年|什么年份"), Expectation("year", _YEAR)),
     (re.compile(r"电话|号码|热线|拨打|拨哪"), Expectation("phone", PHONE)),
-    (re.compile(r"第几届|哪一届|哪届|第几次|哪一次"), Expectation("ordinal", _ORDINAL)),
+    (
+        re.compile(r"第几届|哪一届|哪届|第几次|哪一次|第几[窟批期轮号名位站]"),
+        Expectation("ordinal", _ORDINAL),
+    ),
     (
         re.compile(r"哪天|哪一天|什么时候|何时|几月几[日号]|几号|什么日子|日期|什么时间|哪个月"),
         Expectation("date", _DATE),

@@ -42,7 +42,7 @@ _ROLE_BEFORE_NAME = re.compile(
 )
 
 
-_ORDINAL_SPAN = re.compile(r"第\s*[一二三四五六七八九十百零\d]+\s*[届次期]")
+_ORDINAL_SPAN = re.compile(r"第\s*[一二三四五六七八九十百零\d]+\s*[届次期窟批轮号名位站]")
 _PEOPLE_SPAN = re.compile(r"居民|市民|群众|游客|负责人|消费者|客商|老人|学生|师生|志愿者|村民|家长|孩子")
 #: Before a group noun, a word making it an object (将居民的诉求, 让居民): no one acting.
 _GOVERNED = re.compile(r"(?:将|把|对|为|给|向|让|被|与|和|跟|同|从|帮|替|使|令|请|组织|带领|引导)$")
@@ -240,6 +240,10 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         spans += [(s, e) for s, e, f in _tagged(text) if f == "nt" and outside_question(text[s:e], analysis)]
     elif kind == "ordinal":
         spans = [m.span() for m in _ORDINAL_SPAN.finditer(text) if outside_question(m.group(0), analysis)]
+        # 第几窟 is answered by a 第N窟, 第几届 (or 哪届) by a 第N届/次/期.
+        unit = re.search(r"第几(\S)", analysis.text)
+        units = unit.group(1) if unit and unit.group(1) not in "届次期" else "届次期"
+        spans = [(s, e) for s, e in spans if text[e - 1] in units]
     elif kind == "place":
         spans = _place_spans(text, analysis)
         category = analysis.category

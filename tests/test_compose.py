@@ -74,6 +74,12 @@ def test_the_span_in_the_clause_of_the_asked_predicate_is_the_answer():
         assert _best_span(candidate, analysis) == expected, question
 
 
+def test_an_ordinal_of_any_unit_takes_the_place_of_its_interrogative():
+    assert (
+        short_statement(analyze("云冈石窟第几窟被等比例复制了？"), "第12窟") == "云冈石窟第12窟被等比例复制了"
+    )
+
+
 def test_an_age_is_stated_plainly():
     assert short_statement(analyze("走失老人多大年纪？"), "90岁") == "走失老人90岁"
     assert short_statement(analyze("走失老人今年多少岁？"), "90岁") == "走失老人今年90岁"

@@ -487,3 +487,12 @@ def test_a_place_the_question_names_still_starts_an_organisations_name():
     assert analysis.expectation is not None and analysis.expectation.kind == "organisation"
     found = [sentence[s:e] for s, e in typed_spans(sentence, analysis)]
     assert "太原科技大学" in found and "科技大学" not in found
+
+
+def test_which_numbered_unit_is_answered_by_one_of_that_unit():
+    from rag.evidence_spans import typed_spans
+
+    sentence = "在第三届论坛上，专家称赞云冈石窟第12窟积木式等比例复制是成功案例。"
+    spans = typed_spans(sentence, analyze("云冈石窟第几窟被等比例复制了？"))
+    assert [sentence[s:e] for s, e in spans] == ["第12窟"]
+    assert [sentence[s:e] for s, e in typed_spans(sentence, analyze("论坛是第几届？"))] == ["第三届"]
