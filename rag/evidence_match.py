@@ -22,10 +22,21 @@ def local(norm: str) -> str:
     return norm.replace("我市", "太原市").replace("本市", "太原市")
 
 
+#: A one-character aside in brackets: 返(抵)并 is how the paper prints 返并 or 抵并.
+_ASIDE = re.compile(r"[（(][\u4e00-\u9fff][)）]")
+
+
+def without_asides(text: str) -> str:
+    """``text`` normalised for matching, and again with one-character asides dropped (返(抵)并 → 返并)."""
+    norm = local(normalize_for_match(text))
+    bare = local(normalize_for_match(_ASIDE.sub("", text))) if _ASIDE.search(text) else ""
+    return f"{norm}\n{bare}" if bare else norm
+
+
 def article_text(article: Article) -> str:
     """The normalised text an article's names are checked against (headline to byline)."""
     parts = (article.kicker, article.title, article.subtitle, article.body, " ".join(article.reporters))
-    return local(normalize_for_match("".join(parts)))
+    return without_asides("".join(parts))
 
 
 def article_figures_text(article: Article) -> str:

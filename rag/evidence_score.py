@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from rag.evidence_match import abbreviates, abbreviates_word, article_text, local, misprinted
+from rag.evidence_match import abbreviates, abbreviates_word, article_text, local, misprinted, without_asides
 from rag.question import QuestionAnalysis
 from rag.question_constraints import dictionary_frequency, tag
 from rag.text import normalize_for_match
@@ -116,7 +116,7 @@ def coverage(weights: dict[str, float], sentence: str, context: str) -> float:
     total = sum(weights.values())
     if not total:
         return 0.0
-    norm = local(normalize_for_match(sentence))
+    norm = without_asides(sentence)
     got = 0.0
     for term, weight in weights.items():
         if term in norm:

@@ -496,3 +496,12 @@ def test_which_numbered_unit_is_answered_by_one_of_that_unit():
     spans = typed_spans(sentence, analyze("云冈石窟第几窟被等比例复制了？"))
     assert [sentence[s:e] for s, e in spans] == ["第12窟"]
     assert [sentence[s:e] for s, e in typed_spans(sentence, analyze("论坛是第几届？"))] == ["第三届"]
+
+
+def test_a_one_character_aside_does_not_hide_a_word():
+    from rag.evidence_match import without_asides
+    from rag.evidence_score import coverage
+
+    assert "返并" in without_asides("5地返(抵)并人员要主动报备")
+    assert "返抵并" in without_asides("5地返(抵)并人员要主动报备")
+    assert coverage({"返并": 1.0}, "7天内有国内疫情风险地区的返(抵)并人员", "") == 1.0
