@@ -223,6 +223,11 @@ def _group_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]
     return spans
 
 
+def _quoted(text: str) -> list[tuple[int, int]]:
+    """Spans inside quotation marks or title marks (a project's or a book's name)."""
+    return [m.span() for m in re.finditer(r"“[^“”]*”|《[^《》]*》", text)]
+
+
 def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     """Spans of ``text`` holding the kind of answer ``analysis`` expects, not stated by the question."""
     expected = analysis.expectation
@@ -231,7 +236,11 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     kind = expected.kind
     spans: list[tuple[int, int]] = []
     if kind == "person":
-        spans = _person_spans(text, analysis)
+        # …煤研石基材料覆岩…” is a project's name, not 石基材 the person.
+        quoted = _quoted(text)
+        spans = [
+            (s, e) for s, e in _person_spans(text, analysis) if not any(a < s and e < b for a, b in quoted)
+        ]
         if not spans and "谁" in analysis.text and not _ROLE_BEFORE_NAME.search(analysis.text):
             # 谁 may be an organisation or a group of people (我市居民, 企业负责人).
             spans = _group_spans(text, analysis) + _name_phrases(text, _ORG_END, analysis)

@@ -505,3 +505,10 @@ def test_a_one_character_aside_does_not_hide_a_word():
     assert "返并" in without_asides("5地返(抵)并人员要主动报备")
     assert "返抵并" in without_asides("5地返(抵)并人员要主动报备")
     assert coverage({"返并": 1.0}, "7天内有国内疫情风险地区的返(抵)并人员", "") == 1.0
+
+
+def test_a_name_inside_a_quoted_title_is_no_person():
+    from rag.evidence_spans import typed_spans
+
+    sentence = "签约方分别就“煤业煤研石基材料覆岩离层空间绿色充填关键技术研究”等科研项目展开合作。"
+    assert typed_spans(sentence, analyze("揭榜挂帅项目的揭榜方是谁？")) == []
