@@ -79,7 +79,9 @@ _RULES: list[tuple[re.Pattern[str], Expectation]] = [
         Expectation("ordinal", _ORDINAL),
     ),
     (
-        re.compile(r"哪天|哪一天|什么时候|何时|几月几[日号]|几号|什么日子|日期|什么时间|哪个月"),
+        re.compile(
+            r"哪天|哪一天|什么时候|何时|几月几[日号]|几号|什么日子|日期|什么时间|哪个月|(?:周|星期|礼拜)几"
+        ),
         Expectation("date", _DATE),
     ),
     (re.compile(rf"谁|哪位|姓名|(?:{_ROLE})[^，。？?]{{0,4}}叫什么"), Expectation("person")),
@@ -93,7 +95,7 @@ _RULES: list[tuple[re.Pattern[str], Expectation]] = [
         ),
     ),
     (
-        re.compile(r"金额|多少钱|多少万|多少亿|奖金|经费|成交|投资额|资金"),
+        re.compile(r"金额|多少钱|多少万|多少亿|奖金|经费|成交|投资额|资金|价格|价钱|售价|单价|造价|费用"),
         Expectation("money", _quantity(r"元|万元|亿元|美元")),
     ),
     (

@@ -117,8 +117,14 @@ _ORG_END = re.compile(
 
 
 _PEOPLE_END = re.compile(r"(?:干部|群众|人员|职工|居民|代表|同志|党员|师生|市民)$")
-_VENUE_ASKED = re.compile(r"(?:在|于)(?:哪里|哪儿|什么地方|何处|何地)(?:召开|举行|举办|开幕|进行|开展)")
+_VENUE_ASKED = re.compile(r"(?:在|于|位于)(?:哪里|哪儿|什么地方|何处|何地)")
 _AT_VENUE = re.compile(r"(?:在|于|赴|到|至|来到|走进|位于)$")
+_NOT_A_FIRM = re.compile(r"(?:中心|馆|站|局|委员会|大学|学院|医院|政府|街道|社区)$")
+_COUNTED_PLACES = re.compile(r"[一二三四五六七八九十两几数多各\d]+个?[省市县区镇乡村]")
+_NAME_GOES_ON = re.compile(
+    r"[\u4e00-\u9fff]{0,4}?(?:档案馆|图书馆|博物馆|局|委员会|政府|公司|集团|大学|学院|医院|中心)"
+)
+_NOT_A_DISTRICT = re.compile(r"(?:社区|小区|园区|景区|城区|市区|片区|校区|街区)$")
 _HOLDS = re.compile(r"(?:召开|举办|举行|主办|承办|开展|组织)")
 _AT = re.compile(r"(?:在|于|到|赴|至)$")
 
@@ -144,6 +150,10 @@ def _place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]
             spans.append((s, e))
     # Both: overlapping spans are resolved to the longest (北中环街 over 中环).
     spans += _name_phrases(text, _PLACE_END, analysis)
+    # 晋中市档案馆: a place starting an institution's name is part of that name, not where it is.
+    spans = [(s, e) for s, e in spans if not _NAME_GOES_ON.match(text, e)]
+    # 五市分别公布了…: a counted set of places is no place.
+    spans = [(s, e) for s, e in spans if not _COUNTED_PLACES.fullmatch(text[s:e])]
     # 4名社区干部: a counter after a figure does not start a place name.
     spans = [(s, e) for s, e in spans if not (s > 0 and text[s - 1].isdigit() and text[s] in _COUNTERS)]
     # 市政协党组召开扩大会议: a name right before 召开/举办 holds the event, it is not where.
@@ -247,6 +257,9 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     elif kind == "organisation":
         spans = _name_phrases(text, _ORG_END, analysis)
         spans += [(s, e) for s, e, f in _tagged(text) if f == "nt" and outside_question(text[s:e], analysis)]
+        if analysis.category in ("公司", "企业"):
+            # 哪家公司 is not answered by the venue someone went to (奔赴国家会展中心).
+            spans = [(s, e) for s, e in spans if not _NOT_A_FIRM.search(text[s:e])]
     elif kind == "ordinal":
         spans = [m.span() for m in _ORDINAL_SPAN.finditer(text) if outside_question(m.group(0), analysis)]
         # 第几窟 is answered by a 第N窟, 第几届 (or 哪届) by a 第N届/次/期.
@@ -268,6 +281,9 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         if suffixes:
             # 哪个村 is answered by a 村, 哪个场馆 by a 馆 or 中心, not by the city around it.
             spans = [(s, e) for s, e in spans if text[s:e].endswith(suffixes)]
+        if category == "区":
+            # 哪个区 asks for a district, not a 社区 or 园区 (服务社区).
+            spans = [(s, e) for s, e in spans if not _NOT_A_DISTRICT.search(text[s:e])]
         if _VENUE_ASKED.search(analysis.text):
             # 大会在哪里召开: the venue is where something is held (在龙潭公园…举行), not any
             # place the sentence names (听取太原市圈建设峰会…).
@@ -284,6 +300,9 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         spans = [m.span() for m in _DATE_SPAN.finditer(text) if outside_question(m.group(0), analysis)]
         if kind == "year":
             spans = [s for s in spans if "年" in text[s[0] : s[1]]]
+        elif re.search(r"(?:周|星期|礼拜)几", analysis.text):
+            # 每周几 is answered by a day of the week (每周三), not by 下午.
+            spans = [s for s in spans if re.search(r"(?:周|星期)[一二三四五六日天]", text[s[0] : s[1]])]
         elif re.search(r"哪一?天|几月几[日号]|几号", analysis.text):
             # 哪天 is answered by a day (8月1日, 当天, 周三), never by 今年 or 上午 alone.
             spans = [s for s in spans if re.search(r"[日号天]|周|星期", text[s[0] : s[1]])]

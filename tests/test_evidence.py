@@ -512,3 +512,27 @@ def test_a_name_inside_a_quoted_title_is_no_person():
 
     sentence = "签约方分别就“煤业煤研石基材料覆岩离层空间绿色充填关键技术研究”等科研项目展开合作。"
     assert typed_spans(sentence, analyze("揭榜挂帅项目的揭榜方是谁？")) == []
+
+
+def _spans_of(question, sentence):
+    from rag.evidence_spans import typed_spans
+
+    return [sentence[s:e] for s, e in typed_spans(sentence, analyze(question))]
+
+
+def test_where_an_institution_is_is_not_a_place_it_merely_names():
+    # 晋中市 starts another archive's name; 五市 counts places; 深度 is the tagger's noise.
+    assert _spans_of("太原市档案馆在哪里？", "晋中市档案馆查档电话为0354-3036293。") == []
+    assert _spans_of("太原市档案馆在哪里？", "五市分别公布了查档电话。") == []
+    assert _spans_of("太原市档案馆在哪里？", "深度融入山西中部城市群高质量发展大局。") == []
+    # 哪个区 asks for a district, not a 社区.
+    sentence = "8月28日，记者在晋源区采访发现，义井街道华都社区将党员教育管理与服务社区建设紧密结合。"
+    assert "服务社区" not in _spans_of("华都社区在太原哪个区？", sentence)
+    assert "晋源区" in _spans_of("华都社区在太原哪个区？", sentence)
+
+
+def test_a_price_is_money_a_weekday_is_a_day_of_the_week_and_a_venue_no_firm():
+    assert _spans_of("太钢复合板订单价格是多少？", "合同共有408块，总重1159吨。") == []
+    assert _spans_of("嘉节社区“每周唠嗑”是每周几？", "社区干部每日下午3时准时赴约，每周四上午开会。") == ["每周四"]
+    went = "11月6日，上海，雷蕾匆匆奔赴国家会展中心。"
+    assert _spans_of("雷蕾是哪家公司的？", went) == []
