@@ -28,6 +28,13 @@ from rag.question import QuestionAnalysis
 from rag.question_constraints import dictionary_frequency, tag
 from rag.text import normalize_for_match
 
+#: A question asking by how much something changed, and the words printing a change before a figure.
+_CHANGE_ASKED = re.compile(
+    r"比[^，,。？?]{0,8}?[大多高长少小低快慢]了?(?:多少|几)|(?:增长|增加|减少|下降|提高|扩大|降低)了?(?:多少|几)"
+)
+_CHANGE_PRINTED = re.compile(
+    r"比|增长|增加|减少|下降|提高|提升|扩大|降低|降至|降到|增至|同比|较|多出|少了|多了"
+)
 #: A figure with its unit: 435平方米, 5111.5万元, 57.9%, 2381名, 七成, 0351-4040236.
 _NUMBER_SPAN = re.compile(
     r"\d{3,4}-\d{7,8}"
@@ -195,6 +202,10 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
             if expected.pattern.search(text[s:e]):
                 if outside_question(text[s:e], analysis):
                     spans.append((s, e))
+        if _CHANGE_ASKED.search(analysis.text):
+            # 比去年大了多少: a change is answered by a figure printed as one (增长20%, 比…多), not
+            # by the size itself (面积435平方米).
+            spans = [(s, e) for s, e in spans if _CHANGE_PRINTED.search(text, max(0, s - 12), s)]
     # Longest first among overlapping spans, then in reading order.
     spans = sorted(set(spans), key=lambda se: (se[0], -(se[1] - se[0])))
     kept: list[tuple[int, int]] = []

@@ -537,3 +537,10 @@ def test_a_price_is_money_a_weekday_is_a_day_of_the_week_and_a_venue_no_firm():
     assert _spans_of("嘉节社区“每周唠嗑”是每周几？", weekly) == ["每周四"]
     went = "11月6日，上海，雷蕾匆匆奔赴国家会展中心。"
     assert _spans_of("雷蕾是哪家公司的？", went) == []
+
+
+def test_a_change_asked_is_answered_by_a_figure_printed_as_a_change():
+    hall = "本届进博会，面积435平方米的山西展厅将精彩亮相。"
+    assert _spans_of("山西展厅面积比去年大了多少？", hall) == []
+    grew = "直接促成美特好超市进口水果总量增长20%。"
+    assert _spans_of("美特好超市进口水果总量增长了多少？", grew) == ["20%"]
