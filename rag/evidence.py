@@ -37,7 +37,7 @@ from rag.evidence_match import (
 from rag.evidence_score import AnswerabilityModel, coverage, missing_nouns, nouns_apart, term_weights
 from rag.evidence_spans import COUNTERPART_MARKS, about_head, about_wider_area, outside_question, typed_spans
 from rag.question import QuestionAnalysis
-from rag.question_constraints import Constraint
+from rag.question_constraints import Constraint, dictionary_frequency
 from rag.text import answer_sentences, normalize_for_match
 from rag.types import Article, Chunk, Passage
 
@@ -281,7 +281,9 @@ def _mentions(noun: str, article: Article, start: int, end: int) -> bool:
     window = article.title + article.body[:lead_end] + article.body[max(before, 0) : end]
     text = local(normalize_for_match(window))
     noun = local(noun)
-    return noun in text or (len(noun) <= 3 and abbreviates(noun, text)) or misprinted(noun, text)
+    # A common word (马路) is no contraction of a name: 马练营路 does not print it.
+    contracted = len(noun) <= 3 and dictionary_frequency(noun) < 500 and abbreviates(noun, text)
+    return noun in text or contracted or misprinted(noun, text)
 
 
 def _sections(article: Article) -> list[tuple[int, int]]:

@@ -113,8 +113,22 @@ def measured_focus(words: tuple[tuple[str, str], ...], constraints: Iterable[Con
             continue
         if norm in HOME or norm in _GENERIC_NOUNS or any(norm in t for t in taken):
             continue
+        if any(t.endswith(_KIND_OF_NAME.get(norm, ("\0",))) for t in taken):
+            continue  # 马路经北街…多长: 马路 is the kind of thing 经北街 is, not another measure
         phrase.append(norm)
     return tuple(phrase)
+
+
+#: Reader's words for the kind of thing a constrained name is (马路 for 经北街, 高校 for …大学).
+_KIND_OF_NAME: dict[str, tuple[str, ...]] = {
+    "马路": ("街", "路", "大道"),
+    "道路": ("街", "路", "大道"),
+    "公路": ("路", "大道", "高速"),
+    "高校": ("大学", "学院"),
+    "学校": ("大学", "学院", "中学", "小学", "学校"),
+    "企业": ("公司", "集团", "厂"),
+    "公司": ("公司", "集团"),
+}
 
 
 def asked_category(words: tuple[tuple[str, str], ...]) -> str:

@@ -544,3 +544,13 @@ def test_a_change_asked_is_answered_by_a_figure_printed_as_a_change():
     assert _spans_of("山西展厅面积比去年大了多少？", hall) == []
     grew = "直接促成美特好超市进口水果总量增长20%。"
     assert _spans_of("美特好超市进口水果总量增长了多少？", grew) == ["20%"]
+
+
+def test_a_common_word_is_no_contraction_of_a_name():
+    from rag.evidence import _mentions
+    from rag.types import Article
+
+    body = "经北街共有三个主要节点,节点一:马练营路节点为经北街全断面下穿马练营路。"
+    article = Article("a", "进出机场再添主干路", body, "p.txt", "2022-07-29", "news")
+    assert not _mentions("马路", article, 0, len(body))
+    assert _mentions("太钢", Article("b", "t", "太原钢铁集团签约。", "p", "2021-11-08", "news"), 0, 9)

@@ -71,6 +71,8 @@ def test_nouns_focus_and_head():
     metric = analyze("费托合成技术突破后，甲烷产率降到了多少？")
     assert "甲烷" in metric.nouns and metric.focus == ("甲烷", "产率")
     assert analyze("太原理工大学这批国家自然科学基金项目获批间接经费多少？").focus == ("间接", "经费")
+    # 马路 is what 经北街 is: no other thing whose length is asked.
+    assert analyze("通往飞机场那条新修马路经北街从头到尾多长？").focus == ()
     # 面上项目 is a kind of 项目: the total of all projects is no answer for it.
     assert analyze("理工大获批的面上项目经费是多少？").focus == ("面上", "经费")
     assert analyze("理工大获批的面上项目有多少项？").focus == ("面上",)
