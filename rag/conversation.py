@@ -12,6 +12,7 @@ archive's user dictionary, see :mod:`rag.bm25`): 第八届进博会山西展厅,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -122,6 +123,10 @@ def _content(words: Sequence[_Word]) -> list[str]:
     return runs
 
 
+#: Characters from which a question without a pronoun is read as standalone.
+_STANDALONE_LENGTH = 10
+
+
 def _is_followup(question: str, words: Sequence[_Word]) -> bool:
     if question.lstrip().startswith(_LEADING):
         return True
@@ -129,7 +134,13 @@ def _is_followup(question: str, words: Sequence[_Word]) -> bool:
         w.flag == "r" and (any(c in w.text for c in _ANAPHORIC_CHARS) or w.text.startswith(("这", "那")))
         for w in words
     )
-    return anaphor or not any(_specific(s) for s in _spans(words))
+    if anaphor:
+        return True
+    # 走失老人是在哪天被找到的: a question this long says what it is about, although none of
+    # its nouns is a name; only short ones (面积多大？ 会议由谁主持？) lean on the last question.
+    return len(re.sub(r"\W", "", question)) < _STANDALONE_LENGTH and not any(
+        _specific(s) for s in _spans(words)
+    )
 
 
 def _standalone(question: str, previous: str | None) -> str:

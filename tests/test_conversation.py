@@ -48,6 +48,8 @@ def test_pure_ellipsis_carries_the_whole_previous_question(followup: str) -> Non
         "市政协党组召开了什么会议？",
         "公民道德宣传日主题活动在哪里举行？",
         "第四届进博会太原有多少采购商参加？",
+        # No name among its nouns, but long enough to say what it is about.
+        "走失老人是在哪天被找到的？",
     ],
 )
 def test_a_question_with_its_own_subject_is_unchanged(question: str) -> None:
