@@ -107,7 +107,23 @@ def _cut_left(left: str, limit: int = 14) -> str:
     return ""
 
 
-_FOLLOW_UP = re.compile(r"^(?P<antecedent>[^\s，,？?]+)\s+(?:那么|那)?(?:它们|它|他们|他|她|其)")
+_PRONOUN = re.compile(r"^(?:那么|那)?(?P<pronoun>它们|它|他们|他|她|其(?![中他余实次]))")
+
+
+def _standalone_statement(question: str) -> str:
+    """A follow-up searched as 走失老人 找到 他多大年纪: the first carried term in the pronoun's place.
+
+    The other carried terms only helped retrieval; the reader asked 他多大年纪.
+    """
+    if " " not in question:
+        return question
+    *carried, asked = question.split(" ")
+    pronoun = _PRONOUN.match(asked)
+    if pronoun is not None:
+        return f"{carried[0]}{asked[pronoun.end() :]}"
+    if re.match(r"那么|那|其中|还|另外", asked):
+        return re.sub(r"^(?:那么|那)", "", asked)  # 其中太原有几家: the subject stays implied
+    return f"{carried[0]}{asked}"  # 面积多大 after 第八届进博会山西展厅…: the subject it leaned on
 
 
 def short_statement(analysis: QuestionAnalysis, span: str) -> str:
@@ -120,7 +136,7 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
     """
     question = _TRAILING.sub("", analysis.text)
     # A follow-up searched as "山西展厅 那它包含多少家企业": the antecedent takes the pronoun's place.
-    question = _FOLLOW_UP.sub(r"\g<antecedent>", question)
+    question = _standalone_statement(question)
     matches = list(_ASK.finditer(question))
     if not matches:
         return span

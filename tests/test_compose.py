@@ -80,6 +80,16 @@ def test_an_ordinal_of_any_unit_takes_the_place_of_its_interrogative():
     )
 
 
+def test_a_follow_up_is_restated_with_the_subject_it_leans_on():
+    # Searched with the earlier question's terms; the reader asked 他多大年纪.
+    assert short_statement(analyze("走失老人 找到 他多大年纪？"), "90岁") == "走失老人90岁"
+    assert (
+        short_statement(analyze("第八届进博会山西展厅 面积多大？"), "435平方米")
+        == "第八届进博会山西展厅面积为435平方米"
+    )
+    assert short_statement(analyze("第八届进博会山西展厅 其中太原有几家？"), "7家") == "其中太原有7家"
+
+
 def test_an_age_is_stated_plainly():
     assert short_statement(analyze("走失老人多大年纪？"), "90岁") == "走失老人90岁"
     assert short_statement(analyze("走失老人今年多少岁？"), "90岁") == "走失老人今年90岁"
