@@ -54,12 +54,17 @@ def name_phrases(text: str, suffix: re.Pattern[str], analysis: QuestionAnalysis)
             continue
         j = k
         # A firm's trade name is often read as an adjective or an idiom (山西|众诚|物业管理有限公司).
-        flags = (*NOMINAL_FLAGS, "a", "i", "l", "ng") if _FIRM_END.search(text[s:e]) else NOMINAL_FLAGS
+        flags = (*NOMINAL_FLAGS, "a", "i", "l", "ng", "m") if _FIRM_END.search(text[s:e]) else NOMINAL_FLAGS
         while (
             j > 0
             and words[j - 1][2].startswith(flags)
             and words[j - 1][1] == words[j][0]
             and text[words[j - 1][0] : words[j - 1][1]] not in COUNTERPART_MARKS  # 太钢|供|联盛…
+            # 优鲜|多|歌 is part of a firm's name; a figure (26家|企业) never is.
+            and not (
+                words[j - 1][2] == "m"
+                and re.search(r"[\d一二三四五六七八九十百千万两几]", text[words[j - 1][0] : words[j - 1][1]])
+            )
             # Not the asker's 太钢; a place the question also names still starts a name (太原|科技大学).
             and (
                 words[j - 1][2] == "ns" or outside_question(text[words[j - 1][0] : words[j - 1][1]], analysis)
@@ -152,7 +157,11 @@ def place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         # 哪个板块 is answered by a …板块 (杨家峪板块), never by whatever the tagger reads as a place.
         spans += name_phrases(text, re.compile(re.escape(category) + "$"), analysis)
         suffixes = (category,)
-    if suffixes:
+    if category == "城市":
+        # 哪个城市: a city's name (大同, 合肥市), not a kind of city (国家区域中心城市).
+        spans = [(s, e) for s, e in spans if not text[s:e].endswith("城市")]
+        spans = [(s, e) for s, e in spans if text[s:e].endswith("市") or not _PLACE_END.search(text[s:e])]
+    elif suffixes:
         # 哪个村 is answered by a 村, 哪个场馆 by a 馆 or 中心, not by the city around it.
         spans = [(s, e) for s, e in spans if text[s:e].endswith(suffixes)]
     if category == "区":

@@ -554,3 +554,10 @@ def test_a_common_word_is_no_contraction_of_a_name():
     article = Article("a", "进出机场再添主干路", body, "p.txt", "2022-07-29", "news")
     assert not _mentions("马路", article, 0, len(body))
     assert _mentions("太钢", Article("b", "t", "太原钢铁集团签约。", "p", "2021-11-08", "news"), 0, 9)
+
+
+def test_a_firms_whole_name_and_a_citys_name_answer():
+    firm = "马进也是其中之一，她所在的山西优鲜多歌供应链有限公司去年首次参会。"
+    assert _spans_of("马进是哪家公司的？", firm) == ["山西优鲜多歌供应链有限公司"]
+    cities = "将太原定位为国家区域中心城市,将大同定位为国家区域重点城市。"
+    assert "中心城市" not in _spans_of("国家区域重点城市是哪个城市？", cities)
