@@ -31,6 +31,7 @@ from rag.evidence_match import (
     editions_in_force,
     local,
     misprinted,
+    reported_edition,
     reports_another_period,
     satisfies,
 )
@@ -155,7 +156,10 @@ def gather(
         # Required even when the archive never prints it: a metric the pages lack (特等奖, 间接经费)
         # is the commonest near miss, and refusing it beats guessing a reader's synonym.
         focus = analysis.focus
+        # Who said a quoted phrase: it is printed in the speaker's sentence or the one either side.
+        said = _QUOTED_ASKED.findall(analysis.text) if analysis.answer_type == "person" else []
         editions = {int(c.value) for c in analysis.constraints if c.kind == "edition"}
+        current = _CURRENT_EDITION.search(analysis.text) is not None
         if article.id not in missing_of:
             missing_of[article.id] = missing_nouns(analysis, article, library)
         missing, unseen, unseen_names = missing_of[article.id]
@@ -165,11 +169,15 @@ def gather(
                 continue
             seen.add((article.id, start))
             text = article.body[start:end]
-            in_force = editions_in_force(article.body, start, end) if editions else set()
-            if in_force and not in_force & editions:
-                continue  # 第七届 asked; the article recalls it, but this sentence is about 本届 (第八届)
+            in_force = editions_in_force(article.body, start, end) if editions or current else set()
+            if in_force and not in_force & (editions or {reported_edition(article.body) or 0}):
+                # 第七届 asked; the article recalls it, but this sentence is about 本届 (第八届).
+                # 最近一届 asked: a sentence recalling 第六届 is about an earlier one.
+                continue
             if focus and not all(_mentions(word, article, start, end) for word in focus):
                 continue  # 产值达到多少 asked; the sentence's figure measures 配套率
+            if said and not all(_beside(word, article.body, start, end) for word in said):
+                continue  # 表示要打造“精致清徐”的是谁: the speaker whose words print it
             lo, hi = 0, len(article.body)
             if sections is not None:
                 lo, hi = next(((a, b) for a, b in sections if a <= start < b), (lo, hi))
@@ -268,6 +276,18 @@ def _preference(
         # 哪款游戏 / 什么主题: a sentence introducing a quoted name answers it.
         bonus += 0.1 * any(outside_question(m.group(1), analysis) for m in _NEW_NAME.finditer(text))
     return bonus
+
+
+#: The edition an article reports, asked without its number.
+_CURRENT_EDITION = re.compile(r"最近一届|最新一届|本届|这一?届|今年的?(?:进博会|农交会|博览会)")
+_QUOTED_ASKED = re.compile(r"“([^“”]{2,20})”")
+
+
+def _beside(phrase: str, body: str, start: int, end: int) -> bool:
+    """Whether ``phrase`` is printed in ``body[start:end]`` or in the sentence before or after it."""
+    lo = body.rfind("。", 0, max(start - 1, 0)) + 1
+    hi = body.find("。", end)
+    return phrase in body[lo : hi if hi >= 0 else len(body)]
 
 
 def _mentions(noun: str, article: Article, start: int, end: int) -> bool:

@@ -66,6 +66,12 @@ def _edition_value(match: re.Match[str]) -> int | None:
     return int(raw) if raw.isdigit() else zh_to_int(raw)
 
 
+def reported_edition(body: str) -> int | None:
+    """The edition an article reports (本届): the first one its body names, not as the time before."""
+    first = next((m for m in _EDITION_IN_TEXT.finditer(body) if not _RECALLED.match(body, m.start())), None)
+    return _edition_value(first) if first is not None else None
+
+
 def editions_in_force(body: str, start: int, end: int) -> set[int]:
     """The editions a sentence of ``body`` is about: those it prints, else the last one printed before it.
 

@@ -72,7 +72,9 @@ def nouns_apart(
     The article satisfies the names already; here they say which of its sentences is about
     them (山西产业合作推介会 asked: the sentence on it, not the one on 山西之夜).
     """
-    names = [str(c.value) for c in analysis.constraints if c.kind == "name" and len(str(c.value)) >= 4]
+    names = [
+        str(c.value) for c in analysis.constraints if c.kind in ("name", "quoted") and len(str(c.value)) >= 4
+    ]
     nouns = list(analysis.nouns)
     if library is not None:
         # A noun the archive never prints is the reader's own (外国货, 展示区): it says nothing

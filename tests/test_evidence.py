@@ -561,3 +561,21 @@ def test_a_firms_whole_name_and_a_citys_name_answer():
     assert _spans_of("马进是哪家公司的？", firm) == ["山西优鲜多歌供应链有限公司"]
     cities = "将太原定位为国家区域中心城市,将大同定位为国家区域重点城市。"
     assert "中心城市" not in _spans_of("国家区域重点城市是哪个城市？", cities)
+
+
+def test_the_latest_edition_asked_is_the_one_the_article_reports():
+    from rag.evidence_match import reported_edition
+
+    body = "11月5日，第八届进博会启幕。第六届进博会上，以“相约浦江 共享未来”为主题的“山西之夜”精彩绽放。"
+    assert reported_edition(body) == 8
+    assert reported_edition("在参加第36次南极考察后，他又参加了第38次南极科考。") == 38
+
+
+def test_who_said_a_quoted_phrase_is_the_speaker_beside_it():
+    from rag.evidence import _beside
+
+    body = "省委书记韦韬在会议上讲话。清徐县工信局局长王涛表示,清徐县将建集群。全力打造“精致清徐”。"
+    waves = body.index("省委"), body.index("。") + 1
+    wang = body.index("清徐县工信局"), body.index("建集群。") + 4
+    assert not _beside("精致清徐", body, *waves)
+    assert _beside("精致清徐", body, *wang)
