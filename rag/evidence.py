@@ -210,7 +210,7 @@ def gather(
             cov = coverage(weights, text, context)
             dense = float(query[0] @ vector) if query is not None and vector is not None else 0.0
             apart = nouns_apart(analysis, text, article.title, library)
-            bonus = _preference(analysis, text, spans, missing) + 0.02 / passage.rank
+            bonus = _preference(analysis, text, spans, missing, apart) + 0.02 / passage.rank
             score = model.score(cov, dense, missing, unseen, unseen_names, apart) + bonus
             candidates.append(
                 Candidate(
@@ -239,7 +239,11 @@ _BOUND = re.compile(r"(?:突破|超过|逾|超)$")
 
 
 def _preference(
-    analysis: QuestionAnalysis, text: str, spans: Sequence[tuple[int, int]], missing: float = 0.0
+    analysis: QuestionAnalysis,
+    text: str,
+    spans: Sequence[tuple[int, int]],
+    missing: float = 0.0,
+    apart: float = 0.0,
 ) -> float:
     """Small fixed preferences among sentences of the same article (not part of the calibrated model).
 
@@ -259,6 +263,7 @@ def _preference(
         and analysis.expectation is None
         and analysis.category in local(normalize_for_match(text))
         and not missing
+        and apart <= 0.5  # 晋悦诚…展出的是什么产品: not a colleague's 文创产品 two sentences on
     ):
         bonus += 0.5  # 有什么感受: the sentence stating the 感受, not the one naming the man
     if spans and _COUNTERPART_ASKED.search(analysis.text):

@@ -579,3 +579,12 @@ def test_who_said_a_quoted_phrase_is_the_speaker_beside_it():
     wang = body.index("清徐县工信局"), body.index("建集群。") + 4
     assert not _beside("精致清徐", body, *waves)
     assert _beside("精致清徐", body, *wang)
+
+
+def test_the_asked_category_prefers_only_a_sentence_about_the_question():
+    from rag.evidence import _preference
+
+    analysis = analyze("进博会“新面孔”山西晋悦诚贸易有限公司的展台展出的是什么产品？")
+    colleague = "商务经理贺婷婷介绍，将全力借助进博会平台展示文创产品。"
+    assert _preference(analysis, colleague, (), 0.0, apart=0.0) >= 0.5
+    assert _preference(analysis, colleague, (), 0.0, apart=0.67) < 0.5
