@@ -588,3 +588,20 @@ def test_the_asked_category_prefers_only_a_sentence_about_the_question():
     colleague = "商务经理贺婷婷介绍，将全力借助进博会平台展示文创产品。"
     assert _preference(analysis, colleague, (), 0.0, apart=0.0) >= 0.5
     assert _preference(analysis, colleague, (), 0.0, apart=0.67) < 0.5
+
+
+def test_a_name_printed_elsewhere_but_not_in_the_article_points_at_another_story():
+    from rag.evidence_score import missing_nouns
+    from rag.types import Article
+
+    class Archive:
+        """An archive that prints 西安 somewhere (as a larger archive always does)."""
+
+        def document_frequency(self, word):
+            return 3
+
+    article = Article("a", "考察", "合肥新能源整车相关产业的本地配套率达到了35%。", "p", "2021-11-08", "news")
+    analysis = analyze("西安新能源整车相关产业的本地配套率达到了多少？")
+    assert "西安" in analysis.nouns
+    missing, unseen, names = missing_nouns(analysis, article, Archive())
+    assert names > 0
