@@ -101,8 +101,9 @@ def measured_focus(words: tuple[tuple[str, str], ...], constraints: Iterable[Con
         and k - j < 3
         and (
             words[j - 1][1] in ("n", "nz", "j", "eng", "b", "vn")
-            # 面上项目: a two-character locative before the noun names a kind of it.
+            # 面上项目: a two-character locative before the noun names a kind of it, as 青年 does.
             or (words[j - 1][1] == "f" and len(words[j - 1][0]) >= 2)
+            or words[j - 1][0] in ("青年", "少年", "老年", "中年", "成年")
         )
     ):
         j -= 1

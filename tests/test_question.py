@@ -76,6 +76,7 @@ def test_nouns_focus_and_head():
     # 面上项目 is a kind of 项目: the total of all projects is no answer for it.
     assert analyze("理工大获批的面上项目经费是多少？").focus == ("面上", "经费")
     assert analyze("理工大获批的面上项目有多少项？").focus == ("面上",)
+    assert analyze("2023年太原理工大学获批的青年科学基金项目有多少项？").focus[0] == "青年"
     count = analyze("第八届进博会山西展厅一共汇集了全省多少家企业？")
     assert count.head == "企业"
     # The noun after an interrogative names the kind of answer, not something to find.
