@@ -102,7 +102,7 @@ ORG_END = re.compile(
 
 _PEOPLE_END = re.compile(r"(?:干部|群众|人员|职工|居民|代表|同志|党员|师生|市民)$")
 _VENUE_ASKED = re.compile(r"(?:在|于|位于)(?:哪里|哪儿|什么地方|何处|何地)")
-_AT_VENUE = re.compile(r"(?:在|于|赴|到|至|来到|走进|位于)$")
+_AT_VENUE = re.compile(r"(?:在|于|赴|到|至|来到|走进|位于|[:：])$")
 NOT_A_FIRM = re.compile(r"(?:中心|馆|站|局|委员会|大学|学院|医院|政府|街道|社区)$")
 _COUNTED_PLACES = re.compile(r"[一二三四五六七八九十两几数多各\d]+个?[省市县区镇乡村]")
 _NAME_GOES_ON = re.compile(

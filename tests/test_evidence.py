@@ -525,6 +525,9 @@ def test_where_an_institution_is_is_not_a_place_it_merely_names():
     assert _spans_of("太原市档案馆在哪里？", "晋中市档案馆查档电话为0354-3036293。") == []
     assert _spans_of("太原市档案馆在哪里？", "五市分别公布了查档电话。") == []
     assert _spans_of("太原市档案馆在哪里？", "深度融入山西中部城市群高质量发展大局。") == []
+    # A labelled place answers (节点一:马练营路节点…).
+    node = "经北街共有三个主要节点,节点一:马练营路节点为经北街全断面下穿马练营路。"
+    assert _spans_of("经北街的节点一在哪里？", node)[:1] == ["马练营路"]
     # 哪个区 asks for a district, not a 社区.
     sentence = "8月28日，记者在晋源区采访发现，义井街道华都社区将党员教育管理与服务社区建设紧密结合。"
     assert "服务社区" not in _spans_of("华都社区在太原哪个区？", sentence)
