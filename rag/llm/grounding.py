@@ -47,6 +47,7 @@ _ZH_NUMERAL = re.compile(r"[零〇一二三四五六七八九十百千万亿两]
 _ZH_UNITS = "年月日号届个项名家次人位座条天周岁倍所场批轮期件台辆户元亩吨米层栋"
 _NAME_FLAGS = frozenset({"nr", "nrfg", "nrt", "ns", "nt", "nz"})
 _PERSON_FLAGS = frozenset({"nr", "nrfg", "nrt"})
+_FIRM_PART = frozenset("njalbi")
 _NAME_TAILS = frozenset({"ng", "g", "n", "nr", "nrfg", "zg", "a", "ag"})
 _BOOK_TITLE = re.compile(r"《([^》]{2,40})》")
 # Words an answer puts in quotation marks claim to be the page's own (a theme, a slogan).
@@ -206,9 +207,29 @@ def _names(text: str) -> list[Fact]:
             # jieba cuts unknown three-character names short (王煜尘 → 王煜 + 尘).
             word += following[0]
         names.add(word)
+    names.update(_firm_names(words))
     names.update(_BOOK_TITLE.findall(text))
     names.update(q.strip() for q in _QUOTED.findall(text) if normalize_for_match(q))
     return [Fact(name, frozenset({normalize_for_match(name)}), is_number=False) for name in sorted(names)]
+
+
+def _firm_names(words: Sequence[tuple[str, str]]) -> list[str]:
+    """Whole firm names (山西众诚物业管理有限公司): 公司/集团 with the name-like words before it.
+
+    Each part alone is printed somewhere (太原, 物业管理); the whole name must be, or the model
+    has renamed the firm (太原众诚… for 山西众诚…).
+    """
+    firms = []
+    for i, (word, _) in enumerate(words):
+        if not word.endswith(("公司", "集团")):
+            continue
+        j = i
+        # A trade name is often tagged an adjective or an idiom (山西|众诚|物业管理有限公司).
+        while j > 0 and i - j < 5 and words[j - 1][1][:1] in _FIRM_PART and len(words[j - 1][0]) > 1:
+            j -= 1
+        if j < i:
+            firms.append("".join(w for w, _ in words[j : i + 1]))
+    return firms
 
 
 def answer_facts(text: str) -> list[Fact]:

@@ -245,7 +245,8 @@ class LlamaCppEngine:
 
         with _without_extra_buffers(llama_cpp):
             try:
-                self.llm = llama_cpp.Llama(
+                # Any: the installed package's stubs type a stream as str | response.
+                self.llm: Any = llama_cpp.Llama(
                     model_path=str(path),
                     n_ctx=context_tokens,
                     n_threads=threads,

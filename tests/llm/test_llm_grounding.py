@@ -143,3 +143,12 @@ def test_an_injected_sentence_is_never_quoted_nor_evidence(checker: GroundingChe
     assert not checker.check("问", "本市有99座图书馆[1]。", passages).ok
     result = checker.check("问", "太原市图书馆自习室座无虚席[1]。", passages)
     assert result.ok and result.citations[0].quote == "太原市图书馆自习室座无虚席。"
+
+
+def test_a_firm_renamed_by_the_model_is_a_fact_the_passage_does_not_hold() -> None:
+    # Qwen 0.5B answered 太原众诚物业管理有限公司 for the printed 山西众诚物业管理有限公司: each part is
+    # printed somewhere, the whole name is not.
+    facts = {f.surface for f in answer_facts("太原众诚物业管理有限公司[1]")}
+    assert "太原众诚物业管理有限公司" in facts
+    printed = {f.surface for f in answer_facts("解除与山西众诚物业管理有限公司的合作。")}
+    assert "山西众诚物业管理有限公司" in printed
