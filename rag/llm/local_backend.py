@@ -245,8 +245,7 @@ class LlamaCppEngine:
 
         with _without_extra_buffers(llama_cpp):
             try:
-                # Any: the installed package's stubs type a stream as str | response.
-                self.llm: Any = llama_cpp.Llama(
+                self.llm: Any = llama_cpp.Llama(  # Any: its stubs type a stream as str | response
                     model_path=str(path),
                     n_ctx=context_tokens,
                     n_threads=threads,
