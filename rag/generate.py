@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from rag import compose, compose_lists, compose_typed
 from rag.answer_types import ASKING_WORDS, expectation, specific_terms
@@ -336,10 +336,10 @@ class ExtractiveGenerator:
         articles: dict[str, Article] = {}
         chunks: dict[str, Chunk] = {}
         dates = [c for c in analysis.constraints if c.kind in ("year", "month", "day")]
+        topic = replace(analysis, constraints=tuple(c for c in analysis.constraints if c not in dates))
 
-        def matches(article: Article) -> bool:
-            # "What did the paper report in July 2022": the page's date, not a year mentioned inside.
-            return all(_on_date(c, article.date) for c in dates) and not satisfies(analysis, article)
+        def matches(article: Article) -> bool:  # the page's date, not a date printed inside
+            return all(_on_date(c, article.date) for c in dates) and not satisfies(topic, article)
 
         for passage in passages:
             article = library.article(passage.chunk.article_id) if library is not None else None

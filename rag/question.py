@@ -151,7 +151,7 @@ _SUMMARY = re.compile(
     r"讲讲|讲了什么|说了什么事|主要内容|内容是什么|概括|总结|介绍一下|简要介绍|说说|经过|怎么回事|讲的是什么|写了什么|(?:做|干|开展)了?(?:哪些|什么|啥)(?:工作|事情|事|努力)|报道了(?:什么|啥)内容"
 )
 _REPORT = re.compile(
-    r"(?:报道|报|刊登|刊发|登)了?(?:哪些|什么|啥)(?:新闻|消息|内容|事)?|发生了(?:什么|哪些|啥)|有(?:什么|哪些)新闻"
+    r"(?:报道|报|刊登|刊发|登)了?(?:哪些|什么|啥)(?:新闻|消息|内容|事)?|发生了(?:什么|哪些|啥)|有(?:什么|哪些)(?:新闻|报道|文章)"
 )
 _SAID = re.compile(
     r"(说|表示|谈到|指出|认为|强调)了?(?:什么|些什么|哪些)|怎么说|如何评价|怎样评价|有何评价|怎么看"
@@ -210,6 +210,13 @@ def _kind(text: str, expected: Expectation | None) -> tuple[QuestionKind, str | 
     return "what", None
 
 
+def _paper_dropped(text: str) -> str:
+    """``text`` without the paper's own name: 太原日报 is where to look, not a place to find (太原)."""
+    from rag.catalog import DEFAULT_PAPER
+
+    return re.sub(rf"(?:{DEFAULT_PAPER}|本报)(?:上|里)?的?", "", text)
+
+
 def analyze(question: str) -> QuestionAnalysis:
     """Read ``question`` (any script) into a :class:`QuestionAnalysis`.
 
@@ -221,14 +228,14 @@ def analyze(question: str) -> QuestionAnalysis:
     from rag.bm25 import tokenize
 
     text = _normalise_question(question)
-    words = tag(_main_clause(text))
+    words = tag(_paper_dropped(_main_clause(text)))
     expected = expectation(text)
     kind, answer_type = _kind(text, expected)
     if kind == "byline":
         expected = Expectation("person")
     elif kind in ("which", "where") and expected is None:
         expected = Expectation(answer_type or "")
-    main = _main_clause(text)
+    main = _paper_dropped(_main_clause(text))
     constraints = extract_constraints(main, words)
     terms = tuple(dict.fromkeys(t for t in tokenize(text) if t not in ASKING_WORDS))
     head = ""

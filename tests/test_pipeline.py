@@ -170,3 +170,10 @@ def test_what_else_a_reporter_reported_is_answered_from_their_other_articles(pip
     assert "弓凤飞" in byline and "公民道德宣传日" in other and other.endswith("[2]")
     first, second = (pipeline.article(c.article_id) for c in answer.citations)
     assert "弓凤飞" in first.reporters and "弓凤飞" in second.reporters and first.id != second.id
+
+
+def test_what_a_days_paper_reported_lists_that_pages_articles(pipeline):
+    # The articles print 9月20日 (the day before), not the page's date: the page date decides.
+    answer = pipeline.ask("2023年9月21日的太原日报有哪些报道？")
+    assert not answer.refused and len(answer.citations) >= 3
+    assert all(c.date == "2023-09-21" for c in answer.citations)

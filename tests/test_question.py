@@ -108,3 +108,9 @@ def test_a_standing_committee_is_an_organisation_the_answer_must_be_about():
     analysis = analyze("市人大常委会党组扩大会议学习了哪两部著作？")
     constraints = {(c.kind, c.value) for c in analysis.constraints}
     assert ("organisation", "人大常委会") in constraints
+
+
+def test_the_papers_own_name_is_no_place_to_find():
+    analysis = analyze("2023年9月21日的太原日报有哪些报道？")
+    assert analysis.kind == "report"
+    assert [c.kind for c in analysis.constraints] == ["year", "day"]
