@@ -54,6 +54,9 @@ def event_printed(text: str, analysis: QuestionAnalysis) -> bool:
     return False
 
 
+#: The rest of a date (11月7日, 8月29日上午) and what makes it the day news came.
+_DATE_THEN = re.compile(r"[\d一二三四五六七八九十]+月[\d一二三四五六七八九十]+[日号](?:上午|下午|晚)?")
+_NEWS_CAME = re.compile(r"传来|获悉|了解到|发布消息|消息|讯")
 #: Nouns naming an event of their own: a date whose clause opens with one dates that event.
 _EVENT_NOUN = re.compile(r"培训|会议|大会|比赛|演练|仪式|典礼|论坛|峰会|发布会|推介会|签约|活动|展览|开幕式")
 
@@ -67,7 +70,12 @@ def dates_another_event(text: str, span_start: int, analysis: QuestionAnalysis) 
     clause_start = max(text.rfind(p, 0, span_start) for p in "，,；;。：:") + 1
     subject = text[clause_start:span_start]
     question = normalize_for_match(analysis.text)
-    return any(m.group(0) not in question for m in _EVENT_NOUN.finditer(subject))
+    if any(m.group(0) not in question for m in _EVENT_NOUN.finditer(subject)):
+        return True
+    # 太原理工大学11月7日传来喜讯，…考察队近日从上海出发: the date is when the news came.
+    after = _DATE_THEN.match(text, span_start)
+    news = after is not None and _NEWS_CAME.match(text, after.end()) is not None
+    return news and not any(verb in analysis.text for verb in _NEWS_VERBS)
 
 
 __all__ = ["dates_another_event", "event_printed"]

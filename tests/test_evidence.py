@@ -608,3 +608,8 @@ def test_a_name_printed_elsewhere_but_not_in_the_article_points_at_another_story
     assert "西安" in analysis.nouns
     missing, unseen, names = missing_nouns(analysis, article, Archive())
     assert names > 0
+
+
+def test_the_day_news_came_is_not_the_day_of_the_event():
+    sentence = "太原理工大学11月7日传来喜讯，中国第38次南极科学考察队近日从上海出发。"
+    assert _spans_of("中国第38次南极科考队什么时候出发的？", sentence) == []
