@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from rag.answer_types import person_names
 from rag.question import QuestionAnalysis
 from rag.question_constraints import tag
 from rag.text import normalize_for_match
@@ -71,6 +72,11 @@ def dates_another_event(text: str, span_start: int, analysis: QuestionAnalysis) 
     subject = text[clause_start:span_start]
     question = normalize_for_match(analysis.text)
     if any(m.group(0) not in question for m in _EVENT_NOUN.finditer(subject)):
+        return True
+    from rag.parse import is_person_name  # the parser imports the answerer's modules
+
+    # 考察队什么时候出发 asked; 青年教师寇立伟博士将于11月中旬出发 dates one person's departure.
+    if any(name not in analysis.text and is_person_name(name) for name in person_names(subject)):
         return True
     # 太原理工大学11月7日传来喜讯，…考察队近日从上海出发: the date is when the news came.
     after = _DATE_THEN.match(text, span_start)

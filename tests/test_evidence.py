@@ -613,3 +613,9 @@ def test_a_name_printed_elsewhere_but_not_in_the_article_points_at_another_story
 def test_the_day_news_came_is_not_the_day_of_the_event():
     sentence = "太原理工大学11月7日传来喜讯，中国第38次南极科学考察队近日从上海出发。"
     assert _spans_of("中国第38次南极科考队什么时候出发的？", sentence) == []
+
+
+def test_a_date_of_one_persons_departure_is_not_the_teams():
+    sentence = "此外，太原理工大学青年教师寇立伟博士将于11月中旬出发前往南极。"
+    assert _spans_of("中国第38次南极科考队什么时候出发的？", sentence) == []
+    assert _spans_of("寇立伟什么时候出发前往南极？", sentence) == ["11月中旬"]
