@@ -144,6 +144,17 @@ def gather(
     candidates: list[Candidate] = []
     seen: set[tuple[str, int]] = set()
     missing_of: dict[str, tuple[float, float, float]] = {}
+    # What the question requires of every sentence, read once.
+    streets = [c for c in analysis.constraints if c.kind == "place" and _STREET.search(str(c.value))]
+    # Required even when the archive never prints it: a metric the pages lack (特等奖, 间接经费)
+    # is the commonest near miss, and refusing it beats guessing a reader's synonym.
+    focus = analysis.focus
+    # Who said a short quoted phrase (精致清徐): it is printed in the speaker's sentence or one beside it;
+    # a long quote is the gist of what was said, not its wording.
+    quoted = [c.text for c in analysis.constraints if c.kind == "quoted" and len(c.text) <= 20]
+    said = quoted if analysis.answer_type == "person" else []
+    editions = {int(c.value) for c in analysis.constraints if c.kind == "edition"}
+    current = _CURRENT_EDITION.search(analysis.text) is not None
     for passage in passages:
         chunk = passage.chunk
         article = _article_of(passage, library)
@@ -152,14 +163,6 @@ def gather(
         if failed[article.id]:
             continue
         sections = _sections(article) if article.kind == "roundup" else None
-        streets = [c for c in analysis.constraints if c.kind == "place" and _STREET.search(str(c.value))]
-        # Required even when the archive never prints it: a metric the pages lack (特等奖, 间接经费)
-        # is the commonest near miss, and refusing it beats guessing a reader's synonym.
-        focus = analysis.focus
-        # Who said a quoted phrase: it is printed in the speaker's sentence or the one either side.
-        said = _QUOTED_ASKED.findall(analysis.text) if analysis.answer_type == "person" else []
-        editions = {int(c.value) for c in analysis.constraints if c.kind == "edition"}
-        current = _CURRENT_EDITION.search(analysis.text) is not None
         if article.id not in missing_of:
             missing_of[article.id] = missing_nouns(analysis, article, library)
         missing, unseen, unseen_names = missing_of[article.id]
@@ -285,7 +288,6 @@ def _preference(
 
 #: The edition an article reports, asked without its number.
 _CURRENT_EDITION = re.compile(r"最近一届|最新一届|本届|这一?届|今年的?(?:进博会|农交会|博览会)")
-_QUOTED_ASKED = re.compile(r"“([^“”]{2,20})”")
 
 
 def _beside(phrase: str, body: str, start: int, end: int) -> bool:
