@@ -301,11 +301,16 @@ def asked_name_missing(analysis: QuestionAnalysis, quotes: Sequence[str]) -> boo
     第七届进博会山西展厅的主题是什么？ quoting a sentence about the crowds at the stand: it names
     no 主题, so the pages do not hold the answer.
     """
-    asked = _NAMED_ASKED.search(_TRAILING.sub("", analysis.text))
+    asked = _asked_name(_TRAILING.sub("", analysis.text))
+    return asked is not None and not any(asked[1] in quote or _QUOTED.search(quote) for quote in quotes)
+
+
+def _asked_name(question: str) -> tuple[re.Match[str], str] | None:
+    """Where ``question`` asks for a printed name, and the word naming its kind (主题, App…)."""
+    asked = _NAMED_ASKED.search(question)
     if asked is None:
-        return False
-    word = asked.group("a") or asked.group("b") or asked.group("c")
-    return not any(word in quote or _QUOTED.search(quote) for quote in quotes)
+        return None
+    return asked, asked.group("a") or asked.group("b") or asked.group("c")
 
 
 def named_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]] | None:
@@ -315,10 +320,10 @@ def named_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list
     建设); without such a term beside it the sentence answers instead.
     """
     question = _TRAILING.sub("", analysis.text)
-    asked = _NAMED_ASKED.search(question)
-    if asked is None or asks_several(analysis):
+    found = _asked_name(question)
+    if found is None or asks_several(analysis):
         return None
-    word = asked.group("a") or asked.group("b") or asked.group("c")
+    asked, word = found
     text = best.text
     near = [m.start() for m in re.finditer(re.escape(word), text)]
     if not near:
