@@ -203,7 +203,7 @@ def gather(
                 found = [
                     s
                     for s in typed_spans(text, analysis)
-                    if about_head(text, s, analysis.head, kind)
+                    if about_head(text, s, analysis.head, kind, analysis.text)
                     and not reports_another_period(analysis.text, text, s[0], _year_of(article.date))
                     and not about_wider_area(text, s, analysis)
                 ]

@@ -49,9 +49,9 @@ def name_phrases(text: str, suffix: re.Pattern[str], analysis: QuestionAnalysis)
     """Noun phrases ending in ``suffix`` (…有限公司, …街道), grown leftwards over nouns and names."""
     words = tagged(text)
     spans = []
-    for k, (s, e, _flag) in enumerate(words):
-        if not suffix.search(text[s:e]):
-            continue
+    for k, (s, e, flag) in enumerate(words):
+        if flag == "r" or not suffix.search(text[s:e]):
+            continue  # 我市, 本区, 该村: a pronoun names no place
         j = k
         # A firm's trade name is often read as an adjective or an idiom (山西|众诚|物业管理有限公司).
         flags = (*NOMINAL_FLAGS, "a", "i", "l", "ng", "m") if _FIRM_END.search(text[s:e]) else NOMINAL_FLAGS
@@ -111,6 +111,10 @@ _NAME_GOES_ON = re.compile(
 _NOT_A_DISTRICT = re.compile(r"(?:社区|小区|园区|景区|城区|市区|片区|校区|街区)$")
 _HOLDS = re.compile(r"(?:召开|举办|举行|主办|承办|开展|组织)")
 _AT = re.compile(r"(?:在|于|到|赴|至)$")
+#: 锦波生物是哪里的企业: the place a firm or person is from, printed at the head of its name.
+_WHOSE_PLACE = re.compile(r"([\u4e00-\u9fff]{2,}?)是?(?:哪里|哪儿|何地)的")
+#: 从哪里出发: the place asked is the one the action starts from, and its verb.
+_FROM_ASKED = re.compile(r"从(?:哪里|哪儿|什么地方|何处|何地)([\u4e00-\u9fff]{2})")
 
 
 def _named_places(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
@@ -167,10 +171,30 @@ def place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     if category == "区":
         # 哪个区 asks for a district, not a 社区 or 园区 (服务社区).
         spans = [(s, e) for s, e in spans if not _NOT_A_DISTRICT.search(text[s:e])]
+    whose = _WHOSE_PLACE.search(analysis.text)
+    if whose:
+        # 山西锦波生物医药股份有限公司 says where 锦波生物 is from; 嘉宾 elsewhere in the sentence does not.
+        head = whose.group(1)[:2]
+        return [(s, e) for s, e in spans if text.startswith(head, e)]
+    start = _FROM_ASKED.search(analysis.text)
+    if start:
+        # 雪龙号从哪里出发: 从位于上海的中国极地考察国内基地码头出发 answers with all that lies
+        # between 从 and the verb, not with 中国 at the head of the dock's name.
+        return _from_spans(text, start.group(1), analysis)
     if _VENUE_ASKED.search(analysis.text):
         # 大会在哪里召开: the venue is where something is held (在龙潭公园…举行), not any
         # place the sentence names (听取太原市圈建设峰会…).
         spans = [(s, e) for s, e in spans if _AT_VENUE.search(text, max(0, s - 2), s)]
+    return spans
+
+
+def _from_spans(text: str, verb: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
+    """The places ``text`` says the action ``verb`` starts from (从 X 出发 gives X)."""
+    spans = []
+    for found in re.finditer(r"从(?:位于)?([^，。！？；,、\s从]{2,24}?)" + re.escape(verb), text):
+        s, e = found.span(1)
+        if outside_question(text[s:e], analysis):
+            spans.append((s, e))
     return spans
 
 

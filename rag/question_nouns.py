@@ -137,6 +137,8 @@ def asked_category(words: tuple[tuple[str, str], ...]) -> str:
     at = next((k for k, (w, _) in enumerate(words) if _INTERROGATIVE.match(w)), None)
     if at is None:
         return ""
+    if words[at][0] in ("哪里", "哪儿", "何地") and words[at + 1 : at + 2] == (("的", "uj"),):
+        return ""  # 哪里的企业 asks where the firm is from: any place, not a kind of firm
     for word, flag in words[at + 1 : at + 3]:
         # 哪个村 asks for a 村: a one-character place word is a category too.
         if (flag.startswith(("n", "v")) and len(word) >= 2) or word in _PLACE_WORDS:
@@ -155,8 +157,10 @@ def head_noun(phrase: str) -> str:
     words = list(tag(phrase))
     if words and words[0][0] in ("是", "为"):
         words = words[1:]  # 有几家是太原的: the copula before the counted thing
-    for word, flag in words:
-        if flag.startswith("n") or flag in ("j", "vn"):
+    for k, (word, flag) in enumerate(words):
+        # 日间|照料中心: a time word qualifies the noun after it, 今年|参加 names nothing counted.
+        qualifies = flag == "t" and k + 1 < len(words) and words[k + 1][1].startswith("n")
+        if flag.startswith("n") or flag in ("j", "vn") or qualifies:
             run.append(word)
         else:
             break  # 多少人次参加南极科考: a verb first, so nothing counted is named

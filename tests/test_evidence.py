@@ -619,3 +619,45 @@ def test_a_date_of_one_persons_departure_is_not_the_teams():
     sentence = "此外，太原理工大学青年教师寇立伟博士将于11月中旬出发前往南极。"
     assert _spans_of("中国第38次南极科考队什么时候出发的？", sentence) == []
     assert _spans_of("寇立伟什么时候出发前往南极？", sentence) == ["11月中旬"]
+
+
+def test_where_from_is_what_lies_between_cong_and_the_verb():
+    sentence = "中国第38次南极科学考察队近日从位于上海的中国极地考察国内基地码头出发，前往南极中山站。"
+    assert _spans_of("雪龙号从哪里出发？", sentence) == ["上海的中国极地考察国内基地码头"]
+
+
+def test_where_a_firm_is_from_is_the_place_heading_its_name():
+    named = "作为山西锦波生物医药股份有限公司国际销售部总经理，她深知这个舞台的魅力。"
+    assert _spans_of("锦波生物是哪里的企业？", named) == ["山西"]
+    # 我市 is a pronoun, 嘉宾 the tagger's noise: neither says where a firm is from.
+    assert _spans_of("美特好集团是哪里的企业？", "丰富我市居民的购物选择，活跃我市零售市场。") == []
+    assert _spans_of("锦波生物是哪里的企业？", "锦波生物的展台前嘉宾云集。") == []
+
+
+def test_a_count_is_of_the_noun_printed_with_it_and_not_per_unit():
+    from rag.evidence_spans import about_head, about_wider_area
+
+    plan = (
+        "建设1所区级老年医养照护中心,在全区14个街道各设立1至2所街道级社区养老服务中心,"
+        "每个村(社区)建设1所日间照料中心。"
+    )
+    built = (
+        "目前,已建成28所社区养老服务中心(在建和已建成的社区养老幸福工程9个,数量居全省第一)、"
+        "45所社区日间照料中心。"
+    )
+
+    def kept(question, sentence):
+        analysis = analyze(question)
+        return [
+            sentence[s:e]
+            for s, e in typed_spans(sentence, analysis)
+            if about_head(sentence, (s, e), analysis.head, analysis.expectation.kind, analysis.text)
+            and not about_wider_area(sentence, (s, e), analysis)
+        ]
+
+    assert kept("万柏林区有多少所日间照料中心？", plan) == []
+    assert kept("万柏林区有多少所日间照料中心？", built) == ["45所"]
+    assert kept("万柏林区建成了多少所社区养老服务中心？", built) == ["28所"]
+    assert kept("万柏林区有多少个社区养老服务中心？", plan + built) == []
+    # Asked per unit, the figure per unit answers.
+    assert kept("万柏林区每个村建设几所日间照料中心？", plan) == ["1所"]
