@@ -455,7 +455,7 @@ def test_an_answer_from_another_passage_gives_the_extractive_answer(gguf_file, p
         "太原市图书馆自习室情况如何？", passages
     )
     assert answer.generator == "extractive" and "座无虚席" in answer.text
-    assert "回答该问题的句子" in answer.notice
+    assert "回答该问题的" in answer.notice
 
 
 def test_a_model_that_declines_what_the_passages_answer_gives_the_extractive_answer(gguf_file, passages):
@@ -489,3 +489,16 @@ def test_warm_up_loads_the_model_and_a_failure_leaves_answers_extractive(tmp_pat
     )
     pipeline.warm_up()  # does not raise: the service starts
     assert loads == ["load"] and "did not load" in caplog.text
+
+
+def test_a_model_answer_without_the_stated_answer_gives_the_extractive_answer(gguf_file, passages):
+    # Every word is printed in the cited article: only the task is another person's.
+    question = "王煜尘将参加什么任务？"
+    engine = SlowEngine(["王煜尘将参加南大洋海域水文环境调查任务[2]。"], delay=0)
+    answer = local_generator(gguf_file, engine, deadline=30).generate(question, passages)
+    assert answer.generator == "extractive" and "越冬考察任务" in answer.text
+    assert "回答没有给出资料中回答该问题的内容" in answer.notice
+    # Stated in other words, the same answer is kept.
+    engine = SlowEngine(["王煜尘将参加南极中山站历时500多天的越冬考察任务[2]。"], delay=0)
+    answer = local_generator(gguf_file, engine, deadline=30).generate(question, passages)
+    assert answer.generator == "local" and "越冬考察" in answer.text
