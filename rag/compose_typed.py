@@ -147,6 +147,9 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
     right = re.split(r"[，,；;？?]", right)[0]
     if right and span and right[0] == span[-1] and right[0] in _COUNTER_CHARS:
         right = right[1:]  # 多少幅作品 → 一百二十幅作品, not 一百二十幅幅作品
+    unit = re.search(r"(?<=[\d十百千万])[\u4e00-\u9fff]{2,3}$", span)
+    if unit and right.startswith(unit.group(0)):
+        right = right[len(unit.group(0)) :]  # 多少分钟 → 20分钟, not 20分钟分钟
     if analysis.category and right.startswith(analysis.category) and span.endswith(analysis.category[-2:]):
         right = right[len(analysis.category) :]  # 哪家物业公司的合作 → 山西众诚物业管理有限公司的合作
     if len(right) > 12 or (re.search(_NAMED_BODY, span) and re.fullmatch(rf"\w{{0,6}}{_NAMED_BODY}", right)):

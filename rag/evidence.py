@@ -25,6 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
+from rag.answer_types import person_names
 from rag.evidence_match import (
     abbreviates,
     about_another_district,
@@ -129,6 +130,19 @@ _STREET = re.compile(r"(?:路|街|大道)$")
 _COUNTERPART_ASKED = re.compile(r"[和与跟同给为向]谁|[和与跟同给为向](?:哪家|哪个|哪些)")
 _SPEECH = re.compile(r"表示|说|指出|介绍|认为|强调|坦言|感慨")
 _NEW_NAME = re.compile(r"[“《]([^”》]{2,30})[”》]")
+#: The whole a figure is taken of (占全国, 全省第一), and how the paper also writes it.
+_SCOPES = {
+    "全国": ("全国", "我国", "国内"),
+    "全省": ("全省", "我省", "省内"),
+    "全市": ("全市", "我市", "市内"),
+}
+
+
+def _another_scope(text: str, scope: str) -> bool:
+    """Whether ``text`` speaks of another whole than the question's ``scope`` and never of it."""
+    if any(w in text for w in _SCOPES[scope]):
+        return False
+    return any(w in text for name, words in _SCOPES.items() if name != scope for w in words[:1])
 
 
 def gather(
@@ -155,6 +169,7 @@ def gather(
     said = quoted if analysis.answer_type == "person" else []
     editions = {int(c.value) for c in analysis.constraints if c.kind == "edition"}
     current = _CURRENT_EDITION.search(analysis.text) is not None
+    scope = next((name for name, words in _SCOPES.items() if any(w in analysis.text for w in words)), "")
     for passage in passages:
         chunk = passage.chunk
         article = _article_of(passage, library)
@@ -177,6 +192,8 @@ def gather(
                 # 第七届 asked; the article recalls it, but this sentence is about 本届 (第八届).
                 # 最近一届 asked: a sentence recalling 第六届 is about an earlier one.
                 continue
+            if scope and _another_scope(text, scope):
+                continue  # 占全国的比例 asked; the sentence's 80% is a share of 全省
             if focus and not all(_mentions(word, article, start, end) for word in focus):
                 continue  # 产值达到多少 asked; the sentence's figure measures 配套率
             if said and not all(_beside(word, article.body, start, end) for word in said):
@@ -213,7 +230,7 @@ def gather(
             cov = coverage(weights, text, context)
             dense = float(query[0] @ vector) if query is not None and vector is not None else 0.0
             apart = nouns_apart(analysis, text, article.title, library)
-            bonus = _preference(analysis, text, spans, missing, apart) + 0.02 / passage.rank
+            bonus = _preference(analysis, text, spans, missing, apart, article.body) + 0.02 / passage.rank
             score = model.score(cov, dense, missing, unseen, unseen_names, apart) + bonus
             candidates.append(
                 Candidate(
@@ -247,6 +264,7 @@ def _preference(
     spans: Sequence[tuple[int, int]],
     missing: float = 0.0,
     apart: float = 0.0,
+    body: str = "",
 ) -> float:
     """Small fixed preferences among sentences of the same article (not part of the calibrated model).
 
@@ -267,6 +285,7 @@ def _preference(
         and analysis.category in local(normalize_for_match(text))
         and not missing
         and apart <= 0.5  # 晋悦诚…展出的是什么产品: not a colleague's 文创产品 two sentences on
+        and not _subject_elsewhere(analysis, text, body)
     ):
         bonus += 0.5  # 有什么感受: the sentence stating the 感受, not the one naming the man
     if spans and _COUNTERPART_ASKED.search(analysis.text):
@@ -284,6 +303,22 @@ def _preference(
         # 哪款游戏 / 什么主题: a sentence introducing a quoted name answers it.
         bonus += 0.1 * any(outside_question(m.group(1), analysis) for m in _NEW_NAME.finditer(text))
     return bonus
+
+
+def _subject_elsewhere(analysis: QuestionAnalysis, text: str, body: str) -> bool:
+    """Whether ``text`` is about another person than the question's fullest name, which the article prints.
+
+    极地科考团队长期从事什么工作: the sentence naming the 团队 answers, not a colleague's
+    sentence ending in …等工作.
+    """
+    names = [str(c.value) for c in analysis.constraints if c.kind in ("organisation", "person")]
+    name = max(names, key=len, default="")
+    if not (len(name) >= 4 and name in body and name not in text):
+        return False
+    from rag.parse import is_person_name  # the parser imports the answerer's modules
+
+    # 该公司/该项目 stands for the name; another person named in the sentence is its subject instead.
+    return any(p not in analysis.text and is_person_name(p) for p in person_names(text))
 
 
 #: The edition an article reports, asked without its number.

@@ -45,7 +45,7 @@ _NUMBER_SPAN = re.compile(
 )
 _DATE_SPAN = re.compile(
     r"(?:(?:\d{4}|[二〇一九零]{4})年)?\d{1,2}月\d{1,2}[日号](?:\d{1,2}时)?(?:(?:至|到|—|-|~)(?:\d{1,2}月)?\d{1,2}[日号](?:\d{1,2}时)?)?"
-    r"|(?:\d{4}年)?\d{1,2}月(?:[上中下]旬|底|初)?|\d{4}年(?:[上下]半年|底|初)?|\d{1,2}[日号]"
+    r"|(?:\d{4}年)?\d{1,2}月(?:[上中下]旬|底|初)?|\d{4}年(?:[上下]半年|底|初)?|(?<![第\d])\d{1,2}[日号]"
     r"|(?:每周|周|星期)[一二三四五六日天](?:(?:和|、|至)(?:周|星期)?[一二三四五六日天])*"
     r"|[今去明前]年|上午|下午|晚上|当晚|当天"
 )
@@ -54,6 +54,8 @@ _ROLE_BEFORE_NAME = re.compile(
 )
 
 
+#: 在谁的指导下组建: the answer is whoever 在…的指导下 names.
+_UNDER_WHOM = re.compile(r"在谁的([\u4e00-\u9fff]{2})下")
 _ORDINAL_SPAN = re.compile(r"第\s*[一二三四五六七八九十百零\d]+\s*[届次期窟批轮号名位站]")
 _PEOPLE_SPAN = re.compile(r"居民|市民|群众|游客|负责人|消费者|客商|老人|学生|师生|志愿者|村民|家长|孩子")
 #: Before a group noun, a word making it an object (将居民的诉求, 让居民): no one acting.
@@ -140,6 +142,11 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         return []
     kind = expected.kind
     spans: list[tuple[int, int]] = []
+    under = _UNDER_WHOM.search(analysis.text)
+    if kind == "person" and under:
+        # 在谁的指导下: the one 在…的指导下 names (古交市农业农村局), whoever else acts in the sentence.
+        pattern = r"在([^，。！？；,在]{2,24}?)的" + re.escape(under.group(1)) + "下"
+        return [m.span(1) for m in re.finditer(pattern, text) if outside_question(m.group(1), analysis)]
     if kind == "person":
         # …煤研石基材料覆岩…” is a project's name, not 石基材 the person.
         quoted = _quoted(text)
@@ -161,6 +168,10 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         unit = re.search(r"第几(\S)", analysis.text)
         units = unit.group(1) if unit and unit.group(1) not in "届次期" else "届次期"
         spans = [(s, e) for s, e in spans if text[e - 1] in units]
+        then = re.search(r"第几\S([\u4e00-\u9fff]{2})", analysis.text)
+        if then and then.group(1) in text:
+            # 第几次登上南极大陆: 参加第36次南极考察后第二次登上… is answered by the 第二次 that 登上 follows.
+            spans = [(s, e) for s, e in spans if then.group(1) in text[e : e + 3]]
     elif kind == "place":
         spans = place_spans(text, analysis)
     elif kind == "phone":

@@ -62,6 +62,10 @@ _NEWS_CAME = re.compile(r"传来|获悉|了解到|发布消息|消息|讯")
 _EVENT_NOUN = re.compile(r"培训|会议|大会|比赛|演练|仪式|典礼|论坛|峰会|发布会|推介会|签约|活动|展览|开幕式")
 
 
+#: The act a when-question asks the date of (哪天**发布**的, 什么时候**举办**).
+_ASKED_VERB = re.compile(r"(?:哪一?天|什么时候|何时|几月几[日号]|几号)([\u4e00-\u9fff]{2})")
+
+
 def dates_another_event(text: str, span_start: int, analysis: QuestionAnalysis) -> bool:
     """Whether the date at ``span_start`` dates an event the question does not ask about.
 
@@ -81,7 +85,16 @@ def dates_another_event(text: str, span_start: int, analysis: QuestionAnalysis) 
     # 太原理工大学11月7日传来喜讯，…考察队近日从上海出发: the date is when the news came.
     after = _DATE_THEN.match(text, span_start)
     news = after is not None and _NEWS_CAME.match(text, after.end()) is not None
-    return news and not any(verb in analysis.text for verb in _NEWS_VERBS)
+    if news and not any(verb in analysis.text for verb in _NEWS_VERBS):
+        return True
+    # 调度令是哪天发布的 asked; 7月28日…发布…调度令，明确7月29日0时至…: a date in a clause after
+    # the one printing the verb is what the act set (its term), not when it happened.
+    asked = _ASKED_VERB.search(analysis.text)
+    if asked:
+        verb = asked.group(1)
+        at = text.find(verb)
+        return 0 <= at < clause_start and verb not in text[clause_start:]
+    return False
 
 
 __all__ = ["dates_another_event", "event_printed"]

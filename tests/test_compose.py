@@ -26,6 +26,8 @@ from rag.question import analyze
         ("第八届进博会山西展厅 那它包含多少家企业？", "26家", "第八届进博会山西展厅包含26家企业"),
         # A named organisation is not followed by the question's own 太原企业.
         ("品鉴的是哪家太原企业？", "水塔醋业股份有限公司", "品鉴的是水塔醋业股份有限公司"),
+        # The unit after 多少 is in the span already.
+        ("建筑工地喷淋洒水每次不低于多少分钟？", "20分钟", "建筑工地喷淋洒水每次不低于20分钟"),
     ],
 )
 def test_the_span_takes_the_place_of_the_interrogative(question, span, expected):

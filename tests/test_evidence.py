@@ -661,3 +661,43 @@ def test_a_count_is_of_the_noun_printed_with_it_and_not_per_unit():
     assert kept("万柏林区有多少个社区养老服务中心？", plan + built) == []
     # Asked per unit, the figure per unit answers.
     assert kept("万柏林区每个村建设几所日间照料中心？", plan) == ["1所"]
+
+
+def test_which_time_is_the_ordinal_the_asked_verb_follows():
+    sentence = "这也是王煜尘在参加第36次南极考察后第二次登上南极大陆。"
+    assert _spans_of("王煜尘是第几次登上南极大陆？", sentence) == ["第二次"]
+    assert "第36次" in _spans_of("王煜尘参加过第几次南极考察？", sentence)
+
+
+def test_the_asked_category_prefers_a_sentence_naming_the_subject_the_article_prints():
+    from rag.evidence import _preference
+
+    analysis = analyze("太原理工大学极地科考团队长期从事什么工作？")
+    colleague = "青年教师寇立伟博士将随船开展冰海两用浮标的测试与投放等工作。"
+    team = "太原理工大学极地科考团队长期从事南北极科考装备的研发。"
+    assert _preference(analysis, colleague, (), body=colleague + team) < 0.5
+    assert _preference(analysis, colleague, (), body=colleague) >= 0.5
+
+
+def test_under_whose_guidance_is_who_the_phrase_names():
+    sentence = (
+        "古交市邢家社乡积极响应，在古交市农业农村局的指导下，组织全乡党员干部和青年志愿者组成助农服务队。"
+    )
+    assert _spans_of("邢家社乡助农服务队是在谁的指导下组建的？", sentence) == ["古交市农业农村局"]
+
+
+def test_a_date_set_by_an_act_is_not_the_day_of_the_act():
+    sentence = "7月28日下午,市领导小组办公室发布第10号调度令,明确7月29日0时至7月31日24时,加严管控措施。"
+    assert _spans_of("第10号调度令是哪天发布的？", sentence)[:1] == ["7月28日"]
+    assert "7月29日0时至7月31日24时" not in _spans_of("第10号调度令是哪天发布的？", sentence)
+    # 第10号 is a label, not the tenth of a month.
+    assert "10号" not in _spans_of("调度令什么时候发布？", sentence)
+
+
+def test_a_share_of_another_whole_does_not_answer():
+    from rag.evidence import _another_scope
+
+    sentence = "太原外贸总量占全省的80%左右,对全省开放发展具有重要牵引作用。"
+    assert _another_scope(sentence, "全国")
+    assert not _another_scope(sentence, "全省")
+    assert not _another_scope("我省外贸总量占全国的3%。", "全国")
