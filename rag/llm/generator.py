@@ -292,21 +292,26 @@ def _disagrees(
     """
     analysis = scorer.analyze(question)
     text = normalize_for_match(result.text)
+    said = _bigrams(result.text)
+    # What the answer states beyond the question, a headline it names (《…》的记者是) left out.
+    stated = _bigrams(re.sub(r"《[^》]*》", "", checked.text)) - _bigrams(question)
+    short = len(normalize_for_match(_MARKERS.sub("", checked.text))) <= SHORT_ANSWER and bool(stated)
+    missed = f"回答没有给出资料中符合问题的{analysis.answer_type or '答案'}"
     if analysis.expectation is not None:
         candidates, _ = scorer.evidence(analysis, passages)
         spans = {normalize_for_match(c.text[s:e]) for c in candidates for s, e in c.spans} - {""}
-        stated = {span for span in spans if span in normalize_for_match(checked.text)}
-        wanted = stated or spans
-        if wanted and not any(span in text for span in wanted):
-            return f"回答没有给出资料中符合问题的{analysis.answer_type or '答案'}"
-        return ""
-    said = _bigrams(result.text)
-    stated = _bigrams(checked.text) - _bigrams(question)
-    if len(normalize_for_match(_MARKERS.sub("", checked.text))) <= SHORT_ANSWER and stated:
+        stated_spans = {span for span in spans if span in normalize_for_match(checked.text)}
+        if stated_spans:
+            return "" if any(span in text for span in stated_spans) else missed
+        if not short:
+            return missed if spans and not any(span in text for span in spans) else ""
+        # Else the short answer came from elsewhere (a byline, a bridge): its wording decides.
+    if short and len(stated & said) < AGREEMENT * len(stated):
         # The answerer stated a short answer (携手进博 共谋发展, “我的太原”App, 李静): a model
         # answer without most of it answers something else, however well its words are printed.
-        if len(stated & said) < AGREEMENT * len(stated):
-            return "回答没有给出资料中回答该问题的内容"
+        return "回答没有给出资料中回答该问题的内容"
+    if analysis.expectation is not None:
+        return ""  # a typed answer is checked by what it states, not by its wording
     if said and len(said & _bigrams(_quoted_context(checked, passages))) < AGREEMENT * len(said):
         return "回答的内容不是资料中回答该问题的句子"
     return ""

@@ -502,3 +502,18 @@ def test_a_model_answer_without_the_stated_answer_gives_the_extractive_answer(gg
     engine = SlowEngine(["王煜尘将参加南极中山站历时500多天的越冬考察任务[2]。"], delay=0)
     answer = local_generator(gguf_file, engine, deadline=30).generate(question, passages)
     assert answer.generator == "local" and "越冬考察" in answer.text
+
+
+def test_a_byline_answer_is_not_replaced_by_another_person_of_the_article(passages):
+    from rag.llm.generator import _disagrees
+    from rag.llm.grounding import GroundingResult
+    from rag.types import Answer
+
+    # The pipeline answers a byline from the article's reporters, not from a sentence's span.
+    question = "太原理工大学两人参加南极科考的报道，记者是谁？"
+    checked = Answer(question, "《太原理工大学两人参加中国第38次南极科考》的记者是尹哲。[1]", False)
+    scorer = ExtractiveGenerator()
+    other = GroundingResult(text="记者是王煜尘[2]。")
+    assert _disagrees(scorer, question, checked, other, passages)
+    same = GroundingResult(text="这篇报道的记者是尹哲[2]。")
+    assert _disagrees(scorer, question, checked, same, passages) == ""
