@@ -105,13 +105,17 @@ def nouns_apart(
 
 
 def term_weights(analysis: QuestionAnalysis, library: Library | None) -> dict[str, float]:
-    """idf weight of each question term the archive has printed (unseen words never count against)."""
+    """idf weight of each question term; a word the archive's index never saw is negative: it
+    counts for a sentence printing it and never against one that does not."""
     terms = [t for t in analysis.terms if normalize_for_match(t)]
     terms = [t for t in terms if not any(t != o and t in o for o in terms)]
     weights: dict[str, float] = {}
     for term in terms:
+        unseen = False
         if library is not None:
-            if library.document_frequency(term) == 0:
+            # Unseen as a token is not unprinted: jieba cut 谭姝淘 as one word, the question 谭姝|淘.
+            unseen = library.document_frequency(term) == 0
+            if unseen and len(term) < 2:
                 continue
             idf = library.idf(term)
         else:
@@ -119,23 +123,27 @@ def term_weights(analysis: QuestionAnalysis, library: Library | None) -> dict[st
         weight = max(idf, 0.1) * (0.5 if len(term) == 1 else 1.0)
         if analysis.category and term in analysis.category:
             weight *= 2.0  # 有什么感受: the sentence about the 感受 answers, not the one naming the man
-        weights[local(normalize_for_match(term))] = weight
+        # An unseen word counts only where it is printed (a negative weight says so).
+        weights[local(normalize_for_match(term))] = -weight if unseen else weight
     return weights
 
 
 def coverage(weights: dict[str, float], sentence: str, context: str) -> float:
     """Weighted share of question terms in ``sentence``, with 0.5 credit for those only in ``context``."""
-    total = sum(weights.values())
-    if not total:
-        return 0.0
     norm = without_asides(sentence)
-    got = 0.0
+    total = got = 0.0
     for term, weight in weights.items():
+        if weight < 0:
+            # Never counted against a sentence: only where it is printed.
+            if term in norm:
+                total, got = total - weight, got - weight
+            continue
+        total += weight
         if term in norm:
             got += weight
         elif term in context:
             got += 0.5 * weight
-    return got / total
+    return got / total if total else 0.0
 
 
 @dataclass(frozen=True)

@@ -701,3 +701,23 @@ def test_a_share_of_another_whole_does_not_answer():
     assert _another_scope(sentence, "全国")
     assert not _another_scope(sentence, "全省")
     assert not _another_scope("我省外贸总量占全国的3%。", "全国")
+
+
+def test_a_word_the_index_never_saw_counts_only_where_it_is_printed():
+    from rag.evidence_score import coverage, term_weights
+
+    class Library:
+        """An archive whose tokenizer kept 谭姝淘 whole: 谭姝 was never seen as a token."""
+
+        def document_frequency(self, token):
+            return 0 if token in ("谭姝", "淘", "几岁") else 3
+
+        def idf(self, token):
+            return 2.0
+
+    weights = term_weights(analyze("谭姝淘几岁？"), Library())
+    assert weights["谭姝"] < 0 and "淘" not in weights
+    assert coverage(weights, "6岁的谭姝淘举着一袋子垃圾向爸爸展示。", "") == 1.0
+    assert coverage(weights, "29岁的米广荣说。", "") == 0.0
+    # Printed nowhere, it does not sink a sentence holding the seen words.
+    assert coverage({"从未": -2.0, "合唱团": 1.0}, "社区组建银发合唱团。", "") == 1.0
