@@ -517,3 +517,10 @@ def test_a_byline_answer_is_not_replaced_by_another_person_of_the_article(passag
     assert _disagrees(scorer, question, checked, other, passages)
     same = GroundingResult(text="这篇报道的记者是尹哲[2]。")
     assert _disagrees(scorer, question, checked, same, passages) == ""
+
+
+def test_a_model_answer_restating_the_question_gives_the_extractive_answer(gguf_file, passages):
+    engine = SlowEngine(["王煜尘将参加什么任务[2]。"], delay=0)
+    answer = local_generator(gguf_file, engine, deadline=30).generate("王煜尘将参加什么任务？", passages)
+    assert answer.generator == "extractive" and "越冬考察任务" in answer.text
+    assert "回答只是复述了问题" in answer.notice
