@@ -84,6 +84,8 @@ _RULES: list[tuple[re.Pattern[str], Expectation]] = [
         ),
         Expectation("date", _DATE),
     ),
+    # 侯森是什么职务: the title the paper prints right before the name (杏花岭区委书记侯森).
+    (re.compile(r"什么(?:职务|职位|职称|身份|头衔)|担任什么|任什么职"), Expectation("role")),
     (re.compile(rf"谁|哪位|姓名|(?:{_ROLE})[^，。？?]{{0,4}}叫什么"), Expectation("person")),
     (re.compile(r"多少分钟|几分钟"), Expectation("minutes", _quantity(r"分钟|小时"))),
     (re.compile(r"多少小时|几个小时|几小时"), Expectation("hours", _quantity(r"小时|分钟"))),

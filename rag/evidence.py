@@ -26,6 +26,7 @@ from typing import Protocol
 import numpy as np
 
 from rag.answer_types import person_names
+from rag.evidence_counts import about_head, about_wider_area
 from rag.evidence_match import (
     abbreviates,
     about_another_district,
@@ -37,7 +38,7 @@ from rag.evidence_match import (
     satisfies,
 )
 from rag.evidence_score import AnswerabilityModel, coverage, missing_nouns, nouns_apart, term_weights
-from rag.evidence_spans import COUNTERPART_MARKS, about_head, about_wider_area, outside_question, typed_spans
+from rag.evidence_spans import COUNTERPART_MARKS, outside_question, typed_spans
 from rag.question import QuestionAnalysis
 from rag.question_constraints import Constraint, dictionary_frequency
 from rag.text import answer_sentences, normalize_for_match

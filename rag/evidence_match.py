@@ -218,6 +218,11 @@ def reports_another_period(question: str, sentence: str, span_start: int, articl
     own_year = _YEAR_OF_FIGURE.search(clause)
     if asked_years and own_year and int(own_year.group(1)) not in asked_years:
         return True  # 2023年 asked; 由2017年的60微克/立方米下降至2022年的44微克 prints other years' figures
+    relative = [(clause.rfind(word), back) for word, back in _RELATIVE_YEARS.items() if word in clause]
+    if asked_years and article_year and not own_year and relative:
+        # 去年上半年 asked; 今年上半年…由47户增加到51户 in a 2023 article is 2023's figure.
+        if article_year - max(relative)[1] not in asked_years:
+            return True
     if _WHOLE_YEAR.search(question) and _PART_OF_YEAR.search(clause) and not _WHOLE_YEAR.search(clause):
         return True
     return bool(_ACTUAL.search(question) and _PLANNED.search(clause) and not _PLANNED.search(question))

@@ -2,8 +2,7 @@
 
 :func:`typed_spans` finds the figures with their units, dates, names of people,
 organisations and places, and editions in a sentence that the question does not already
-state; :func:`about_head` keeps a figure only when the thing counted (多少家**企业**) is in
-its clause.
+state; :mod:`rag.evidence_counts` decides whose figure a span is.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ from rag.evidence_places import (
 )
 from rag.evidence_when import dates_another_event, event_printed
 from rag.question import QuestionAnalysis
-from rag.question_constraints import dictionary_frequency, tag
+from rag.question_constraints import dictionary_frequency
 from rag.text import normalize_for_match
 
 #: A question asking by how much something changed, and the words printing a change before a figure.
@@ -54,6 +53,8 @@ _ROLE_BEFORE_NAME = re.compile(
 )
 
 
+#: The figure a change started from is asked (原来有多少, 由多少增加到…).
+_START_ASKED = re.compile(r"原来|原有|此前|之前|以前|起初|[由从](?:多少|几)")
 #: 在谁的指导下组建: the answer is whoever 在…的指导下 names.
 _UNDER_WHOM = re.compile(r"在谁的([\u4e00-\u9fff]{2})下")
 _ORDINAL_SPAN = re.compile(r"第\s*[一二三四五六七八九十百零\d]+\s*[届次期窟批轮号名位站]")
@@ -159,9 +160,15 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     elif kind == "organisation":
         spans = name_phrases(text, ORG_END, analysis)
         spans += [(s, e) for s, e, f in tagged(text) if f == "nt" and outside_question(text[s:e], analysis)]
+        items = [title for title in _role_spans(text, analysis, titled=False)]
+        if items:
+            # 黄继忠是哪所大学的: 上海大学…院长黄继忠, not 复旦大学 of the next name in the list.
+            spans = [(s, e) for s, e in spans if any(a <= s and e <= b for a, b in items)]
         if analysis.category in ("公司", "企业"):
             # 哪家公司 is not answered by the venue someone went to (奔赴国家会展中心).
             spans = [(s, e) for s, e in spans if not NOT_A_FIRM.search(text[s:e])]
+    elif kind == "role":
+        spans = _role_spans(text, analysis)
     elif kind == "ordinal":
         spans = [m.span() for m in _ORDINAL_SPAN.finditer(text) if outside_question(m.group(0), analysis)]
         # 第几窟 is answered by a 第N窟, 第几届 (or 哪届) by a 第N届/次/期.
@@ -217,6 +224,14 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
             # 比去年大了多少: a change is answered by a figure printed as one (增长20%, 比…多), not
             # by the size itself (面积435平方米).
             spans = [(s, e) for s, e in spans if _CHANGE_PRINTED.search(text, max(0, s - 12), s)]
+        if not _START_ASKED.search(analysis.text):
+            # 增加到多少户, 有多少户: 由47户增加到51户 is answered by where it rose to, not from.
+            ends = [s for s, _ in spans if text[max(0, s - 1) : s] in ("到", "至")]
+            spans = [
+                (s, e)
+                for s, e in spans
+                if not (text[max(0, s - 1) : s] in ("由", "从") and any(t > s for t in ends))
+            ]
     # Longest first among overlapping spans, then in reading order.
     spans = sorted(set(spans), key=lambda se: (se[0], -(se[1] - se[0])))
     kept: list[tuple[int, int]] = []
@@ -225,6 +240,21 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
             continue
         kept.append((s, e))
     return kept
+
+
+def _role_spans(text: str, analysis: QuestionAnalysis, titled: bool = True) -> list[tuple[int, int]]:
+    """What is printed right before the asked person's name in its list item (杏花岭区委书记|侯森).
+
+    With ``titled``, only an item ending in a title (书记, 院长…) counts.
+    """
+    spans = []
+    for person in (str(c.value) for c in analysis.constraints if c.kind == "person"):
+        for found in re.finditer(re.escape(person), text):
+            start = max(text.rfind(p, 0, found.start()) for p in "，,、；;。：:（(“”") + 1
+            title = text[start : found.start()]
+            if len(title) >= 2 and (not titled or _ROLE_BEFORE_NAME.search(title[-4:])):
+                spans.append((start, found.start()))
+    return spans
 
 
 def _names_owner(text: str, span: tuple[int, int], analysis: QuestionAnalysis) -> bool:
@@ -239,141 +269,4 @@ def _names_owner(text: str, span: tuple[int, int], analysis: QuestionAnalysis) -
     return all(local(n) in clause or abbreviates(local(n), clause) for n in (*nouns, *names))
 
 
-#: Words that make a figure the province's or the country's, not the city's (全省26家优质企业).
-_WIDER_AREA = re.compile(r"全省|全国|省内|国内|全球|全世界")
-
-
-def about_wider_area(text: str, span: tuple[int, int], analysis: QuestionAnalysis) -> bool:
-    """Whether the figure at ``span`` counts a whole province or country while the question asks about a city.
-
-    太原有几家企业参展: 包含全省26家优质企业，…其中位于我市的有7家 — 26家 is the province's.
-    """
-    places = [str(c.value) for c in analysis.constraints if c.kind == "place"]
-    if not places or _WIDER_AREA.search(analysis.text):
-        return False
-    clause_start = max(text.rfind(p, 0, span[0]) for p in "，,；;。：:") + 1
-    before = text[clause_start : span[0]]
-    # (…数量居全省第一)、45所: a closed aside is about what it follows, not the figure after it.
-    before = before[max(before.rfind(")"), before.rfind("）")) + 1 :]
-    return bool(_WIDER_AREA.search(before)) and not any(local(p) in local(before) for p in places)
-
-
-_HEAD_KINDS = ("count:", "people", "number")
-_PER_UNIT = re.compile(r"每[个所家村户人名位]|各(?:设立|设|建设|建|有|配备|配|选派|派)")
-_PER_UNIT_ASKED = re.compile(r"[每各]|平均")
-
-
-def _another_kind_counted(clause: str, head: str) -> bool:
-    """Whether ``clause`` counts another kind of the head's noun (绿色工厂4家 for 智能工厂).
-
-    The question's modifier (智能) is not printed, and the noun is printed after another
-    word: the figure counts those, not the ones asked about.  A place as modifier (太原企业)
-    is left to the place constraint, since the paper writes 我市 or nothing.
-    """
-    words = tag(head)
-    if len(words) < 2 or words[0][1].startswith("ns"):
-        return False
-    noun, modifier = local(words[-1][0]), local("".join(w for w, _ in words[:-1]))
-    if len(noun) < 2 or modifier in clause:
-        return False
-    tokens = tag(clause)
-    for (before, flag), (word, _) in zip(tokens, tokens[1:], strict=False):
-        # A noun or attribute word right before the noun qualifies it (绿色|工厂); a verb does not
-        # (获批|项目 counts the 项目 asked about).
-        if local(word) == noun and flag[:1] in ("n", "a", "b") and len(before) >= 2 and before not in head:
-            return True
-    return False
-
-
-def _counts_another_noun(side: str, head: str, before: bool = False) -> bool:
-    """Whether the nouns printed right after (or right before) a figure count another thing than the head.
-
-    A Chinese noun phrase ends in its head: 在全区14个街道各设立… counts 街道, 45所社区日间照料中心
-    counts 照料中心, …社区养老幸福工程9个 counts 工程, none of them the 服务中心 asked about; 7家太原企业
-    still counts 企业.
-    """
-    words = list(tag(side))
-    if before:
-        words.reverse()  # the run that ends at the figure
-    run: list[str] = []
-    for word, flag in words:
-        if run and not before and flag in ("q", "k") and len(word) == 1:
-            continue  # 街道|级|社区养老服务中心: a one-character suffix joins the run
-        if not (flag.startswith(("n", "j", "b", "t", "vn")) or (run and flag == "a")):
-            break
-        run.append(local(word))
-        if before:
-            break  # the noun right before the figure is what it counts (幸福工程9个)
-    # A place before the head is left to the place constraint (太原|企业 counts 企业).
-    heads = [local(w) for w, f in tag(head) if w.strip() and not f.startswith("ns")]
-    if not run or not heads:
-        return False
-    printed = "".join(reversed(run) if before else run)
-    tail = _tail(run if not before else run[::-1])
-    # 4000余名师生 counts 老师学生: the paper's contraction of the head counts as the head.
-    return (
-        _tail(heads) not in printed
-        and tail not in local(head)
-        and not (abbreviates(run[-1], head) and run[-1] not in head)
-    )
-
-
-def _noun_before_asked(before: str, question: str) -> bool:
-    """Whether the word right before a figure is one the question names (游客 in 接待游客3200人次)."""
-    words = list(tag(before))
-    return (
-        bool(words) and len(words[-1][0]) >= 2 and local(words[-1][0]) in local(normalize_for_match(question))
-    )
-
-
-def _nouns_follow(after: str) -> bool:
-    """Whether a noun follows at once (26家|优质企业), so the figure counts what comes after it."""
-    words = list(tag(after[:6]))
-    return bool(words) and words[0][1].startswith(("n", "j", "b", "t", "vn", "a"))
-
-
-def _tail(words: list[str]) -> str:
-    """The head noun of a phrase: its last word, with the word before when it is short (照料|中心)."""
-    return words[-1] if len(words[-1]) >= 3 or len(words) < 2 else words[-2] + words[-1]
-
-
-def about_head(text: str, span: tuple[int, int], head: str, kind: str, question: str = "") -> bool:
-    """Whether the counted thing (企业 in 多少家企业) is near the figure: same clause."""
-    clause_start = max(text.rfind(p, 0, span[0]) for p in "，,；;。：:") + 1
-    if (
-        kind.startswith("count:")
-        and _PER_UNIT.search(text, clause_start, span[0])
-        and not _PER_UNIT_ASKED.search(question)
-    ):
-        return False  # 每个村建设1所…, 14个街道各设立1至2所…: a figure per unit, not the total asked
-    if not head or not kind.startswith(_HEAD_KINDS):
-        return True
-    ends = [i for p in "，,；;。" if (i := text.find(p, span[1])) >= 0]
-    clause = local(normalize_for_match(text[clause_start : min(ends) if ends else len(text)]))
-
-    if (
-        _another_kind_counted(clause, head)
-        or _counts_another_noun(text[span[1] :], head)
-        # 幸福工程9个, (clause ends): the noun before counts; 全省26家企业: the noun after does.
-        or (
-            not _nouns_follow(text[span[1] :])
-            and _counts_another_noun(text[max(0, span[0] - 12) : span[0]], head, before=True)
-            # 接待游客3200人次 counts the 游客 the question names.
-            and not _noun_before_asked(text[max(0, span[0] - 12) : span[0]], question)
-        )
-    ):
-        return False
-    # Any noun of the run will do: 其中位于我市的有7家 counts 太原企业 (企业 understood).
-    if any(local(w) in clause for w, _ in tag(head) if len(w) >= 2):
-        return True
-    if clause.startswith("其中") and any(
-        local(w) in local(normalize_for_match(text[: span[0]])) for w, _ in tag(head) if len(w) >= 2
-    ):
-        return True  # 包含全省26家优质企业，…，其中位于我市的有7家: 其中 counts the same 企业
-    # The paper's contraction of a run of nouns counts too: 4000余名师生 for 老师学生.
-    return len(tag(head)) > 1 and any(
-        len(w) == 2 and abbreviates(w, head) and w not in head for w, _ in tag(clause)
-    )
-
-
-__all__ = ["COUNTERPART_MARKS", "about_head", "about_wider_area", "outside_question", "typed_spans"]
+__all__ = ["COUNTERPART_MARKS", "outside_question", "typed_spans"]

@@ -192,6 +192,8 @@ def _kind(text: str, expected: Expectation | None) -> tuple[QuestionKind, str | 
             return "when", expected.kind
         if expected.kind == "ordinal":
             return "edition", "edition"
+        if expected.kind == "role":
+            return "what", "role"
         return "quantity", expected.kind
     if _LIST.search(text):
         return "list", None

@@ -258,9 +258,17 @@ def _name_constraints(text: str, words: tuple[tuple[str, str], ...]) -> list[Con
 _NUMBERED_PART = re.compile(r"(?:地块|标段|片区|组团|期|区块|号楼)[一二三四五六七八九十]+")
 
 
+#: Numbered units other than editions (第12窟, 第3批, 第2轮): another number is another unit.
+_NUMBERED_UNIT = re.compile(rf"第\s*({_NUMERAL})\s*(窟|批|轮|标段|号楼)")
+
+
 def _figure_constraints(text: str) -> list[Constraint]:
     """Figures the question states (a 435平方米 展厅, 38次): an answer must be about them."""
     found = [Constraint("name", m.group(0), m.group(0)) for m in _NUMBERED_PART.finditer(text)]
+    for m in _NUMBERED_UNIT.finditer(text):
+        number = _int(m.group(1))
+        if number is not None:  # 云冈石窟第13窟 is not its 第12窟
+            found.append(Constraint("name", m.group(0), f"第{number}{m.group(2)}"))
     spans = [m.span() for m in _YEAR.finditer(text)] + [m.span() for m in _MONTH_DAY.finditer(text)]
     spans += [m.span() for m in _EDITION.finditer(text)]
     for m in _FIGURE.finditer(text):

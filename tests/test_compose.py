@@ -480,3 +480,9 @@ def test_a_name_asked_for_must_be_stated_by_the_quote():
     assert asked_name_missing(asked, ["在去年的第七届进博会山西展厅，山西工美产业联盟展位前客流不断。"])
     assert not asked_name_missing(asked, ["本届进博会以“表里山河·晋览未来”为主题。"])
     assert not asked_name_missing(analyze("山西展厅面积多大？"), ["展位前客流不断。"])
+
+
+def test_a_title_and_a_university_are_restated():
+    assert short_statement(analyze("侯森是什么职务？"), "杏花岭区委书记") == "侯森是杏花岭区委书记"
+    assert short_statement(analyze("李志荣担任什么职务？"), "副院长") == "李志荣担任副院长"
+    assert short_statement(analyze("黄继忠是哪所大学的？"), "上海大学") == "黄继忠是上海大学的"

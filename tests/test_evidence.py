@@ -93,7 +93,7 @@ def test_a_which_place_question_is_answered_by_a_place_of_that_kind_with_its_ful
 def test_a_count_is_a_figure_about_the_counted_thing_not_a_label():
     question = "山西财大应急疏散演练时，来了多少老师学生？"
     assert _spans(question, "演练模拟1号至3号学生公寓突发火灾。") == []
-    from rag.evidence_spans import about_head
+    from rag.evidence_counts import about_head
 
     sentence = "11月2日，山西财经大学开展应急疏散演练活动，4000余名师生参加演练。"
     span = sentence.index("4000余名"), sentence.index("4000余名") + 6
@@ -255,7 +255,7 @@ def test_an_edition_must_be_of_the_event_the_question_names():
     ],
 )
 def test_a_count_of_another_kind_of_thing_does_not_answer(sentence, head, counts_it):
-    from rag.evidence_spans import about_head
+    from rag.evidence_counts import about_head
 
     figure = next(m for m in re.finditer(r"\d+[家个]", sentence))
     assert about_head(sentence, figure.span(), head, "count:家") is counts_it
@@ -370,7 +370,7 @@ def test_a_phone_number_answers_only_for_the_office_the_question_names():
 
 def test_a_city_count_is_not_the_provinces_and_a_qizhong_clause_counts_the_same_thing():
     sentence = "面积435平方米的山西展厅将精彩亮相，包含全省26家优质企业，涉及多个板块，其中位于我市的有7家。"
-    from rag.evidence_spans import about_head, about_wider_area
+    from rag.evidence_counts import about_head, about_wider_area
 
     def kept(question):
         analysis = analyze(question)
@@ -635,7 +635,7 @@ def test_where_a_firm_is_from_is_the_place_heading_its_name():
 
 
 def test_a_count_is_of_the_noun_printed_with_it_and_not_per_unit():
-    from rag.evidence_spans import about_head, about_wider_area
+    from rag.evidence_counts import about_head, about_wider_area
 
     plan = (
         "建设1所区级老年医养照护中心,在全区14个街道各设立1至2所街道级社区养老服务中心,"
@@ -721,3 +721,39 @@ def test_a_word_the_index_never_saw_counts_only_where_it_is_printed():
     assert coverage(weights, "29岁的米广荣说。", "") == 0.0
     # Printed nowhere, it does not sink a sentence holding the seen words.
     assert coverage({"从未": -2.0, "合唱团": 1.0}, "社区组建银发合唱团。", "") == 1.0
+
+
+def test_a_numbered_cave_is_a_hard_constraint():
+    article = Article(
+        "a", "山西文物数字化", "像云冈石窟第12窟积木式等比例复制就是一项成功案例。", "p", "2022-07-29", "news"
+    )
+    # satisfies() lists the constraints an article fails.
+    assert satisfies(analyze("云冈石窟第13窟是怎么复制的？"), article)
+    assert not satisfies(analyze("云冈石窟第十二窟是怎么复制的？"), article)
+
+
+def test_a_figure_rose_to_is_the_one_after_dao_and_this_years_is_not_last_years():
+    from rag.evidence_match import reports_another_period
+
+    sentence = "杏花岭区今年上半年规模以上工业企业由47户增加到51户。"
+    assert _spans_of("杏花岭区今年上半年规上工业企业增加到多少户？", sentence) == ["51户"]
+    assert _spans_of("杏花岭区今年上半年规上工业企业有多少户？", sentence) == ["51户"]
+    assert _spans_of("杏花岭区上半年规上工业企业原来有多少户？", sentence) == ["47户", "51户"]
+    at = sentence.index("51户")
+    assert reports_another_period("杏花岭区去年上半年规上工业企业有多少户？", sentence, at, 2023)
+    assert not reports_another_period("杏花岭区今年上半年规上工业企业有多少户？", sentence, at, 2023)
+    assert not reports_another_period("杏花岭区2023年上半年规上工业企业有多少户？", sentence, at, 2023)
+
+
+def test_a_title_and_an_affiliation_are_what_is_printed_before_the_name():
+    assert _spans_of("侯森是什么职务？", "在合肥市考察学习后，杏花岭区委书记侯森感触很大。") == [
+        "杏花岭区委书记"
+    ]
+    assert _spans_of("侯森是什么职务？", "对于此次考察，侯森谈了三点特别的感受。") == []
+    experts = (
+        "研讨会上,上海大学文化遗产保护基础科学研究院院长黄继忠,"
+        "复旦大学文物与博物馆学系教授王金华等专家学者分别发言。"
+    )
+    assert "上海大学" in _spans_of("黄继忠是哪所大学的？", experts)
+    assert "复旦大学" not in _spans_of("黄继忠是哪所大学的？", experts)
+    assert "复旦大学" in _spans_of("王金华是哪所大学的？", experts)
