@@ -259,7 +259,8 @@ def restates_unprinted(analysis: QuestionAnalysis, statement: str, article: Arti
     said = local(normalize_for_match(statement))
     # Nouns, and the question's other nominal words (智能 of 智能工厂, 清明节): a verb of the
     # question (挑出, 属于) may be the reader's own and still say what the paper says.
-    nominal = [t for t in analysis.terms if any(flag[:1] in ("n", "t") for _, flag in tag(t))]
+    # A term the tokenizer glued to a verb (李华是) is not one: only its noun words count.
+    nominal = [w for t in analysis.terms for w, flag in tag(t) if flag[:1] in ("n", "t")]
     words = {local(normalize_for_match(w)) for w in (*analysis.nouns, *nominal)}
     # 进博会 is the paper's own short form of 进口博览会; its scrap 博会 goes with it.
     short_forms = {w for w in words if len(w) == 3 and w not in printed and abbreviates(w, printed)}

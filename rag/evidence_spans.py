@@ -91,7 +91,7 @@ def _person_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]
             spans.append((i, e))
     for m in _ROLE_BEFORE_NAME.finditer(text):
         after = re.match(
-            r"\s*([\u4e00-\u9fff]{2,3})(?=[，,、。：:“（(\s]|表示|说|介绍|认为|笑|指出|出席|主持|参加|陪同|带队|一行|等"
+            r"\s*([\u4e00-\u9fff]{2,3}?)(?=[，,、。：:“（(\s]|表示|说|介绍|认为|笑|指出|出席|主持|参加|陪同|带队|一行|等"
             r"|都|也|还|就|在|将|已|正|和|与|同|对|向|从|为|是|的|作|带|到|来|去|$)",
             text[m.end() :],
         )
@@ -154,13 +154,19 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         spans = [
             (s, e) for s, e in _person_spans(text, analysis) if not any(a < s and e < b for a, b in quoted)
         ]
+        role = _asked_role(analysis.text)
+        if role:
+            # 阳曲县工信局局长是谁: not 田艳, printed as 阳曲县行政审批服务管理局局长.
+            spans = [(s, e) for s, e in spans if not _another_office(role, _item_before(text, s))]
         if not spans and "谁" in analysis.text and not _ROLE_BEFORE_NAME.search(analysis.text):
             # 谁 may be an organisation or a group of people (我市居民, 企业负责人).
             spans = _group_spans(text, analysis) + name_phrases(text, ORG_END, analysis)
     elif kind == "organisation":
         spans = name_phrases(text, ORG_END, analysis)
         spans += [(s, e) for s, e, f in tagged(text) if f == "nt" and outside_question(text[s:e], analysis)]
-        items = [title for title in _role_spans(text, analysis, titled=False)]
+        people = [str(c.value) for c in analysis.constraints if c.kind == "person"]
+        asks_affiliation = any(re.search(re.escape(p) + r"是(?:哪|什么)", analysis.text) for p in people)
+        items = _role_spans(text, analysis, titled=False) if asks_affiliation else []
         if items:
             # 黄继忠是哪所大学的: 上海大学…院长黄继忠, not 复旦大学 of the next name in the list.
             spans = [(s, e) for s, e in spans if any(a <= s and e <= b for a, b in items)]
@@ -240,6 +246,41 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
             continue
         kept.append((s, e))
     return kept
+
+
+def _asked_role(question: str) -> str:
+    """The office a who-question names with the 3 characters before it (工信局局长), or ''."""
+    subject = re.split(r"是谁|叫什么|是哪位|姓什么", question)[0]
+    roles = list(_ROLE_BEFORE_NAME.finditer(subject))
+    if len(subject) == len(question) or not roles or roles[-1].end() != len(subject):
+        return ""
+    return subject[max(0, roles[-1].start() - 3) :]
+
+
+#: Roles any titled person may fill (the 专家 who praised it is the 副院长 the paper names).
+_ANY_TITLE = frozenset({"专家", "记者", "通讯员"})
+
+
+def _another_office(role: str, item: str) -> bool:
+    """Whether a name's printed title holds the asked role of another office of the same kind.
+
+    工信局局长 asked, 行政审批服务管理局局长 printed: both a 局 and not the same one; 负责人
+    asked, 博士生 printed: another title.  A bare title (主席操学诚) says nothing against it.
+    """
+    asked = _ROLE_BEFORE_NAME.search(role)
+    printed = [m for m in _ROLE_BEFORE_NAME.finditer(item) if m.end() == len(item)]
+    if asked is None or not printed:
+        return False
+    if printed[-1].group(0) != asked.group(0):
+        # 极地科考团队的负责人 asked, 博士生王煜尘 printed: he holds another title.
+        return asked.group(0) not in _ANY_TITLE
+    mine, theirs = role[: asked.start()], item[: printed[-1].start()][-3:]
+    return len(mine) == 3 and len(theirs) == 3 and mine[-1] == theirs[-1] and mine != theirs
+
+
+def _item_before(text: str, start: int) -> str:
+    """The part of ``text``'s list item or clause before ``start`` (its title, for a name)."""
+    return text[max(text.rfind(p, 0, start) for p in "，,、；;。：:（(“”") + 1 : start]
 
 
 def _role_spans(text: str, analysis: QuestionAnalysis, titled: bool = True) -> list[tuple[int, int]]:

@@ -6,6 +6,7 @@ import pytest
 
 from rag.compose_typed import short_statement
 from rag.question import analyze
+from rag.types import Article
 
 
 @pytest.mark.parametrize(
@@ -486,3 +487,13 @@ def test_a_title_and_a_university_are_restated():
     assert short_statement(analyze("侯森是什么职务？"), "杏花岭区委书记") == "侯森是杏花岭区委书记"
     assert short_statement(analyze("李志荣担任什么职务？"), "副院长") == "李志荣担任副院长"
     assert short_statement(analyze("黄继忠是哪所大学的？"), "上海大学") == "黄继忠是上海大学的"
+
+
+def test_a_term_glued_to_a_verb_is_no_unprinted_noun():
+    from rag.compose_typed import restates_unprinted
+
+    article = Article("a", "工业大会", "太钢集团总经理李华说:“太钢将围绕强龙头。”", "p", "2022-07-29", "news")
+    analysis = analyze("李华是哪家企业的总经理？")
+    assert not restates_unprinted(analysis, "李华是太钢集团的总经理", article)
+    # A noun of the question the article never prints is still caught.
+    assert restates_unprinted(analyze("李华是哪家企业的董事长？"), "李华是太钢集团的董事长", article)

@@ -757,3 +757,22 @@ def test_a_title_and_an_affiliation_are_what_is_printed_before_the_name():
     assert "上海大学" in _spans_of("黄继忠是哪所大学的？", experts)
     assert "复旦大学" not in _spans_of("黄继忠是哪所大学的？", experts)
     assert "复旦大学" in _spans_of("王金华是哪所大学的？", experts)
+
+
+def test_who_holds_an_office_is_the_name_printed_with_that_office():
+    sentence = "阳曲县行政审批服务管理局局长田艳说,阳曲县要全力打造一流营商环境。"
+    assert _spans_of("阳曲县工信局局长是谁？", sentence) == []
+    assert _spans_of("阳曲县行政审批服务管理局局长是谁？", sentence) == ["田艳"]
+    # The name ends before 说; a bare title and a praised 专家 still answer.
+    assert _spans_of("太钢集团总经理是谁？", "太钢集团总经理李华说:“太钢将围绕强龙头。”") == ["李华"]
+    assert _spans_of("市政协主席是谁？", "市政协主席操学诚主持会议。") == ["操学诚"]
+    expert = "浙江大学文化遗产研究院副院长李志荣的一席话,让山西文物工作者引以为傲。"
+    assert _spans_of("称赞复制是成功案例的专家是谁？", expert) == ["李志荣"]
+    # Another title is another person: the team's 负责人 is not a 博士生 of the university.
+    assert _spans_of("极地科考团队的负责人是谁？", "电气与动力工程学院博士生王煜尘作为第一批队员出征。") == []
+
+
+def test_a_firm_asked_beside_a_person_is_not_only_the_persons_own():
+    sentence = "杏花岭区工信局局长张鸿说:“大力推进太原原酒厂有限责任公司整体搬迁转型升级。”"
+    spans = _spans_of("杏花岭区工信局局长张鸿提到要推进哪个企业整体搬迁？", sentence)
+    assert "太原原酒厂有限责任公司" in spans
