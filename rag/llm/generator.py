@@ -30,7 +30,7 @@ from rag.llm.backend import ChatBackend
 from rag.llm.grounding import GroundingChecker, GroundingResult
 from rag.llm.prompt import build_messages
 from rag.text import normalize_for_match, split_sentences
-from rag.types import Answer, Passage, Turn
+from rag.types import Answer, Citation, Passage, Turn
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +185,7 @@ class GroundedGenerator:
             question=question,
             text=result.text,
             refused=result.refused,
-            citations=result.citations,
+            citations=_checked_quotes(result.citations, checked),
             passages=tuple(passages),
             generator=self.name,
             analysis=checked.analysis,
@@ -233,6 +233,25 @@ class GroundedGenerator:
         self, question: str, passages: Sequence[Passage], history: Sequence[Turn], notice: str
     ) -> Answer:
         return replace(self.fallback.generate(question, passages, history), notice=notice)
+
+
+def _checked_quotes(citations: Sequence[Citation], checked: Answer) -> tuple[Citation, ...]:
+    """``citations`` quoting, for an article the short extractive answer cites, its span.
+
+    A model answer that passed the checks states what the short extractive answer states
+    (操学诚, 袁剑锋); the answerer's quote is the span that fact was taken from (the byline,
+    the sentence naming him), where re-ranking the model's few words may pick another
+    sentence of the article.
+    """
+    if len(normalize_for_match(_MARKERS.sub("", checked.text))) > SHORT_ANSWER:
+        return tuple(citations)
+    own = {c.article_id: c for c in checked.citations}
+    return tuple(
+        replace(c, chunk_id=o.chunk_id, quote=o.quote, start=o.start, end=o.end)
+        if (o := own.get(c.article_id))
+        else c
+        for c in citations
+    )
 
 
 def _bigrams(text: str) -> set[str]:

@@ -524,3 +524,23 @@ def test_a_model_answer_restating_the_question_gives_the_extractive_answer(gguf_
     answer = local_generator(gguf_file, engine, deadline=30).generate("王煜尘将参加什么任务？", passages)
     assert answer.generator == "extractive" and "越冬考察任务" in answer.text
     assert "回答只是复述了问题" in answer.notice
+
+
+def test_a_checked_short_answer_lends_its_quote_to_the_model_citation():
+    from rag.llm.generator import _checked_quotes
+    from rag.types import Answer, Citation
+
+    def cite(n, quote, start):
+        return Citation(n, "c1", "a1", "会议", "2022-07-29", "p", quote, start, start + len(quote))
+
+    model = cite(2, "会议要求各级政协组织加强学习。", 80)
+    byline = cite(1, "市政协主席操学诚主持会议。", 10)
+    short = Answer("主持会议的市政协主席是谁？", "市政协主席是操学诚。[1]", False, (byline,))
+    (kept,) = _checked_quotes([model], short)
+    assert (kept.n, kept.quote, kept.start) == (2, byline.quote, 10)
+    # A long extractive answer quotes a passage, not one fact: the model's own quote stays.
+    long = Answer(short.question, "市政协主席操学诚主持会议，" * 4 + "[1]", False, (byline,))
+    assert _checked_quotes([model], long) == (model,)
+    # Another article's citation is left alone.
+    other = Citation(2, "c9", "a9", "别的", "2022-07-29", "p", "别的句子。", 0, 5)
+    assert _checked_quotes([other], short) == (other,)
