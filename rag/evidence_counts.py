@@ -74,11 +74,12 @@ def _counts_another_noun(side: str, head: str, before: bool = False) -> bool:
     for word, flag in words:
         if run and not before and flag in ("q", "k") and len(word) == 1:
             continue  # 街道|级|社区养老服务中心: a one-character suffix joins the run
-        if not (flag.startswith(("n", "j", "b", "t", "vn")) or (run and flag == "a")):
+        # z: jieba reads some compounds (邻里纠纷) as state words.
+        if not (flag.startswith(("n", "j", "b", "t", "vn", "z")) or (run and flag == "a")):
             break
         run.append(local(word))
-        if before:
-            break  # the noun right before the figure is what it counts (幸福工程9个)
+        if before and len(run) == 2:
+            break  # the nouns right before the figure are what it counts (幸福工程9个, 邻里纠纷23件)
     # A place before the head is left to the place constraint (太原|企业 counts 企业).
     heads = [local(w) for w, f in tag(head) if w.strip() and not f.startswith("ns")]
     if not run or not heads:
@@ -94,11 +95,17 @@ def _counts_another_noun(side: str, head: str, before: bool = False) -> bool:
 
 
 def _noun_before_asked(before: str, question: str) -> bool:
-    """Whether the word right before a figure is one the question names (游客 in 接待游客3200人次)."""
+    """Whether the nouns right before a figure are ones the question names (游客 in 接待游客3200人次).
+
+    Two nouns are read together: 邻里纠纷23件 is not the question's 物业纠纷, though both hold 纠纷.
+    """
     words = list(tag(before))
-    return (
-        bool(words) and len(words[-1][0]) >= 2 and local(words[-1][0]) in local(normalize_for_match(question))
-    )
+    run = ""
+    for word, flag in reversed(words[-2:]):
+        if not flag.startswith(("n", "j", "vn")):
+            break
+        run = word + run
+    return len(run) >= 2 and local(run) in local(normalize_for_match(question))
 
 
 def _nouns_follow(after: str) -> bool:

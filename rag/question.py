@@ -27,7 +27,7 @@ from typing import Any, Literal, Protocol
 
 from rag.answer_types import ASKING_WORDS, Expectation, expectation
 from rag.question_constraints import Constraint, extract_constraints, tag
-from rag.question_nouns import asked_category, content_nouns, head_noun, measured_focus
+from rag.question_nouns import asked_category, content_nouns, head_before, head_noun, measured_focus
 
 QuestionKind = Literal[
     "who",
@@ -171,6 +171,9 @@ _WHERE = re.compile(
 )
 _WHO = re.compile(r"谁|哪位|哪些人|姓名|叫什么名字|名字叫什么")
 _WHAT = re.compile(r"什么|哪个|哪项|哪种|哪一|何种")
+_HEAD_BEFORE_COUNT = re.compile(
+    r"([\u4e00-\u9fff]{2,12})(?:有|是|为|达|共)?(?:多少|几)\s*[个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名位]\s*[？?]?$"
+)
 _HEAD_AFTER_COUNT = re.compile(
     r"(?:多少|几)\s*(?:人次|[个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位天年吨元]|万|亿)?\s*"
     r"([\u4e00-\u9fff]{2,12})"
@@ -240,11 +243,17 @@ def analyze(question: str) -> QuestionAnalysis:
     main = _paper_dropped(_main_clause(text))
     constraints = extract_constraints(main, words)
     terms = tuple(dict.fromkeys(t for t in tokenize(text) if t not in ASKING_WORDS))
-    head = ""
+    head, focus = "", tuple[str, ...]()
     if kind == "quantity":
         m = _HEAD_AFTER_COUNT.search(text)
         if m:
             head = head_noun(m.group(1))
+        # A figure must measure what is asked (产值, not 配套率); a counted thing has its head noun.
+        focus = () if head else measured_focus(words, constraints)
+        before = _HEAD_BEFORE_COUNT.search(text)
+        if not head and before:
+            # 累计调解物业纠纷多少件: the thing counted is printed before the figure asked.
+            head = head_before(before.group(1))
     speaker = ""
     if kind == "said":
         m = _SPEAKER.search(text)
@@ -254,8 +263,7 @@ def analyze(question: str) -> QuestionAnalysis:
     return QuestionAnalysis(
         question=question,
         nouns=nouns,
-        # A figure must measure what is asked (产值, not 配套率); a counted thing has its head noun.
-        focus=measured_focus(words, constraints) if kind == "quantity" and not head else (),
+        focus=focus,
         category=asked_category(words),
         text=text,
         kind=kind,

@@ -168,4 +168,19 @@ def head_noun(phrase: str) -> str:
     return "".join(heads)
 
 
-__all__ = ["asked_category", "content_nouns", "head_noun", "measured_focus"]
+def head_before(phrase: str) -> str:
+    """The thing counted when it is printed before 多少: the last noun run of ``phrase`` (物业纠纷).
+
+    Only a run of two nouns or more: one noun (企业有多少家) may be the subject, not what
+    each figure counts.
+    """
+    run: list[str] = []
+    for word, flag in reversed(tag(phrase)):
+        if flag.startswith("n") and not flag.startswith(("nr", "ns")) and word not in _MEASURE_NOUNS:
+            run.insert(0, word)
+        else:
+            break
+    return "".join(run) if len(run) >= 2 else ""
+
+
+__all__ = ["asked_category", "content_nouns", "head_before", "head_noun", "measured_focus"]

@@ -776,3 +776,20 @@ def test_a_firm_asked_beside_a_person_is_not_only_the_persons_own():
     sentence = "杏花岭区工信局局长张鸿说:“大力推进太原原酒厂有限责任公司整体搬迁转型升级。”"
     spans = _spans_of("杏花岭区工信局局长张鸿提到要推进哪个企业整体搬迁？", sentence)
     assert "太原原酒厂有限责任公司" in spans
+
+
+def test_a_figure_in_a_list_counts_the_nouns_printed_before_it():
+    from rag.evidence_counts import about_head
+
+    sentence = "社区党总支不定期召开“板凳会”，累计调解邻里纠纷23件、物业纠纷14件。"
+
+    def kept(question):
+        analysis = analyze(question)
+        return [
+            sentence[s:e]
+            for s, e in typed_spans(sentence, analysis)
+            if about_head(sentence, (s, e), analysis.head, analysis.expectation.kind, analysis.text)
+        ]
+
+    assert analyze("华都社区累计调解物业纠纷多少件？").head == "物业纠纷"
+    assert kept("华都社区累计调解物业纠纷多少件？") == ["14件"]
