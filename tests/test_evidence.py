@@ -368,21 +368,24 @@ def test_a_phone_number_answers_only_for_the_office_the_question_names():
     assert [scene[s:e] for s, e in found] == ["0351-2366977"]
 
 
-def test_a_city_count_is_not_the_provinces_and_a_qizhong_clause_counts_the_same_thing():
-    sentence = "面积435平方米的山西展厅将精彩亮相，包含全省26家优质企业，涉及多个板块，其中位于我市的有7家。"
+def _counted(question, sentence):
+    """The typed spans of ``sentence`` that count what ``question`` asks, in the city asked."""
     from rag.evidence_counts import about_head, about_wider_area
 
-    def kept(question):
-        analysis = analyze(question)
-        return [
-            sentence[s:e]
-            for s, e in typed_spans(sentence, analysis)
-            if about_head(sentence, (s, e), analysis.head, analysis.expectation.kind)
-            and not about_wider_area(sentence, (s, e), analysis)
-        ]
+    analysis = analyze(question)
+    return [
+        sentence[s:e]
+        for s, e in typed_spans(sentence, analysis)
+        if about_head(sentence, (s, e), analysis.head, analysis.expectation.kind, analysis.text)
+        and not about_wider_area(sentence, (s, e), analysis)
+    ]
 
-    assert kept("太原有几家企业参展？") == ["7家"]
-    assert kept("山西展厅包含全省多少家企业？") == ["26家", "7家"]
+
+def test_a_city_count_is_not_the_provinces_and_a_qizhong_clause_counts_the_same_thing():
+    sentence = "面积435平方米的山西展厅将精彩亮相，包含全省26家优质企业，涉及多个板块，其中位于我市的有7家。"
+
+    assert _counted("太原有几家企业参展？", sentence) == ["7家"]
+    assert _counted("山西展厅包含全省多少家企业？", sentence) == ["26家", "7家"]
 
 
 def test_a_figure_printed_with_its_year_answers_only_for_that_year():
@@ -635,7 +638,6 @@ def test_where_a_firm_is_from_is_the_place_heading_its_name():
 
 
 def test_a_count_is_of_the_noun_printed_with_it_and_not_per_unit():
-    from rag.evidence_counts import about_head, about_wider_area
 
     plan = (
         "建设1所区级老年医养照护中心,在全区14个街道各设立1至2所街道级社区养老服务中心,"
@@ -646,21 +648,12 @@ def test_a_count_is_of_the_noun_printed_with_it_and_not_per_unit():
         "45所社区日间照料中心。"
     )
 
-    def kept(question, sentence):
-        analysis = analyze(question)
-        return [
-            sentence[s:e]
-            for s, e in typed_spans(sentence, analysis)
-            if about_head(sentence, (s, e), analysis.head, analysis.expectation.kind, analysis.text)
-            and not about_wider_area(sentence, (s, e), analysis)
-        ]
-
-    assert kept("万柏林区有多少所日间照料中心？", plan) == []
-    assert kept("万柏林区有多少所日间照料中心？", built) == ["45所"]
-    assert kept("万柏林区建成了多少所社区养老服务中心？", built) == ["28所"]
-    assert kept("万柏林区有多少个社区养老服务中心？", plan + built) == []
+    assert _counted("万柏林区有多少所日间照料中心？", plan) == []
+    assert _counted("万柏林区有多少所日间照料中心？", built) == ["45所"]
+    assert _counted("万柏林区建成了多少所社区养老服务中心？", built) == ["28所"]
+    assert _counted("万柏林区有多少个社区养老服务中心？", plan + built) == []
     # Asked per unit, the figure per unit answers.
-    assert kept("万柏林区每个村建设几所日间照料中心？", plan) == ["1所"]
+    assert _counted("万柏林区每个村建设几所日间照料中心？", plan) == ["1所"]
 
 
 def test_which_time_is_the_ordinal_the_asked_verb_follows():
@@ -779,17 +772,8 @@ def test_a_firm_asked_beside_a_person_is_not_only_the_persons_own():
 
 
 def test_a_figure_in_a_list_counts_the_nouns_printed_before_it():
-    from rag.evidence_counts import about_head
 
     sentence = "社区党总支不定期召开“板凳会”，累计调解邻里纠纷23件、物业纠纷14件。"
 
-    def kept(question):
-        analysis = analyze(question)
-        return [
-            sentence[s:e]
-            for s, e in typed_spans(sentence, analysis)
-            if about_head(sentence, (s, e), analysis.head, analysis.expectation.kind, analysis.text)
-        ]
-
     assert analyze("华都社区累计调解物业纠纷多少件？").head == "物业纠纷"
-    assert kept("华都社区累计调解物业纠纷多少件？") == ["14件"]
+    assert _counted("华都社区累计调解物业纠纷多少件？", sentence) == ["14件"]
