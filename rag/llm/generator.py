@@ -185,7 +185,7 @@ class GroundedGenerator:
             question=question,
             text=result.text,
             refused=result.refused,
-            citations=_checked_quotes(result.citations, checked),
+            citations=_checked_quotes(result.citations, checked, result.text),
             passages=tuple(passages),
             generator=self.name,
             analysis=checked.analysis,
@@ -235,17 +235,22 @@ class GroundedGenerator:
         return replace(self.fallback.generate(question, passages, history), notice=notice)
 
 
-def _checked_quotes(citations: Sequence[Citation], checked: Answer) -> tuple[Citation, ...]:
-    """``citations`` quoting, for an article the short extractive answer cites, its span.
+def _checked_quotes(citations: Sequence[Citation], checked: Answer, said: str = "") -> tuple[Citation, ...]:
+    """``citations`` quoting, for an article the extractive answer cites, its span.
 
-    A model answer that passed the checks states what the short extractive answer states
+    A model answer that passed the checks states what a short extractive answer states
     (操学诚, 袁剑锋); the answerer's quote is the span that fact was taken from (the byline,
     the sentence naming him), where re-ranking the model's few words may pick another
-    sentence of the article.
+    sentence of the article.  A longer extractive answer lends only the quotes the model's
+    answer ``said`` holds whole (弓凤飞 of a bridge answer's byline).
     """
-    if len(normalize_for_match(_MARKERS.sub("", checked.text))) > SHORT_ANSWER:
-        return tuple(citations)
-    own = {c.article_id: c for c in checked.citations}
+    short = len(normalize_for_match(_MARKERS.sub("", checked.text))) <= SHORT_ANSWER
+    text = normalize_for_match(said)
+    own = {
+        c.article_id: c
+        for c in checked.citations
+        if short or (normalize_for_match(c.quote) and normalize_for_match(c.quote) in text)
+    }
     return tuple(
         replace(c, chunk_id=o.chunk_id, quote=o.quote, start=o.start, end=o.end)
         if (o := own.get(c.article_id))

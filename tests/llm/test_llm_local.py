@@ -544,3 +544,23 @@ def test_a_checked_short_answer_lends_its_quote_to_the_model_citation():
     # Another article's citation is left alone.
     other = Citation(2, "c9", "a9", "别的", "2022-07-29", "p", "别的句子。", 0, 5)
     assert _checked_quotes([other], short) == (other,)
+
+
+def test_a_long_answer_lends_only_the_quotes_the_model_states_whole():
+    from rag.llm.generator import _checked_quotes
+    from rag.types import Answer, Citation
+
+    byline = Citation(1, "c1", "a1", "档案", "2022-07-29", "p", "弓凤飞", 300, 303)
+    event = Citation(
+        2, "c2", "a2", "宣传日", "2023-09-21", "p", "“公民道德宣传日”主题活动在龙潭公园举行。", 5, 25
+    )
+    bridge = Answer(
+        "记者还报道了什么？",
+        "《档案》的记者是弓凤飞。[1] " + "“公民道德宣传日”主题活动…" * 3 + "[2]",
+        False,
+        (byline, event),
+    )
+    model = Citation(1, "c1", "a1", "档案", "2022-07-29", "p", "五市民生档案可一站通查。", 10, 22)
+    other = Citation(2, "c2", "a2", "宣传日", "2023-09-21", "p", "活动现场气氛热烈。", 40, 49)
+    kept = _checked_quotes([model, other], bridge, "弓凤飞[1] 他还报道了公民道德宣传日活动[2]。")
+    assert kept[0].quote == "弓凤飞" and kept[1] == other
