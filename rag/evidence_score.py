@@ -82,8 +82,11 @@ def nouns_apart(
     The article satisfies the names already; here they say which of its sentences is about
     them (山西产业合作推介会 asked: the sentence on it, not the one on 山西之夜).
     """
+    # A numbered unit (第12窟) is, like an edition, the article's: the sentence answering may not repeat it.
     names = [
-        str(c.value) for c in analysis.constraints if c.kind in ("name", "quoted") and len(str(c.value)) >= 4
+        str(c.value)
+        for c in analysis.constraints
+        if c.kind in ("name", "quoted") and len(str(c.value)) >= 4 and not str(c.value).startswith("第")
     ]
     nouns = list(analysis.nouns)
     if library is not None:

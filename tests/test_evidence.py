@@ -777,3 +777,10 @@ def test_a_figure_in_a_list_counts_the_nouns_printed_before_it():
 
     assert analyze("华都社区累计调解物业纠纷多少件？").head == "物业纠纷"
     assert _counted("华都社区累计调解物业纠纷多少件？", sentence) == ["14件"]
+
+
+def test_a_numbered_unit_ties_the_article_not_the_sentence():
+    from rag.evidence_score import nouns_apart
+
+    analysis = analyze("称赞云冈石窟第12窟积木式等比例复制是成功案例的专家是谁？")
+    assert nouns_apart(analysis, "专家李志荣称赞积木式复制是成功案例。", "") == 0.0
