@@ -40,7 +40,7 @@ from rag.evidence_match import (
 from rag.evidence_score import AnswerabilityModel, coverage, missing_nouns, nouns_apart, term_weights
 from rag.evidence_spans import COUNTERPART_MARKS, outside_question, typed_spans
 from rag.question import QuestionAnalysis
-from rag.question_constraints import Constraint, dictionary_frequency
+from rag.question_constraints import Constraint, dictionary_frequency, tag
 from rag.text import answer_sentences, normalize_for_match
 from rag.types import Article, Chunk, Passage
 
@@ -170,6 +170,9 @@ def gather(
     said = quoted if analysis.answer_type == "person" else []
     editions = {int(c.value) for c in analysis.constraints if c.kind == "edition"}
     current = _CURRENT_EDITION.search(analysis.text) is not None
+    # The asked kind of thing (场馆, 号码), when it is a noun (not 天开 cut from 哪天开的).
+    kind_noun = [f for _, f in tag(analysis.category)] == ["n"] if analysis.category else False
+    category = local(normalize_for_match(analysis.category)) if kind_noun else ""
     scope = next((name for name, words in _SCOPES.items() if any(w in analysis.text for w in words)), "")
     for passage in passages:
         chunk = passage.chunk
@@ -228,7 +231,8 @@ def gather(
                 if not found:
                     continue
                 spans = tuple(found)
-            cov = coverage(weights, text, context)
+            # 哪个场馆: a span of the asked kind (国家会展中心) is the 场馆; the word need not be printed.
+            cov = coverage(weights, text + category if spans else text, context)
             dense = float(query[0] @ vector) if query is not None and vector is not None else 0.0
             apart = nouns_apart(analysis, text, article.title, library)
             bonus = _preference(analysis, text, spans, missing, apart, article.body) + 0.02 / passage.rank

@@ -784,3 +784,18 @@ def test_a_numbered_unit_ties_the_article_not_the_sentence():
 
     analysis = analyze("称赞云冈石窟第12窟积木式等比例复制是成功案例的专家是谁？")
     assert nouns_apart(analysis, "专家李志荣称赞积木式复制是成功案例。", "") == 0.0
+
+
+def test_a_span_of_the_asked_kind_stands_for_the_kind_word():
+    from rag.evidence import gather
+    from rag.evidence_score import LEXICAL_MODEL
+    from rag.types import Chunk, Passage
+
+    body = "山西中部城市群五市分别公布了查档电话，太原市档案馆查档电话为0351-2366977。"
+    article = _article(body)
+    chunk = Chunk("a:0", "a", body, 0, len(body), article.title, article.date, article.source)
+    passage = Passage(chunk, 1.0, 1)
+    # 号码 is never printed: the phone number the sentence holds is one.
+    asked = gather(analyze("太原市档案馆查档该拨哪个号码？"), [passage], None, LEXICAL_MODEL)[0]
+    bare = gather(analyze("太原市档案馆查档该拨哪个？"), [passage], None, LEXICAL_MODEL)[0]
+    assert asked[0].spans and asked[0].coverage >= bare[0].coverage
