@@ -133,15 +133,16 @@ def about_head(text: str, span: tuple[int, int], head: str, kind: str, question:
     ends = [i for p in "，,；;。" if (i := text.find(p, span[1])) >= 0]
     clause = local(normalize_for_match(text[clause_start : min(ends) if ends else len(text)]))
 
+    after, preceding = text[span[1] :], text[max(0, span[0] - 12) : span[0]]
     if (
         _another_kind_counted(clause, head)
-        or _counts_another_noun(text[span[1] :], head)
+        or _counts_another_noun(after, head)
         # 幸福工程9个, (clause ends): the noun before counts; 全省26家企业: the noun after does.
         or (
-            not _nouns_follow(text[span[1] :])
-            and _counts_another_noun(text[max(0, span[0] - 12) : span[0]], head, before=True)
+            not _nouns_follow(after)
+            and _counts_another_noun(preceding, head, before=True)
             # 接待游客3200人次 counts the 游客 the question names.
-            and not _noun_before_asked(text[max(0, span[0] - 12) : span[0]], question)
+            and not _noun_before_asked(preceding, question)
         )
     ):
         return False

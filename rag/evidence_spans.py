@@ -291,10 +291,9 @@ def _role_spans(text: str, analysis: QuestionAnalysis, titled: bool = True) -> l
     spans = []
     for person in (str(c.value) for c in analysis.constraints if c.kind == "person"):
         for found in re.finditer(re.escape(person), text):
-            start = max(text.rfind(p, 0, found.start()) for p in "，,、；;。：:（(“”") + 1
-            title = text[start : found.start()]
+            title = _item_before(text, found.start())
             if len(title) >= 2 and (not titled or _ROLE_BEFORE_NAME.search(title[-4:])):
-                spans.append((start, found.start()))
+                spans.append((found.start() - len(title), found.start()))
     return spans
 
 

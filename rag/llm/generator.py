@@ -244,7 +244,7 @@ def _checked_quotes(citations: Sequence[Citation], checked: Answer, said: str = 
     sentence of the article.  A longer extractive answer lends only the quotes the model's
     answer ``said`` holds whole (弓凤飞 of a bridge answer's byline).
     """
-    short = len(normalize_for_match(_MARKERS.sub("", checked.text))) <= SHORT_ANSWER
+    short = _short(checked)
     text = normalize_for_match(said)
     own = {
         c.article_id: c
@@ -257,6 +257,11 @@ def _checked_quotes(citations: Sequence[Citation], checked: Answer, said: str = 
         else c
         for c in citations
     )
+
+
+def _short(checked: Answer) -> bool:
+    """Whether the extractive answer states one fact (≤ :data:`SHORT_ANSWER` characters), not a quote."""
+    return len(normalize_for_match(_MARKERS.sub("", checked.text))) <= SHORT_ANSWER
 
 
 def _bigrams(text: str) -> set[str]:
@@ -326,7 +331,7 @@ def _disagrees(
         return "回答只是复述了问题"
     # What the answer states beyond the question, a headline it names (《…》的记者是) left out.
     stated = _bigrams(re.sub(r"《[^》]*》", "", checked.text)) - _bigrams(question)
-    short = len(normalize_for_match(_MARKERS.sub("", checked.text))) <= SHORT_ANSWER and bool(stated)
+    short = _short(checked) and bool(stated)
     missed = f"回答没有给出资料中符合问题的{analysis.answer_type or '答案'}"
     if analysis.expectation is not None:
         candidates, _ = scorer.evidence(analysis, passages)
