@@ -11,9 +11,8 @@ sentence can support an answer at all:
    (:func:`rag.evidence_spans.typed_spans`), about the thing counted (多少家**企业**).
 
 Each sentence that passes becomes a :class:`Candidate`, scored by
-:class:`rag.evidence_score.AnswerabilityModel` (lexical coverage and dense similarity, the
-latter against the sentence vectors stored in the index at ingest); the refusal threshold
-is calibrated on data (``eval/calibrate.py``).
+:class:`rag.evidence_score.AnswerabilityModel` (lexical coverage, dense similarity against the
+sentence vectors stored at ingest; its threshold is calibrated by ``eval/calibrate.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +29,7 @@ from rag.evidence_counts import about_head, about_wider_area
 from rag.evidence_match import (
     abbreviates,
     about_another_district,
+    article_text,
     editions_in_force,
     local,
     misprinted,
@@ -153,7 +153,8 @@ def gather(
     model: AnswerabilityModel,
 ) -> tuple[list[Candidate], dict[str, list[Constraint]]]:
     """Every sentence of ``passages`` that may answer, best first, and the constraints each article failed."""
-    weights = term_weights(analysis, library)
+    printed = list({local(article_text(a)) for a in (_article_of(p, library) for p in passages)})
+    weights = term_weights(analysis, library, printed)
     query = library.query_vector(analysis.text) if library is not None else None
     failed: dict[str, list[Constraint]] = {}
     candidates: list[Candidate] = []
@@ -234,7 +235,7 @@ def gather(
             # 哪个场馆: a span of the asked kind (国家会展中心) is the 场馆; the word need not be printed.
             cov = coverage(weights, text + category if spans else text, context)
             dense = float(query[0] @ vector) if query is not None and vector is not None else 0.0
-            apart = nouns_apart(analysis, text, article.title, library)
+            apart = nouns_apart(analysis, text, article.title, library, printed)
             bonus = _preference(analysis, text, spans, missing, apart, article.body) + 0.02 / passage.rank
             score = model.score(cov, dense, missing, unseen, unseen_names, apart) + bonus
             candidates.append(

@@ -11,6 +11,7 @@ its refusal threshold is calibrated on data (``eval/calibrate.py``).
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -75,12 +76,18 @@ def _name_like(word: str, tags: tuple[tuple[str, str], ...]) -> bool:
 
 
 def nouns_apart(
-    analysis: QuestionAnalysis, sentence: str, title: str, library: Library | None = None
+    analysis: QuestionAnalysis,
+    sentence: str,
+    title: str,
+    library: Library | None = None,
+    printed: Sequence[str] | None = None,
 ) -> float:
     """Share of the question's nouns and compound names that neither ``sentence`` nor the headline prints.
 
     The article satisfies the names already; here they say which of its sentences is about
-    them (山西产业合作推介会 asked: the sentence on it, not the one on 山西之夜).
+    them (山西产业合作推介会 asked: the sentence on it, not the one on 山西之夜).  ``printed``:
+    the normalised texts of the articles retrieved; a noun none of them prints is the reader's
+    own here as much as one the archive never prints.
     """
     # A numbered unit (第12窟) is, like an edition, the article's: the sentence answering may not repeat it.
     names = [
@@ -93,6 +100,8 @@ def nouns_apart(
         # A noun the archive never prints is the reader's own (外国货, 展示区): it says nothing
         # about which sentence answers.  Constrained names stay: the article prints them.
         nouns = [w for w in nouns if library.document_frequency(w) > 0]
+        if printed is not None:
+            nouns = [w for w in nouns if any(local(w) in text for text in printed)]
         if analysis.nouns and not nouns and not names:
             return 1.0  # none of the question's nouns is ever printed: nothing ties a sentence to it
     # 太原企业去进博会，展会在哪个场馆举办: a leading clause sets the scene the article already
@@ -107,9 +116,16 @@ def nouns_apart(
     return sum(1 for n in wanted if local(n) not in text) / len(wanted)
 
 
-def term_weights(analysis: QuestionAnalysis, library: Library | None) -> dict[str, float]:
+def term_weights(
+    analysis: QuestionAnalysis, library: Library | None, printed: Sequence[str] | None = None
+) -> dict[str, float]:
     """idf weight of each question term; a word the archive's index never saw is negative: it
-    counts for a sentence printing it and never against one that does not."""
+    counts for a sentence printing it and never against one that does not.
+
+    ``printed``: the normalised texts of the articles retrieved; a word none of them prints is
+    treated as unseen too when it is wording, not a noun (自称, 后来, 离开: a large archive prints
+    such a word somewhere, always, and that says nothing about which of these articles answers).
+    """
     terms = [t for t in analysis.terms if normalize_for_match(t)]
     terms = [t for t in terms if not any(t != o and t in o for o in terms)]
     weights: dict[str, float] = {}
@@ -118,6 +134,9 @@ def term_weights(analysis: QuestionAnalysis, library: Library | None) -> dict[st
         if library is not None:
             # Unseen as a token is not unprinted: jieba cut 谭姝淘 as one word, the question 谭姝|淘.
             unseen = library.document_frequency(term) == 0
+            if not unseen and printed is not None and _wording(term):
+                norm = local(normalize_for_match(term))
+                unseen = not any(norm in text for text in printed)
             if unseen and len(term) < 2:
                 continue
             idf = library.idf(term)
@@ -129,6 +148,17 @@ def term_weights(analysis: QuestionAnalysis, library: Library | None) -> dict[st
         # An unseen word counts only where it is printed (a negative weight says so).
         weights[local(normalize_for_match(term))] = -weight if unseen else weight
     return weights
+
+
+#: Part-of-speech flags of a reader's wording rather than of a fact asked about: verbs,
+#: adverbs, time words, adjectives, pronouns (自称, 后来, 离开, 不必).
+_WORDING_FLAGS = frozenset({"v", "vd", "vi", "d", "t", "a", "ad", "r"})
+
+
+def _wording(term: str) -> bool:
+    """Whether every word of ``term`` is tagged as wording (a verb, adverb, time word…), not a noun."""
+    tags = tag(term)
+    return bool(tags) and all(flag in _WORDING_FLAGS for _, flag in tags)
 
 
 def coverage(weights: dict[str, float], sentence: str, context: str) -> float:

@@ -209,6 +209,45 @@ def test_when_no_noun_of_the_question_is_ever_printed_nothing_ties_a_sentence_to
     assert nouns_apart(analysis, "有条件的社区开办了儿童课外学堂,免费提供辅导。", "标题", Archive()) == 1.0
 
 
+def test_a_noun_none_of_the_retrieved_articles_prints_ties_no_sentence_either():
+    """Among a large archive 亲人 is printed somewhere; the articles retrieved never print it."""
+    from rag.evidence_score import nouns_apart
+
+    class Archive:
+        def document_frequency(self, token):
+            return 3
+
+    analysis = analyze("七月半那天想在线上免费追念亲人，该用手机软件里的什么功能？")
+    sentence = "有条件的社区开办了儿童课外学堂,免费提供辅导。"
+    assert nouns_apart(analysis, sentence, "标题", Archive(), printed=["社区开办儿童课外学堂"]) == 1.0
+    # Where a retrieved article prints it, the noun says which sentence is about it.
+    printing = "打开手机软件里的云祭扫功能。"
+    assert nouns_apart(analysis, printing, "标题", Archive(), printed=["打开手机软件里的云祭扫功能"]) == 0.0
+
+
+def test_wording_none_of_the_retrieved_articles_prints_does_not_count_against_a_sentence():
+    """自称 and 后来 are printed somewhere in a large archive: that tells no article apart."""
+    from rag.evidence_score import coverage, term_weights
+
+    class Library:
+        def document_frequency(self, token):
+            return 3
+
+        def idf(self, token):
+            return 4.0
+
+    question = analyze("自称链主企业的那家集团，后来完成的首单订单共计多少吨？")
+    sentence = "太钢首单订单共计1159吨。"
+    printed = ["太钢首单订单共计1159吨", "链主企业"]
+    everywhere = term_weights(question, Library())
+    here = term_weights(question, Library(), printed)
+    assert everywhere["自称"] > 0 and everywhere["后来"] > 0
+    assert here["自称"] < 0 and here["后来"] < 0
+    # A noun stays a fact asked about, printed or not: 集团 still counts against the sentence.
+    assert here["集团"] > 0
+    assert coverage(here, sentence, "") > coverage(everywhere, sentence, "")
+
+
 @pytest.mark.parametrize(
     ("question", "sentence", "figure", "other"),
     [
