@@ -18,6 +18,7 @@ def _constraints(question):
         ("“山西之夜”第一次在进博会上亮相是第几届？", "edition", "edition"),
         ("晋源区负责人11月4日和哪家企业签署了战略合作框架协议？", "which", "organisation"),
         ("古交市哪个乡组织党员干部帮农户抢收秋粮？", "where", "place"),
+        ("杏花岭区委书记侯森随市委考察学习去的是哪座城市？", "where", "place"),
         ("并州论坛《科研创新是引擎更是号角》的作者是谁？", "byline", "person"),
         ("这篇报道的记者是谁？", "byline", "person"),
         ("讲讲新兴社区干部帮九旬老人找到家人的经过。", "summary", None),
