@@ -276,10 +276,16 @@ def typed_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list
     if asks_several(analysis):
         return sentence_answer(analysis, best)
     span = _best_span(best, analysis)
-    statement = short_statement(analysis, span)
+    return _pinned(analysis, best, span, short_statement(analysis, span))
+
+
+def _pinned(
+    analysis: QuestionAnalysis, best: Candidate, span: str, statement: str
+) -> tuple[str, list[Citation]]:
+    """``statement`` as the cited answer line, led by the period or year that makes its figure true."""
     # 2023年…浓度是多少, answered from 1至8月…39微克: the figure's period is part of the answer.
     period = period_of_figure(analysis.text, best.text, best.text.find(span))
-    if period and not statement.startswith(period):
+    if period and period not in statement:
         statement = f"{period}，{statement}"
     # The year that makes the figure true stays in the answer line when the cut dropped it
     # (2022年太原的PM2.5浓度是多少 → 2022年，PM2.5浓度是44微克/立方米).
@@ -287,6 +293,32 @@ def typed_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list
     if pins and not period:
         statement = f"{'、'.join(pins)}，{statement}"
     return f"{statement}。[1]", [candidate_citation(1, best)]
+
+
+#: The longest clause that answers on its own; a longer one is no shorter than its sentence.
+_CLAUSE_LIMIT = 40
+
+
+def clause_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]]:
+    """The clause of the cited sentence that holds the answer's span, in the paper's own words.
+
+    For when a restatement in the question's words would say what the paper does not (马路 asked,
+    路 printed): 全长约5.24公里 answers 从头到尾多长 without the reader's words, and is shorter than
+    the whole sentence.  The sentence itself when it has no typed span, or when that clause is
+    about as long as the sentence.
+    """
+    if analysis.expectation is None or not best.spans:
+        return sentence_answer(analysis, best)
+    text = best.text
+    span = _best_span(best, analysis)
+    start = text.find(span)
+    ends = clause_ends(text)
+    lo = max((i for i in ends if i <= start), default=0)
+    hi = min((i - 1 for i in ends if i - 1 >= start + len(span)), default=len(text))
+    clause = text[lo:hi].strip().rstrip("。！？!?；;，,")
+    if not clause or len(clause) > _CLAUSE_LIMIT or len(clause) >= len(text.rstrip("。")) - 2:
+        return sentence_answer(analysis, best)
+    return _pinned(analysis, best, span, clause)
 
 
 #: A question asking for a name the paper prints in quotation marks (什么主题, 哪个App, 品牌叫什么).
@@ -359,4 +391,5 @@ __all__ = [
     "restates_unprinted",
     "short_statement",
     "typed_answer",
+    "clause_answer",
 ]

@@ -64,6 +64,10 @@ _GOVERNED = re.compile(r"(?:将|把|对|为|给|向|让|被|与|和|跟|同|从|
 _AFTER_NAME = "说表示等在和与为的了是也都介绍认为指出带领出席作笑一同及、"
 
 
+#: Last characters of words the tagger reads as names that are not people: 高端化, 连心亭, 望湖楼.
+_NOT_NAME_ENDS = "化性型式率度们者亭阁楼馆桥站街路厅室场塔寺庙"
+
+
 def _frequent(word: str) -> bool:
     return dictionary_frequency(word) >= 100
 
@@ -73,9 +77,9 @@ def _person_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]
 
     spans = []
     for name in person_names(text):
-        # The tagger also reads 高端化, 周密… as names: a name ends in no such suffix and is no
-        # frequent dictionary word.
-        if name[-1] in "化性型式率度们者" or not is_person_name(name) or _frequent(name):
+        # The tagger also reads 高端化, 周密… as names, and places built or visited (打造了连心亭):
+        # a name ends in no such suffix and is no frequent dictionary word.
+        if name[-1] in _NOT_NAME_ENDS or not is_person_name(name) or _frequent(name):
             continue
         if outside_question(name, analysis):
             i = text.find(name)

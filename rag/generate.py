@@ -6,9 +6,8 @@ It needs no language model:
    hard constraints (editions, years, dates, names, figures, quoted terms);
 2. **evidence** (:mod:`rag.evidence`): sentences of the retrieved passages whose article
    satisfies every constraint and that hold an answer of the expected type, scored by
-   lexical coverage and dense similarity (sentence vectors stored in the index); the
-   best score must reach a calibrated threshold, else the answer is a refusal
-   (资料中没有找到…);
+   lexical coverage and dense similarity (sentence vectors stored in the index); below a
+   calibrated threshold the answer is a refusal (资料中没有找到…);
 3. **composition** (:mod:`rag.compose` and its parts): a short statement of the answer, then the
    support, every ``[n]`` pointing at an exact slice of an article body.
 """
@@ -317,8 +316,8 @@ class ExtractiveGenerator:
             composed = compose_typed.named_answer(analysis, best)
         if composed is not None and compose_typed.restates_unprinted(analysis, composed[0], best.article):
             # The restatement would put a word in the paper's mouth (钙钛矿电池 asked, 费托合成
-            # printed): quote the sentence instead, so the reader sees what it is about.
-            composed = compose.sentence_answer(analysis, best)
+            # printed): the paper's own clause holding the span, else its sentence.
+            composed = compose_typed.clause_answer(analysis, best)
         elif analysis.kind == "said":
             composed = compose.said_answer(analysis, candidates)
         elif analysis.kind == "summary" and not compose_lists.asks_for_items(analysis):

@@ -191,3 +191,27 @@ def test_a_list_question_is_refused_when_no_sentence_lists_anything():
     assert not listed.refused and "触电事故防范" in listed.citations[0].quote
     bare = _generator(VINEGAR).generate("紫林醋业的安全生产培训讲了哪些内容？", _passages(VINEGAR))
     assert bare.refused  # the only sentence names the training, not what it covered
+
+
+ROAD = Article(
+    id="road",
+    title="经北街建成通车",
+    body=(
+        "本报讯 经北街是我市为机场改扩建工程实施的配套路网其中的一条,位于龙城大街以南,"
+        "西起大昌路,东至鸣谦大街,全长约5.24公里。"
+    ),
+    source="001.txt",
+    date="2023-08-30",
+    kind="news",
+)
+
+
+def test_a_restatement_in_the_readers_words_gives_way_to_the_papers_clause():
+    """马路 is the reader's word: 经北街马路…为约5.24公里 would put it in the paper's mouth."""
+    gen = _generator(ROAD)
+    answer = gen.generate("经北街这条马路全长多少公里？", _passages(ROAD))
+    assert not answer.refused
+    assert answer.text == "全长约5.24公里。[1]"
+    (citation,) = answer.citations
+    assert citation.quote.startswith("经北街是我市")
+    assert ROAD.body[citation.start : citation.end] == citation.quote
