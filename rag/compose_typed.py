@@ -10,7 +10,6 @@ question asking for a name the paper prints in quotation marks gets that name
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 
 from rag.compose import candidate_citation, clause_ends, sentence_answer
 from rag.evidence import Candidate
@@ -20,7 +19,8 @@ from rag.question_constraints import tag
 from rag.text import normalize_for_match
 from rag.types import Article, Citation
 
-_TRAILING = re.compile(r"[？?！!。.\s]*$")
+#: Punctuation and space a question ends with, dropped before it is restated.
+TRAILING = re.compile(r"[？?！!。.\s]*$")
 _ASK = re.compile(
     r"(?:是|为|有)?(?:(?:一共|总共|共)?(?:多少|几)(?:[个家项场件种次所期座块条台户辆份批届支套张篇部例通拨名人位道吨元天岁]|万元|亿元|平方米|公里|米|金额|钱)?)"
     r"|多大(?:的)?(?:面积|比例)?|多长(?:时间)?|多久|多重|多高|多远|什么时候|何时|哪一?天|哪一?年|几月几[日号]|哪个月|(?:每)?(?:周|星期|礼拜)几"
@@ -134,7 +134,7 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
         >>> short_statement(analyze("第八届进博会山西展厅面积有多大？"), "435平方米")
         '第八届进博会山西展厅面积有435平方米'
     """
-    question = _TRAILING.sub("", analysis.text)
+    question = TRAILING.sub("", analysis.text)
     # A follow-up searched as "山西展厅 那它包含多少家企业": the antecedent takes the pronoun's place.
     question = _standalone_statement(question)
     matches = list(_ASK.finditer(question))
@@ -245,7 +245,7 @@ def asks_several(analysis: QuestionAnalysis) -> bool:
 
     One extracted span cannot answer it: the supporting sentence does.
     """
-    question = _TRAILING.sub("", analysis.text)
+    question = TRAILING.sub("", analysis.text)
     return "分别" in question or len(_ASK.findall(question)) > 1
 
 
@@ -321,73 +321,8 @@ def clause_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, lis
     return _pinned(analysis, best, span, clause)
 
 
-#: A question asking for a name the paper prints in quotation marks (什么主题, 哪个App, 品牌叫什么).
-_NAMED_ASKED = re.compile(
-    r"(?:什么|哪个|哪款|哪一个|哪本|哪份)\w{0,2}?(?P<a>主题|品牌|App|APP|app|口号|理念|系列|栏目|平台|小程序|公众号|期刊|杂志)"
-    r"|(?P<b>主题|品牌|App|APP|名称|口号|理念|系列|栏目|活动|平台)(?:是什么|叫什么(?:名字)?)"
-    r"|以什么为(?P<c>主题)"
-)
-_QUOTED = re.compile(r"“([^“”]{2,30})”|《([^《》]{2,30})》")
-_INTERROGATIVE = re.compile(r"什么|哪一个|哪个|哪款|哪本|哪份")
-
-
-def asked_name_missing(analysis: QuestionAnalysis, quotes: Sequence[str]) -> bool:
-    """Whether the question asks a printed name (主题, 品牌, App…) that none of ``quotes`` states.
-
-    第七届进博会山西展厅的主题是什么？ quoting a sentence about the crowds at the stand: it names
-    no 主题, so the pages do not hold the answer.
-    """
-    asked = _asked_name(_TRAILING.sub("", analysis.text))
-    return asked is not None and not any(asked[1] in quote or _QUOTED.search(quote) for quote in quotes)
-
-
-def _asked_name(question: str) -> tuple[re.Match[str], str] | None:
-    """Where ``question`` asks for a printed name, and the word naming its kind (主题, App…)."""
-    asked = _NAMED_ASKED.search(question)
-    if asked is None:
-        return None
-    return asked, asked.group("a") or asked.group("b") or asked.group("c")
-
-
-def named_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]] | None:
-    """``…以“表里山河·晋览未来”为主题`` for a question asking a printed name (主题, App, 品牌…), or None.
-
-    The name is the quoted term printed next to the asked word (“志愿汇”App, “草坪易办”品牌
-    建设); without such a term beside it the sentence answers instead.
-    """
-    question = _TRAILING.sub("", analysis.text)
-    found = _asked_name(question)
-    if found is None or asks_several(analysis):
-        return None
-    asked, word = found
-    text = best.text
-    near = [m.start() for m in re.finditer(re.escape(word), text)]
-    if not near:
-        # 微视频系列叫什么名字: the paper prints “百品荟”微视频, without 系列; the noun before it will do.
-        before = [w for w, f in tag(question[: asked.start(asked.lastgroup or 0)]) if f.startswith("n")]
-        if before and len(before[-1]) >= 2:
-            word = before[-1]
-            near = [m.start() for m in re.finditer(re.escape(word), text)]
-    best_quote, best_gap = None, 9
-    for quote in _QUOTED.finditer(text):
-        for at in near:
-            gap = at - quote.end() if at >= quote.end() else quote.start() - (at + len(word))
-            if 0 <= gap < best_gap:
-                best_quote, best_gap = quote.group(0), gap
-    if best_quote is None:
-        return None
-    interrogatives = list(_INTERROGATIVE.finditer(question))
-    last = interrogatives[-1]
-    statement = question[: last.start()] + best_quote + question[last.end() :]
-    statement = re.sub(r"(叫“[^”]+”)名字$", r"\1", statement)
-    statement = re.sub(r"(?:呢|吗)$", "", statement)
-    return f"{statement}。[1]", [candidate_citation(1, best)]
-
-
 __all__ = [
-    "asked_name_missing",
     "asks_several",
-    "named_answer",
     "restates_unprinted",
     "short_statement",
     "typed_answer",

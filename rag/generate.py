@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
-from rag import compose, compose_lists, compose_typed
+from rag import compose, compose_lists, compose_named, compose_typed
 from rag.answer_types import ASKING_WORDS, expectation, specific_terms
 from rag.bm25 import tokenize
 from rag.evidence import Candidate, Library, gather
@@ -298,7 +298,7 @@ class ExtractiveGenerator:
         composed = self.compose(analysis, candidates, library)
         # 培训讲了哪些内容 answered by a sentence that lists nothing: the pages hold no list.
         why = "no sentence lists the items asked for" if compose_lists.unlisted(analysis, composed[1]) else ""
-        if compose_typed.asked_name_missing(analysis, [c.quote for c in composed[1]]):
+        if compose_named.asked_name_missing(analysis, [c.quote for c in composed[1]]):
             why = "no sentence states the name asked for"  # 主题是什么, answered by a scene
         if why:
             return self._refusal(question, passages, analysis, why)
@@ -313,7 +313,7 @@ class ExtractiveGenerator:
         if analysis.expectation is not None and best.spans:
             composed = compose_typed.typed_answer(analysis, best)
         elif analysis.expectation is None and analysis.kind == "what":
-            composed = compose_typed.named_answer(analysis, best)
+            composed = compose_named.named_answer(analysis, best)
         if composed is not None and compose_typed.restates_unprinted(analysis, composed[0], best.article):
             # The restatement would put a word in the paper's mouth (钙钛矿电池 asked, 费托合成
             # printed): the paper's own clause holding the span, else its sentence.

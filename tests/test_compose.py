@@ -230,7 +230,7 @@ def test_a_question_asking_two_things_is_answered_by_the_sentence_not_one_span()
     ],
 )
 def test_a_printed_name_is_stated_from_the_quoted_term_beside_the_asked_word(question, sentence, expected):
-    from rag.compose_typed import named_answer
+    from rag.compose_named import named_answer
 
     best, _ = _candidate_for(sentence, sentence)
     text, citations = named_answer(analyze(question), best)
@@ -238,7 +238,7 @@ def test_a_printed_name_is_stated_from_the_quoted_term_beside_the_asked_word(que
 
 
 def test_no_name_is_stated_when_no_quoted_term_stands_beside_the_asked_word():
-    from rag.compose_typed import named_answer
+    from rag.compose_named import named_answer
 
     sentence = "“百品荟”活动期间，与太原电视台联合制作微视频50多个。"
     best, _ = _candidate_for(sentence, sentence)
@@ -246,7 +246,7 @@ def test_no_name_is_stated_when_no_quoted_term_stands_beside_the_asked_word():
 
 
 def test_when_the_asked_word_is_not_printed_the_noun_before_it_finds_the_name():
-    from rag.compose_typed import named_answer
+    from rag.compose_named import named_answer
 
     sentence = "与太原电视台联合制作“百品荟”微视频50多个。"
     best, _ = _candidate_for(sentence, sentence)
@@ -475,7 +475,7 @@ def test_the_words_before_time_asked_pick_the_date():
 
 
 def test_a_name_asked_for_must_be_stated_by_the_quote():
-    from rag.compose_typed import asked_name_missing
+    from rag.compose_named import asked_name_missing
 
     asked = analyze("第七届进博会山西展厅的主题是什么？")
     assert asked_name_missing(asked, ["在去年的第七届进博会山西展厅，山西工美产业联盟展位前客流不断。"])

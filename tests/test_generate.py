@@ -215,3 +215,21 @@ def test_a_restatement_in_the_readers_words_gives_way_to_the_papers_clause():
     (citation,) = answer.citations
     assert citation.quote.startswith("经北街是我市")
     assert ROAD.body[citation.start : citation.end] == citation.quote
+
+
+FUND = Article(
+    id="fund",
+    title="彩塑妆金工艺人才培养项目成果展",
+    body="本报讯 山西大学美术学院彩塑妆金工艺人才培养项目成果展开幕。该项目由国家艺术基金资助,旨在培养人才。",
+    source="002.txt",
+    date="2022-07-29",
+    kind="news",
+)
+
+
+def test_a_what_question_is_answered_by_the_printed_phrase_ending_in_the_asked_kind():
+    answer = _generator(FUND).generate("彩塑妆金工艺人才培养项目由什么基金资助？", _passages(FUND))
+    assert answer.text == "彩塑妆金工艺人才培养项目由国家艺术基金资助。[1]"
+    # No phrase ending in the kind word: the sentence answers, as before.
+    answer = _generator(FUND).generate("彩塑妆金工艺人才培养项目由什么机构资助？", _passages(FUND))
+    assert "机构" not in answer.text
