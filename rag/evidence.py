@@ -38,10 +38,11 @@ from rag.evidence_match import (
     satisfies,
 )
 from rag.evidence_score import AnswerabilityModel, coverage, missing_nouns, nouns_apart, term_weights
+from rag.evidence_sentences import sentences_in, with_best_article
 from rag.evidence_spans import COUNTERPART_MARKS, outside_question, typed_spans
 from rag.question import QuestionAnalysis
 from rag.question_constraints import Constraint, dictionary_frequency, tag
-from rag.text import answer_sentences, normalize_for_match
+from rag.text import normalize_for_match
 from rag.types import Article, Chunk, Passage
 
 
@@ -160,7 +161,6 @@ def gather(
     candidates: list[Candidate] = []
     seen: set[tuple[str, int]] = set()
     missing_of: dict[str, tuple[float, float, float]] = {}
-    # What the question requires of every sentence, read once.
     streets = [c for c in analysis.constraints if c.kind == "place" and _STREET.search(str(c.value))]
     # Required even when the archive never prints it: a metric the pages lack (特等奖, 间接经费)
     # is the commonest near miss, and refusing it beats guessing a reader's synonym.
@@ -187,7 +187,7 @@ def gather(
             missing_of[article.id] = missing_nouns(analysis, article, library)
         missing, unseen, unseen_names = missing_of[article.id]
         context = local(normalize_for_match(article.title + chunk.text))
-        for start, end, vector in _sentences_in(passage, article, library):
+        for start, end, vector in sentences_in(passage, article, library):
             if (article.id, start) in seen:
                 continue
             seen.add((article.id, start))
@@ -382,19 +382,19 @@ def _article_of(passage: Passage, library: Library | None) -> Article:
     return Article(chunk.article_id, chunk.title, body, chunk.source, chunk.date, "news")
 
 
-def _sentences_in(
-    passage: Passage, article: Article, library: Library | None
-) -> list[tuple[int, int, np.ndarray | None]]:
-    """Sentences of ``article`` inside the passage's chunk, with their stored vectors when known."""
-    chunk = passage.chunk
-    table = library.sentences(article.id) if library is not None else None
-    if table is not None and article.body[chunk.start : chunk.end] == chunk.text:
-        return [
-            (s, e, table.vectors[i])
-            for i, (s, e) in enumerate(table.spans)
-            if s < chunk.end and e > chunk.start
-        ]
-    return [(chunk.start + s, chunk.start + e, None) for s, e in answer_sentences(chunk.text)]
+def gather_widening(
+    analysis: QuestionAnalysis,
+    passages: Sequence[Passage],
+    library: Library | None,
+    model: AnswerabilityModel,
+) -> tuple[list[Candidate], dict[str, list[Constraint]]]:
+    """:func:`gather`, and when no retrieved sentence answers, again over all of the best passage's
+    article: only then, so a sentence that was not retrieved never displaces one that was."""
+    found = gather(analysis, passages, library, model)
+    if found[0] and found[0][0].score >= model.threshold:
+        return found
+    wider = gather(analysis, with_best_article(passages, library), library, model)
+    return wider if wider[0] and wider[0][0].score >= model.threshold else found
 
 
-__all__ = ["Candidate", "Library", "SentenceVectors", "gather"]
+__all__ = ["Candidate", "Library", "SentenceVectors", "gather", "gather_widening"]

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 from rag import compose, compose_lists, compose_named, compose_typed
 from rag.answer_types import ASKING_WORDS, expectation, specific_terms
 from rag.bm25 import tokenize
-from rag.evidence import Candidate, Library, gather
+from rag.evidence import Candidate, Library, gather_widening
 from rag.evidence_match import local, satisfies
 from rag.evidence_score import AnswerabilityModel
 from rag.question import QuestionAnalysis, analyze
@@ -221,7 +221,7 @@ class ExtractiveGenerator:
         self, analysis: QuestionAnalysis, passages: Sequence[Passage]
     ) -> tuple[list[Candidate], dict[str, list[Constraint]]]:
         """Step 2: candidate sentences best first, and the constraints each retrieved article failed."""
-        return gather(analysis, passages, self._current_library(), self.answerability)
+        return gather_widening(analysis, passages, self._current_library(), self.answerability)
 
     def answerable(self, candidates: Sequence[Candidate]) -> bool:
         """Whether the best candidate's answerability reaches the calibrated threshold."""

@@ -233,3 +233,23 @@ def test_a_what_question_is_answered_by_the_printed_phrase_ending_in_the_asked_k
     # No phrase ending in the kind word: the sentence answers, as before.
     answer = _generator(FUND).generate("彩塑妆金工艺人才培养项目由什么机构资助？", _passages(FUND))
     assert "机构" not in answer.text
+
+
+def test_the_best_passages_article_is_read_whole():
+    """Among many articles the chunk holding the answer falls out of the top five; the lead stays first."""
+    filler = "".join(f"杏花岭区第{i}项工作稳步推进，各项任务有序落实。" for i in range(1, 40))
+    visit = Article(
+        id="visit",
+        title="借鉴成功经验 举全区之力推动高质量发展",
+        body=f"本报讯 杏花岭区委书记侯森随市委赴合肥考察学习。{filler}这次参观的7家企业全部与数字经济融合。",
+        source="003.txt",
+        date="2023-08-30",
+        kind="news",
+    )
+    chunks = SentenceChunker().run([visit])
+    assert len(chunks) >= 3 and "7家企业" in chunks[-1].text
+    lead_only = [Passage(chunk=chunks[0], score=1.0, rank=1)]
+    answer = _generator(visit).generate("侯森在合肥考察时参观了几家企业？", lead_only)
+    assert not answer.refused and "7家" in answer.text
+    (citation,) = answer.citations
+    assert citation.quote.startswith("这次参观的7家企业") and citation.chunk_id == chunks[-1].id
