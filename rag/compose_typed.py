@@ -178,6 +178,8 @@ def short_statement(analysis: QuestionAnalysis, span: str) -> str:
             left = left[:-size]
             break
     # The counter is in the span already (26家): 多少家企业 → 26家企业.
+    if joiner == "为" and span.startswith("约"):
+        joiner, span = "约为", span[1:]  # 全长约为5.24公里, not 为约5.24公里
     statement = f"{left}{joiner}{span}{right}"
     statement = statement.strip("，, ")
     # 是…的 reads as a sentence (是11月4日拍的); a bare trailing 的 elsewhere is a cut phrase.

@@ -190,7 +190,8 @@ def test_a_sentence_opening_with_zhe_shi_is_quoted_with_the_sentence_it_refers_t
     [
         ("南极中山站越冬考察要历时多长时间？", "500多天", "历时500多天"),
         ("喷淋洒水不少于多长时间？", "20分钟", "不少于20分钟"),
-        ("经北街全长多少？", "约5.24公里", "经北街全长为约5.24公里"),
+        # An approximate figure reads 约为…, not 为约….
+        ("经北街全长多少？", "约5.24公里", "经北街全长约为5.24公里"),
     ],
 )
 def test_no_joiner_follows_a_word_that_takes_the_figure_itself(question, span, expected):

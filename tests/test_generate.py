@@ -207,7 +207,7 @@ ROAD = Article(
 
 
 def test_a_restatement_in_the_readers_words_gives_way_to_the_papers_clause():
-    """马路 is the reader's word: 经北街马路…为约5.24公里 would put it in the paper's mouth."""
+    """马路 is the reader's word: 经北街马路…约为5.24公里 would put it in the paper's mouth."""
     gen = _generator(ROAD)
     answer = gen.generate("经北街这条马路全长多少公里？", _passages(ROAD))
     assert not answer.refused
