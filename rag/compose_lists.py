@@ -125,10 +125,24 @@ def enumerates(text: str) -> bool:
     return _ENUMERATES.search(text) is not None
 
 
+#: A list question asking which firms: its items must be firms' names.
+_FIRMS_ASKED = re.compile(r"哪几家|哪些(?:企业|公司|单位|厂家|商家)")
+#: A firm's name as the paper prints it: 山西水塔醋业股份有限公司, 太钢集团, 紫林醋业 (企业 alone names none:
+#: 26家优质企业).
+_FIRM_NAME = re.compile(r"[\u4e00-\u9fff]{2,}?(?:公司|集团|醋业|厂|银行|酒店|商场|超市)")
+
+
 def unlisted(analysis: QuestionAnalysis, citations: Sequence[Citation]) -> bool:
-    """Whether a list question's answer quotes one sentence that lists nothing."""
-    listed = len(citations) > 1 or any(names_items(c.quote) for c in citations)
-    return analysis.kind == "list" and not listed
+    """Whether a list question's answer quotes one sentence that lists nothing (or no firms, firms asked).
+
+    哪几家太原企业 answered by 涉及特色文创、老字号、生活健康等多个板块: a list, but of sections, not firms.
+    """
+    if analysis.kind != "list":
+        return False
+    if _FIRMS_ASKED.search(analysis.text):
+        named = {m.group(0) for c in citations for m in _FIRM_NAME.finditer(c.quote)}
+        return len(named) < 2
+    return not (len(citations) > 1 or any(names_items(c.quote) for c in citations))
 
 
 def names_items(text: str) -> bool:

@@ -498,3 +498,22 @@ def test_a_term_glued_to_a_verb_is_no_unprinted_noun():
     assert not restates_unprinted(analysis, "李华是太钢集团的总经理", article)
     # A noun of the question the article never prints is still caught.
     assert restates_unprinted(analyze("李华是哪家企业的董事长？"), "李华是太钢集团的董事长", article)
+
+
+def _quoting(text):
+    from rag.types import Citation
+
+    return [Citation(1, "c", "a", "标题", "2025-11-05", "000.txt", text, 0, len(text))]
+
+
+def test_a_list_of_firms_asked_must_name_firms():
+    from rag.compose_lists import unlisted
+
+    question = analyze("第八届进博会山西展厅里的7家太原企业具体是哪几家？")
+    sections = "包含全省26家优质企业，涉及特色文创、老字号、生活健康等多个板块，其中位于我市的有7家。"
+    assert unlisted(question, _quoting(sections))
+    firms = "山西水塔醋业股份有限公司、紫林醋业和太钢集团在展厅亮相。"
+    assert not unlisted(question, _quoting(firms))
+    # Other lists are read as before: two items named are a list.
+    books = analyze("市政协党组扩大会议学习了哪两部著作？")
+    assert not unlisted(books, _quoting("学习了《甲》和《乙》两部著作。"))
