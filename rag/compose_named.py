@@ -14,7 +14,7 @@ from rag.compose_typed import TRAILING, asks_several
 from rag.evidence import Candidate
 from rag.evidence_spans import outside_question
 from rag.question import QuestionAnalysis
-from rag.question_constraints import tag
+from rag.question_constraints import plain_noun, tag
 from rag.types import Citation
 
 #: A question asking for a name the paper prints in quotation marks (什么主题, 哪个App, 品牌叫什么).
@@ -48,7 +48,7 @@ def _asked_name(question: str) -> tuple[re.Match[str], str] | None:
 def _kind_phrase(analysis: QuestionAnalysis, text: str) -> str | None:
     """The one run of nouns in ``text`` ending in the asked kind word (国家|艺术|基金 for 什么基金)."""
     kind = analysis.category
-    if len(kind) < 2 or [f for _, f in tag(kind)] != ["n"]:
+    if len(kind) < 2 or not plain_noun(kind):
         return None
     words = tag(text)
     found = []
@@ -56,7 +56,7 @@ def _kind_phrase(analysis: QuestionAnalysis, text: str) -> str | None:
         if word != kind:
             continue
         j = i
-        while j > 0 and words[j - 1][1][:1] in ("n",) and len(words[j - 1][0]) >= 2:
+        while j > 0 and words[j - 1][1].startswith("n") and len(words[j - 1][0]) >= 2:
             j -= 1
         phrase = "".join(w for w, _ in words[j : i + 1])
         if j < i and outside_question(phrase, analysis):

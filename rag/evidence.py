@@ -41,7 +41,7 @@ from rag.evidence_score import AnswerabilityModel, coverage, missing_nouns, noun
 from rag.evidence_sentences import sentences_in, with_best_article
 from rag.evidence_spans import COUNTERPART_MARKS, outside_question, typed_spans
 from rag.question import QuestionAnalysis
-from rag.question_constraints import Constraint, dictionary_frequency, tag
+from rag.question_constraints import Constraint, dictionary_frequency, plain_noun
 from rag.text import normalize_for_match
 from rag.types import Article, Chunk, Passage
 
@@ -154,7 +154,8 @@ def gather(
     model: AnswerabilityModel,
 ) -> tuple[list[Candidate], dict[str, list[Constraint]]]:
     """Every sentence of ``passages`` that may answer, best first, and the constraints each article failed."""
-    printed = list({local(article_text(a)) for a in (_article_of(p, library) for p in passages)})
+    one_each = {p.chunk.article_id: p for p in passages}.values()  # what the retrieved articles print
+    printed = None if library is None else [local(article_text(_article_of(p, library))) for p in one_each]
     weights = term_weights(analysis, library, printed)
     query = library.query_vector(analysis.text) if library is not None else None
     failed: dict[str, list[Constraint]] = {}
@@ -172,8 +173,7 @@ def gather(
     editions = {int(c.value) for c in analysis.constraints if c.kind == "edition"}
     current = _CURRENT_EDITION.search(analysis.text) is not None
     # The asked kind of thing (场馆, 号码), when it is a noun (not 天开 cut from 哪天开的).
-    kind_noun = [f for _, f in tag(analysis.category)] == ["n"] if analysis.category else False
-    category = local(normalize_for_match(analysis.category)) if kind_noun else ""
+    category = local(normalize_for_match(analysis.category)) if plain_noun(analysis.category) else ""
     scope = next((name for name, words in _SCOPES.items() if any(w in analysis.text for w in words)), "")
     for passage in passages:
         chunk = passage.chunk
@@ -391,10 +391,10 @@ def gather_widening(
     """:func:`gather`, and when no retrieved sentence answers, again over all of the best passage's
     article: only then, so a sentence that was not retrieved never displaces one that was."""
     found = gather(analysis, passages, library, model)
-    if found[0] and found[0][0].score >= model.threshold:
+    if model.answers(found[0]):
         return found
     wider = gather(analysis, with_best_article(passages, library), library, model)
-    return wider if wider[0] and wider[0][0].score >= model.threshold else found
+    return wider if model.answers(wider[0]) else found
 
 
 __all__ = ["Candidate", "Library", "SentenceVectors", "gather", "gather_widening"]

@@ -22,7 +22,7 @@ from rag.text import normalize_for_match
 from rag.types import Article
 
 if TYPE_CHECKING:
-    from rag.evidence import Library
+    from rag.evidence import Candidate, Library
 
 
 def missing_nouns(
@@ -205,6 +205,10 @@ class AnswerabilityModel:
         if name.startswith("hashing"):
             return LEXICAL_MODEL
         return cls()
+
+    def answers(self, candidates: Sequence[Candidate]) -> bool:
+        """Whether the best of ``candidates`` (best first) reaches the refusal threshold."""
+        return bool(candidates) and candidates[0].score >= self.threshold
 
     def score(
         self,

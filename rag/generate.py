@@ -225,7 +225,7 @@ class ExtractiveGenerator:
 
     def answerable(self, candidates: Sequence[Candidate]) -> bool:
         """Whether the best candidate's answerability reaches the calibrated threshold."""
-        return bool(candidates) and candidates[0].score >= self.answerability.threshold
+        return self.answerability.answers(candidates)
 
     def _refusal(
         self, question: str, passages: Sequence[Passage], analysis: QuestionAnalysis, why: str

@@ -108,6 +108,11 @@ def tag(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((w.word, w.flag) for w in pseg.cut(text) if w.word.strip())
 
 
+def plain_noun(word: str) -> bool:
+    """Whether jieba reads ``word`` as one common noun (场馆, 基金), not a verb scrap (天开 of 哪天开的)."""
+    return bool(word) and [flag for _, flag in tag(word)] == ["n"]
+
+
 def dictionary_frequency(word: str) -> int:
     """How often jieba's dictionary (with the archive's user words) counts ``word``: 0 when unknown."""
     from rag.bm25 import jieba_tokenizer
@@ -333,5 +338,6 @@ __all__ = [
     "ConstraintKind",
     "dictionary_frequency",
     "extract_constraints",
+    "plain_noun",
     "tag",
 ]
