@@ -94,6 +94,9 @@ def anchored_clause(text: str, question: str) -> tuple[int, int] | None:
     from rag.question_constraints import tag
 
     words = [w for w, _ in tag(question[: asked[-1].start()])]
+    # The anchor is the words of the asking clause only (…针对年轻人，依托什么): a comma is no word.
+    stops = [i for i, w in enumerate(words) if re.fullmatch(r"[，,；;：:、“”\s]+", w)]
+    words = words[stops[-1] + 1 :] if stops else words
     bounds = [0, *clause_ends(text), len(text)]
     for n in (3, 2, 1):
         anchor = "".join(words[-n:])
@@ -197,6 +200,11 @@ def sentence_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, l
         start, end = joined
         part = best.article.body[start:end]
         citation = Citation(**{**citation.to_dict(), "quote": part, "start": start, "end": end})
+        # 这是…又一款产品 names nothing; the sentence before it holds the slot (生产出合格液氩): that
+        # clause answers, the quote keeps both sentences, the second tying it to the question.
+        slot = anchored_clause(best.article.body[start : best.start], analysis.text)
+        if slot is not None:
+            part = best.article.body[start + slot[0] : start + slot[1]].rstrip("，,；;：: ")
     if not re.search(r"[。！？!?]$", part):
         part += "。"
     return f"{part}[1]", [citation]

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from rag.compose import citation_of, clause_ends, section_headings
 from rag.evidence import Candidate, Library
+from rag.evidence_places import name_phrases
 from rag.question import QuestionAnalysis
 from rag.question_constraints import tag
 from rag.text import answer_sentences
@@ -78,7 +79,7 @@ def list_answer(
             items = section_headings(body)
         if len(items) >= 2 and asked_count(analysis.text) in (None, len(items)):
             return _cited_items(best.article, items, chunks)
-    return _listing_answer(best, library, chunks, asked_count(analysis.text), analysis.text)
+    return _listing_answer(best, library, chunks, analysis)
 
 
 def _cited_items(
@@ -177,14 +178,13 @@ def _listing_answer(
     best: Candidate,
     library: Library | None,
     chunks: Sequence[Chunk],
-    asked: int | None = None,
-    question: str = "",
+    analysis: QuestionAnalysis,
 ) -> tuple[str, list[Citation]]:
     """The items, cited to the listing sentence (joined with the sentence carrying its items).
 
     One quote covers both (六地战略定位。分别是：…): the announcing sentence names no item, so
     cited on its own it would support nothing.  The answer is the items themselves when they
-    can be read off (:func:`listed_items`), else the listing clause.
+    can be read off (:func:`listed_items`, :func:`items_of_kind`), else the listing clause.
     """
     body = best.article.body
     start, end = best.start, best.end
@@ -203,7 +203,8 @@ def _listing_answer(
     text = body[start:end].rstrip("，,；;：: ")
     end = start + len(text)
     citation = citation_of(1, best.article, start, end, chunks)
-    items = listed_items(text, asked, question)
+    asked = asked_count(analysis.text)
+    items = listed_items(text, asked, analysis.text) or items_of_kind(text, asked, analysis)
     if items:
         return f"{'、'.join(items)}。[1]", [citation]
     if not re.search(r"[。！？!?]$", text):
@@ -253,6 +254,37 @@ def listed_items(text: str, asked: int | None = None, question: str = "") -> lis
     if question and kind and kind[-1] not in question:
         return []  # 特色文创、老字号…等多个板块 lists 板块; the question asks which 企业
     return items
+
+
+#: The kind of thing a count question asks for: 哪两部著作 → 著作, “两大板块”是哪两个 → 板块.
+_KIND_COUNTED = re.compile(
+    rf"(?:哪[{_COUNT_WORDS}几]?[部本项件条个座所种类]?|[{_COUNT_WORDS}]大)([\u4e00-\u9fff]{{2}})"
+)
+#: Kinds whose items the paper prints as titles in 《》 (《习近平谈治国理政》第四卷).
+_TITLED_KINDS = frozenset(
+    {"著作", "书籍", "图书", "文件", "作品", "文章", "报告", "读本", "教材", "法规", "条例"}
+)
+_TITLE = re.compile(r"《[^《》]{2,40}》(?:第[一二三四五六七八九十\d]+[卷册辑部])?")
+
+
+def items_of_kind(text: str, asked: int | None, analysis: QuestionAnalysis) -> list[str]:
+    """Exactly ``asked`` distinct names of the kind the question counts (丈子头板块、杨家峪板块), or [].
+
+    杨家峪板块大力发展…；丈子头板块着力推动… names the two 板块 as the subjects of two clauses,
+    not as a run A、B; 哪两部著作 is answered by the two titles in 《》.  Only an exact count is
+    read: two 板块 printed for 哪两个 can be nothing else, three could be a different list.
+    """
+    kind = _KIND_COUNTED.search(analysis.text)
+    if asked is None or kind is None:
+        return []
+    noun = kind.group(1)
+    if noun in _TITLED_KINDS:
+        found = [m.group(0) for m in _TITLE.finditer(text)]
+    else:
+        spans = name_phrases(text, re.compile(re.escape(noun) + "$"), analysis)
+        found = [text[s:e] for s, e in spans]
+    items = list(dict.fromkeys(found))
+    return items if len(items) == asked else []
 
 
 def _matches_question(text: str, items: list[str], end: int, question: str) -> bool:
@@ -352,6 +384,7 @@ __all__ = [
     "enumerated_items",
     "enumerates",
     "list_answer",
+    "items_of_kind",
     "listed_items",
     "names_items",
     "richest_listing",

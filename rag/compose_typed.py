@@ -10,10 +10,12 @@ question asking for a name the paper prints in quotation marks gets that name
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from rag.compose import candidate_citation, clause_ends, sentence_answer
 from rag.evidence import Candidate
 from rag.evidence_match import abbreviates, local, period_of_figure
+from rag.evidence_places import place_spans
 from rag.question import QuestionAnalysis
 from rag.question_constraints import tag
 from rag.text import normalize_for_match
@@ -273,9 +275,41 @@ def restates_unprinted(analysis: QuestionAnalysis, statement: str, article: Arti
     return False
 
 
+#: One place asked of several (哪个区、哪个街道): the kind of place each interrogative asks.
+_PLACE_ASKED = re.compile(r"哪一?[个座所]?(区|县|市|街道|社区|村|乡|镇)$")
+
+
+def _several_places(analysis: QuestionAnalysis, best: Candidate) -> str | None:
+    """华都社区在太原哪个区、哪个街道 → 华都社区在太原晋源区义井街道, each place read from the sentence.
+
+    None unless every interrogative asks a kind of place and the sentence prints one of each.
+    """
+    question = TRAILING.sub("", analysis.text)
+    asks = list(_ASK.finditer(question))
+    kinds = [_PLACE_ASKED.search(m.group(0)) for m in asks]
+    if len(asks) < 2 or not all(kinds):
+        return None
+    places = []
+    for kind in kinds:
+        assert kind is not None
+        spans = place_spans(best.text, replace(analysis, category=kind.group(1)))
+        if not spans:
+            return None
+        places.append(best.text[spans[0][0] : spans[0][1]])
+    statement, end = "", 0
+    for m, place in zip(asks, places, strict=True):
+        between = question[end : m.start()]
+        statement += ("" if end and between.strip("、和及与，, ") == "" else between) + place
+        end = m.end()
+    return statement + question[end:]
+
+
 def typed_answer(analysis: QuestionAnalysis, best: Candidate) -> tuple[str, list[Citation]]:
     """One short sentence stating the span, cited to the sentence it was copied from."""
     if asks_several(analysis):
+        places = _several_places(analysis, best)
+        if places is not None:
+            return _pinned(analysis, best, places, places)
         return sentence_answer(analysis, best)
     span = _best_span(best, analysis)
     return _pinned(analysis, best, span, short_statement(analysis, span))

@@ -20,6 +20,7 @@ from rag.answer_types import expectation, specific_terms
         ("省发改委主任是谁？", "person", "省发改委主任王利波表示", "省发改委主任表示，将支持"),
         ("档案馆的查档电话是多少？", "phone", "查档电话为0351-2366977", "共2366户居民"),
         ("考察历时多久？", "duration", "历时500多天的越冬考察", "11月出发"),
+        ("调度令加严管控的时段是什么？", "date", "明确7月29日0时至7月31日24时", "加严空气质量管控措施"),
     ],
 )
 def test_expected_answer_kind_and_matching(question, kind, good, bad):
