@@ -143,6 +143,9 @@ def unlisted(analysis: QuestionAnalysis, citations: Sequence[Citation]) -> bool:
     if _FIRMS_ASKED.search(analysis.text):
         named = {m.group(0) for c in citations for m in _FIRM_NAME.finditer(c.quote)}
         return len(named) < 2
+    if titled_kind(analysis):
+        # 哪两部著作 answered by 选举于学祥为…；选举薄熙来为…: a list, but of no works.
+        return len({m.group(0) for c in citations for m in _TITLE.finditer(c.quote)}) < 2
     return not (len(citations) > 1 or any(names_items(c.quote) for c in citations))
 
 
@@ -155,13 +158,22 @@ def names_items(text: str) -> bool:
     return enumerates(text) or re.search(r"\w[和与及]\w|”“", text) is not None
 
 
-def richest_listing(candidates: Sequence[Candidate], margin: float = 0.1) -> Candidate:
+def richest_listing(
+    candidates: Sequence[Candidate], margin: float = 0.1, analysis: QuestionAnalysis | None = None
+) -> Candidate:
     """Among near-ties of one article, the sentence that lists the most items.
 
     培训讲了哪些内容: the lead names the training with two scenes (…作业、机械操作), the
-    next sentence lists the five topics; both match the question almost equally.
+    next sentence lists the five topics; both match the question almost equally.  Works
+    asked (哪两部著作): the sentence of the best article printing two titles in 《》.
     """
     best = candidates[0]
+    if analysis is not None and titled_kind(analysis):
+        # Titles are the items: a sentence rich in 、 but naming no work lists something else.
+        titled = [
+            c for c in candidates[:6] if c.article.id == best.article.id and len(_TITLE.findall(c.text)) >= 2
+        ]
+        return titled[0] if titled else best
     if len(_ENUMERATES.findall(best.text)) > 1:
         return best  # it lists three items or more already
     rivals = [
@@ -264,7 +276,13 @@ _KIND_COUNTED = re.compile(
 _TITLED_KINDS = frozenset(
     {"著作", "书籍", "图书", "文件", "作品", "文章", "报告", "读本", "教材", "法规", "条例"}
 )
-_TITLE = re.compile(r"《[^《》]{2,40}》(?:第[一二三四五六七八九十\d]+[卷册辑部])?")
+_TITLE = re.compile(r"《[^《》]{1,40}》(?:第[一二三四五六七八九十\d]+[卷册辑部])?")
+
+
+def titled_kind(analysis: QuestionAnalysis) -> bool:
+    """Whether the question counts works the paper names by their titles (哪两部著作, 哪几份文件)."""
+    kind = _KIND_COUNTED.search(analysis.text)
+    return kind is not None and kind.group(1) in _TITLED_KINDS
 
 
 def items_of_kind(text: str, asked: int | None, analysis: QuestionAnalysis) -> list[str]:

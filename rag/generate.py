@@ -325,7 +325,9 @@ class ExtractiveGenerator:
         elif analysis.kind == "summary":
             composed = compose_lists.list_answer(analysis, best, library)
         elif analysis.kind == "list":
-            composed = compose_lists.list_answer(analysis, compose_lists.richest_listing(candidates), library)
+            composed = compose_lists.list_answer(
+                analysis, compose_lists.richest_listing(candidates, analysis=analysis), library
+            )
         return composed or compose.sentence_answer(analysis, best)
 
     def _report(

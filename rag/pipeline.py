@@ -17,6 +17,7 @@ from pathlib import Path
 from rag.bridge import answer_bridge, split_bridge
 from rag.catalog import DEFAULT_PAPER, PageCatalog, PageInfo, add_page_labels, page_label
 from rag.compound import answer_compound, split_compound
+from rag.constrained import DEPTH, constrained_top
 from rag.embed import prepare_embedder
 from rag.errors import InvalidInputError
 from rag.generate import REFUSAL_TEXT
@@ -324,7 +325,10 @@ class Pipeline:
             yield replace(answer, query=query, timings={"retrieve_ms": 0.0, "generate_ms": total})
             return
         t0 = time.perf_counter()
-        passages = self.retriever().run(query, top_k=top_k, filters=filters, mode=mode)
+        retriever = self.retriever()
+        k = top_k or retriever.settings.top_k
+        deep = retriever.run(query, top_k=k * DEPTH, filters=filters, mode=mode)
+        passages = constrained_top(query, deep, self.index.article, k)
         t1 = time.perf_counter()
         # The generator gets the standalone query too: 后来呢？ alone names nothing to quote.
         for item in self.generator.stream(query, passages, history):

@@ -575,3 +575,21 @@ def test_a_list_of_firms_asked_must_name_firms():
     # Other lists are read as before: two items named are a list.
     books = analyze("市政协党组扩大会议学习了哪两部著作？")
     assert not unlisted(books, _quoting("学习了《甲》和《乙》两部著作。"))
+
+
+def test_works_asked_are_listed_only_by_titles():
+    from rag.compose_lists import richest_listing, unlisted
+
+    analysis = analyze("市政协党组扩大会议学习了哪两部著作？")
+    # 选举…；选举…: a run of clauses, but no work is named.
+    assert unlisted(analysis, _quoting("选举于学祥为市人大常委会主任；选举薄熙来为大连市市长。"))
+    assert not unlisted(analysis, _quoting("学习《习近平谈治国理政》第四卷和《习近平经济思想学习纲要》。"))
+    body = (
+        "会议强调,《习近平谈治国理政》第四卷和《习近平经济思想学习纲要》两部重要著作的出版发行意义重大。"
+        "要把学好用好两部重要著作作为重要政治任务,引导党员干部读原著、学原文、悟原理。"
+    )
+    titled, _ = _candidate_for(body, body[: body.index("。") + 1])
+    rich, _ = _candidate_for(body, body[body.index("。") + 1 :])
+    # The sentence rich in 、 scores a little higher; the one naming the works is the list.
+    rich = type(rich)(**{**rich.__dict__, "score": 1.5})
+    assert richest_listing([rich, titled], analysis=analysis) is titled
