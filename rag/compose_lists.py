@@ -158,6 +158,19 @@ def names_items(text: str) -> bool:
     return enumerates(text) or re.search(r"\w[和与及]\w|”“", text) is not None
 
 
+#: A list question ending in 有哪些 asks the items of the noun before it (服务地点有哪些).
+_HAS_WHICH = re.compile(r"(?:都|主要|还|分别)?(?:有|包括|包含)哪些[？?]?$")
+
+
+def _listed_whole(question: str) -> str:
+    """The noun whose items a 有哪些 question asks (服务地点有哪些 → 地点), or ''."""
+    ends = _HAS_WHICH.search(question)
+    words = tag(question[: ends.start()]) if ends else ()
+    if not words or not words[-1][1].startswith("n") or len(words[-1][0]) < 2:
+        return ""
+    return words[-1][0]
+
+
 def richest_listing(
     candidates: Sequence[Candidate], margin: float = 0.1, analysis: QuestionAnalysis | None = None
 ) -> Candidate:
@@ -165,7 +178,8 @@ def richest_listing(
 
     培训讲了哪些内容: the lead names the training with two scenes (…作业、机械操作), the
     next sentence lists the five topics; both match the question almost equally.  Works
-    asked (哪两部著作): the sentence of the best article printing two titles in 《》.
+    asked (哪两部著作): the sentence of the best article printing two titles in 《》; items of
+    a named whole (服务地点有哪些): the near-tie printing its name.
     """
     best = candidates[0]
     if analysis is not None and titled_kind(analysis):
@@ -174,6 +188,20 @@ def richest_listing(
             c for c in candidates[:6] if c.article.id == best.article.id and len(_TITLE.findall(c.text)) >= 2
         ]
         return titled[0] if titled else best
+    whole = _listed_whole(analysis.text) if analysis is not None else ""
+    if whole and whole not in best.text:
+        # 服务地点有哪些: the near-tie printing 服务地点 and naming items lists them, not the one
+        # listing the training's topics.
+        naming = [
+            c
+            for c in candidates[1:4]
+            if c.article.id == best.article.id
+            and c.score >= best.score - margin
+            and whole in c.text
+            and names_items(c.text)
+        ]
+        if naming:
+            return naming[0]
     if len(_ENUMERATES.findall(best.text)) > 1:
         return best  # it lists three items or more already
     rivals = [

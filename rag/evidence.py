@@ -184,7 +184,7 @@ def gather(
             continue
         sections = _sections(article) if article.kind == "roundup" else None
         if article.id not in missing_of:
-            missing_of[article.id] = missing_nouns(analysis, article, library)
+            missing_of[article.id] = missing_nouns(analysis, article, library, printed)
         missing, unseen, unseen_names = missing_of[article.id]
         context = local(normalize_for_match(article.title + chunk.text))
         for start, end, vector in sentences_in(passage, article, library):

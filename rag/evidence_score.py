@@ -26,13 +26,18 @@ if TYPE_CHECKING:
 
 
 def missing_nouns(
-    analysis: QuestionAnalysis, article: Article, library: Library | None
+    analysis: QuestionAnalysis,
+    article: Article,
+    library: Library | None,
+    printed: Sequence[str] | None = None,
 ) -> tuple[float, float, float]:
     """Shares of the question's nouns that ``article`` does not print: (printed elsewhere, never printed).
 
     A noun the archive prints elsewhere but not here (大同 asked, 太原 printed) points at
     another story; a noun it never prints (甲烷, 地铁) may be a metric the pages lack, or a
     reader's own word for one they have (马路 for 道路), so the two are weighed apart.
+    ``printed``: the normalised texts of the retrieved articles; "elsewhere" is then one of
+    them, since a large archive prints every common word (元素, 观众) in some unrelated story.
     """
     if not analysis.nouns:
         return 0.0, 0.0, 0.0
@@ -56,6 +61,8 @@ def missing_nouns(
             # 西安 asked, 合肥 printed: a place or person the archive prints elsewhere (as a larger
             # archive always does) points at another story as surely as one it never prints.
             names += 1
+        elif printed is not None and not any(norm in other for other in printed):
+            unseen += 1  # no story at hand prints it: it points at none of them
         else:
             missing += 1
     n = len(analysis.nouns)

@@ -588,8 +588,28 @@ def test_works_asked_are_listed_only_by_titles():
         "会议强调,《习近平谈治国理政》第四卷和《习近平经济思想学习纲要》两部重要著作的出版发行意义重大。"
         "要把学好用好两部重要著作作为重要政治任务,引导党员干部读原著、学原文、悟原理。"
     )
-    titled, _ = _candidate_for(body, body[: body.index("。") + 1])
-    rich, _ = _candidate_for(body, body[body.index("。") + 1 :])
     # The sentence rich in 、 scores a little higher; the one naming the works is the list.
-    rich = type(rich)(**{**rich.__dict__, "score": 1.5})
+    titled, rich = _scored_sentences(body, 1.0, 1.5)
     assert richest_listing([rich, titled], analysis=analysis) is titled
+
+
+def _scored_sentences(body: str, *scores: float) -> list:
+    """The candidates for each sentence of ``body``, with these scores."""
+    sentences = [part + "。" for part in body.split("。") if part]
+    found = [_candidate_for(body, sentence)[0] for sentence in sentences]
+    return [type(c)(**{**c.__dict__, "score": score}) for c, score in zip(found, scores, strict=True)]
+
+
+def test_items_of_a_named_whole_come_from_the_sentence_printing_its_name():
+    from rag.compose_lists import richest_listing
+
+    analysis = analyze("“太原论坛”志愿者的服务地点有哪些？")
+    body = (
+        "通过四大板块的培训，志愿者掌握了“太原论坛”基本情况、志愿服务基础知识、志愿服务应急技能和礼仪等内容。"
+        "服务地点包括山西潇河国际会议中心、机场、高铁站等区域。"
+    )
+    topics, places = _scored_sentences(body, 0.96, 0.92)
+    assert richest_listing([topics, places], analysis=analysis) is places
+    # Far behind, it is another answer, not a near tie.
+    topics, places = _scored_sentences(body, 0.96, 0.5)
+    assert richest_listing([topics, places], analysis=analysis) is topics

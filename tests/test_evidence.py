@@ -659,6 +659,30 @@ def test_a_name_printed_elsewhere_but_not_in_the_article_points_at_another_story
     assert names > 0
 
 
+def test_a_noun_only_an_unrelated_story_prints_points_at_no_story_at_hand():
+    from rag.evidence_score import missing_nouns
+    from rag.types import Article
+
+    class Archive:
+        """An archive of 20,000 stories: 元素 is printed somewhere."""
+
+        def document_frequency(self, word):
+            return 12
+
+    article = Article(
+        "a", "进博会", "步入展厅，还有各类悟空文创产品，吸引观众体验游戏经典场景。", "p", "2025-11-05", "news"
+    )
+    analysis = analyze("山西展厅借用了哪款游戏的元素吸引观众？")
+    assert "元素" in analysis.nouns
+    # Measured against the whole archive, 元素 points at another story…
+    assert missing_nouns(analysis, article, Archive())[0] == 1.0
+    # …but no retrieved story prints it: it is the reader's word, not another story's.
+    printed = ["步入展厅还有各类悟空文创产品吸引观众体验游戏经典场景", "山西展厅再次刷新观众期待"]
+    assert missing_nouns(analysis, article, Archive(), printed)[0] == 0.0
+    # Printed by another retrieved story, it still does.
+    assert missing_nouns(analysis, article, Archive(), [*printed, "设计元素"])[0] == 1.0
+
+
 def test_the_day_news_came_is_not_the_day_of_the_event():
     sentence = "太原理工大学11月7日传来喜讯，中国第38次南极科学考察队近日从上海出发。"
     assert _spans_of("中国第38次南极科考队什么时候出发的？", sentence) == []
