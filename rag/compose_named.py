@@ -24,6 +24,8 @@ _NAMED_ASKED = re.compile(
     r"|以什么为(?P<c>主题)"
 )
 _QUOTED = re.compile(r"“([^“”]{2,30})”|《([^《》]{2,30})》")
+#: Kinds named by a title in 《》 or quotation marks, never by the kind word alone.
+_TITLED = frozenset({"期刊", "杂志"})
 _INTERROGATIVE = re.compile(r"什么|哪一个|哪个|哪款|哪本|哪份")
 
 
@@ -34,7 +36,12 @@ def asked_name_missing(analysis: QuestionAnalysis, quotes: Sequence[str]) -> boo
     no 主题, so the pages do not hold the answer.
     """
     asked = _asked_name(TRAILING.sub("", analysis.text))
-    return asked is not None and not any(asked[1] in quote or _QUOTED.search(quote) for quote in quotes)
+    if asked is None:
+        return False
+    if asked[1] in _TITLED:
+        # 学术期刊普遍与国际通行学术规范接轨 prints 期刊 and names none: a journal is named by its title.
+        return not any(_QUOTED.search(quote) for quote in quotes)
+    return not any(asked[1] in quote or _QUOTED.search(quote) for quote in quotes)
 
 
 def _asked_name(question: str) -> tuple[re.Match[str], str] | None:

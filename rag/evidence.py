@@ -235,7 +235,7 @@ def gather(
             # 哪个场馆: a span of the asked kind (国家会展中心) is the 场馆; the word need not be printed.
             cov = coverage(weights, text + category if spans else text, context)
             dense = float(query[0] @ vector) if query is not None and vector is not None else 0.0
-            apart = nouns_apart(analysis, text, article.title, library, printed)
+            apart = nouns_apart(analysis, text, article.title, library, printed, article.body)
             bonus = _preference(analysis, text, spans, missing, apart, article.body) + 0.02 / passage.rank
             score = model.score(cov, dense, missing, unseen, unseen_names, apart) + bonus
             candidates.append(

@@ -88,13 +88,15 @@ def nouns_apart(
     title: str,
     library: Library | None = None,
     printed: Sequence[str] | None = None,
+    body: str = "",
 ) -> float:
     """Share of the question's nouns and compound names that neither ``sentence`` nor the headline prints.
 
     The article satisfies the names already; here they say which of its sentences is about
     them (山西产业合作推介会 asked: the sentence on it, not the one on 山西之夜).  ``printed``:
     the normalised texts of the articles retrieved; a noun none of them prints is the reader's
-    own here as much as one the archive never prints.
+    own here as much as one the archive never prints.  ``body``: the article, which must print
+    one noun at least of a leading clause setting the scene (…高校搞火灾逃生练习时，来了多少…).
     """
     # A numbered unit (第12窟) is, like an edition, the article's: the sentence answering may not repeat it.
     names = [
@@ -103,6 +105,15 @@ def nouns_apart(
         if c.kind in ("name", "quoted") and len(str(c.value)) >= 4 and not str(c.value).startswith("第")
     ]
     nouns = list(analysis.nouns)
+    asked = re.split(r"[，,；;]", analysis.text)[-1]
+    scene = [w for w in nouns if local(w) not in local(normalize_for_match(asked))]
+    if library is not None and body and asked != analysis.text:
+        # 1998's 台下…100多名在校中学生 for a Shanxi university's fire drill: an article printing
+        # none of the scene's words (高校, 火灾) is another story, whatever its sentence counts.
+        scene = [w for w in scene if library.document_frequency(w) > 0]
+        story = local(normalize_for_match(body))
+        if scene and not any(local(w) in story for w in scene):
+            return 1.0
     if library is not None:
         # A noun the archive never prints is the reader's own (外国货, 展示区): it says nothing
         # about which sentence answers.  Constrained names stay: the article prints them.
@@ -113,7 +124,6 @@ def nouns_apart(
             return 1.0  # none of the question's nouns is ever printed: nothing ties a sentence to it
     # 太原企业去进博会，展会在哪个场馆举办: a leading clause sets the scene the article already
     # satisfies; the sentence answering is the one about the asked clause.
-    asked = re.split(r"[，,；;]", analysis.text)[-1]
     if asked != analysis.text:
         nouns = [w for w in nouns if local(w) in local(normalize_for_match(asked))]
     wanted = [*nouns, *names]

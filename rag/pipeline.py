@@ -25,7 +25,7 @@ from rag.index import Index, IngestReport
 from rag.live_index import LiveIndex, sync_articles
 from rag.parse import PageMeta, infer_page_date, parse_text, read_pages, split_page_header
 from rag.protocols import Embedder, Generator
-from rag.retrieve import Retriever, RetrieverSettings
+from rag.retrieve import MAX_TOP_K, Retriever, RetrieverSettings
 from rag.settings import Settings
 from rag.types import Answer, Article, Passage, RetrieverMode, SearchFilters, Turn
 
@@ -327,7 +327,9 @@ class Pipeline:
         t0 = time.perf_counter()
         retriever = self.retriever()
         k = top_k or retriever.settings.top_k
-        deep = retriever.run(query, top_k=k * DEPTH, filters=filters, mode=mode)
+        # A top_k out of range goes to the retriever as asked, which says what is wrong with it.
+        deep_k = min(MAX_TOP_K, k * DEPTH) if 1 <= k <= MAX_TOP_K else k
+        deep = retriever.run(query, top_k=deep_k, filters=filters, mode=mode)
         passages = constrained_top(query, deep, self.index.article, k)
         t1 = time.perf_counter()
         # The generator gets the standalone query too: 后来呢？ alone names nothing to quote.

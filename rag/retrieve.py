@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from rag.settings import Settings
 
 
+#: The most passages one search returns.
+MAX_TOP_K = 100
+
+
 @dataclass(frozen=True)
 class RetrieverSettings:
     """Knobs of :class:`Retriever`; per-call arguments override ``top_k``."""
@@ -102,8 +106,8 @@ class Retriever:
         if not query:
             raise InvalidInputError("the query is empty")
         top_k = top_k or self.settings.top_k
-        if top_k < 1 or top_k > 100:
-            raise InvalidInputError(f"top_k must be between 1 and 100, got {top_k}")
+        if top_k < 1 or top_k > MAX_TOP_K:
+            raise InvalidInputError(f"top_k must be between 1 and {MAX_TOP_K}, got {top_k}")
         mode = mode or self.settings.mode
         if mode not in RETRIEVER_MODES:
             raise InvalidInputError(f"retriever must be one of {', '.join(RETRIEVER_MODES)}, got {mode!r}")

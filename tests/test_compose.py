@@ -540,6 +540,10 @@ def test_a_name_asked_for_must_be_stated_by_the_quote():
     assert asked_name_missing(asked, ["在去年的第七届进博会山西展厅，山西工美产业联盟展位前客流不断。"])
     assert not asked_name_missing(asked, ["本届进博会以“表里山河·晋览未来”为主题。"])
     assert not asked_name_missing(analyze("山西展厅面积多大？"), ["展位前客流不断。"])
+    # A journal is named by its title; printing the word 期刊 names none.
+    journal = analyze("钙钛矿电池的突破性成果发表在哪本国际期刊上？")
+    assert asked_name_missing(journal, ["学术期刊普遍与国际通行学术规范接轨，论文必须有所突破。"])
+    assert not asked_name_missing(journal, ["相关成果发表在国际期刊《科学》上。"])
 
 
 def test_a_title_and_a_university_are_restated():

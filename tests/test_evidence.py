@@ -225,6 +225,22 @@ def test_a_noun_none_of_the_retrieved_articles_prints_ties_no_sentence_either():
     assert nouns_apart(analysis, printing, "标题", Archive(), printed=["打开手机软件里的云祭扫功能"]) == 0.0
 
 
+def test_an_article_printing_none_of_the_scene_a_leading_clause_sets_is_another_story():
+    from rag.evidence_score import nouns_apart
+
+    class Archive:
+        def document_frequency(self, token):
+            return 3
+
+    analysis = analyze("晋省那所财经类高校搞火灾逃生练习时，来了多少老师学生？")
+    sentence = "台上现身说法的是18岁的服刑犯，台下专注听讲的是100多名在校中学生。"
+    prison = "在江苏宜兴监狱的水泥操场上，一次法制教育课正在进行。" + sentence
+    assert nouns_apart(analysis, sentence, "标题", Archive(), body=prison) == 1.0
+    # The drill's own story prints the fire: its sentence counting 师生 is about the asked clause.
+    drill = "山西财经大学开展应急疏散演练，4000余名学生参加演练。演练模拟学生公寓突发火灾。"
+    assert nouns_apart(analysis, "4000余名学生参加演练。", "标题", Archive(), body=drill) == 0.0
+
+
 def test_wording_none_of_the_retrieved_articles_prints_does_not_count_against_a_sentence():
     """自称 and 后来 are printed somewhere in a large archive: that tells no article apart."""
     from rag.evidence_score import coverage, term_weights

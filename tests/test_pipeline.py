@@ -177,3 +177,15 @@ def test_what_a_days_paper_reported_lists_that_pages_articles(pipeline):
     answer = pipeline.ask("2023年9月21日的太原日报有哪些报道？")
     assert not answer.refused and len(answer.citations) >= 3
     assert all(c.date == "2023-09-21" for c in answer.citations)
+
+
+def test_every_top_k_in_range_is_answered_and_one_out_of_range_is_named(pipeline):
+    from rag.errors import InvalidInputError
+
+    # The answerer reads four times deeper for the story named, never past the retriever's limit.
+    for top_k in (1, 49, 100):
+        answer = pipeline.ask("第八届进博会山西展厅面积多大？", top_k=top_k)
+        assert not answer.refused and "435平方米" in answer.text
+        assert len(answer.passages) <= top_k
+    with pytest.raises(InvalidInputError, match="got 200"):
+        pipeline.ask("第八届进博会山西展厅面积多大？", top_k=200)
