@@ -168,8 +168,9 @@ def term_weights(
 
 
 #: Part-of-speech flags of a reader's wording rather than of a fact asked about: verbs,
-#: adverbs, time words, adjectives, pronouns (自称, 后来, 离开, 不必).
-_WORDING_FLAGS = frozenset({"v", "vd", "vi", "d", "t", "a", "ad", "r"})
+#: adverbs, time words, adjectives, pronouns, idioms and set phrases, a pronoun glued to its
+#: measure word (自称, 后来, 离开, 不必, 从头到尾, 那条).
+_WORDING_FLAGS = frozenset({"v", "vd", "vi", "d", "t", "a", "ad", "r", "i", "l", "mq"})
 
 
 def _wording(term: str) -> bool:

@@ -140,6 +140,10 @@ def _quoted(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in re.finditer(r"“[^“”]*”|《[^《》]*》", text)]
 
 
+#: Words making the figure after them a bound (超过100项, 突破80项), not a count.
+_BOUND_BEFORE = re.compile(r"(?:超过|突破|逾|超)(?=\d|$)")
+
+
 def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     """Spans of ``text`` holding the kind of answer ``analysis`` expects, not stated by the question."""
     expected = analysis.expectation
@@ -234,6 +238,13 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
             # 比去年大了多少: a change is answered by a figure printed as one (增长20%, 比…多), not
             # by the size itself (面积435平方米).
             spans = [(s, e) for s, e in spans if _CHANGE_PRINTED.search(text, max(0, s - 12), s)]
+        if kind.startswith("count") and "几" in analysis.text:
+            # 批了几项: 获批项目超过100项 says more than 100, not how many; the count is elsewhere.
+            spans = [
+                (s, e)
+                for s, e in spans
+                if not (_BOUND_BEFORE.search(text, max(0, s - 2), s) or _BOUND_BEFORE.match(text, s, s + 2))
+            ]
         if not _START_ASKED.search(analysis.text):
             # 增加到多少户, 有多少户: 由47户增加到51户 is answered by where it rose to, not from.
             ends = [s for s, _ in spans if text[max(0, s - 1) : s] in ("到", "至")]

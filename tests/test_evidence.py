@@ -262,6 +262,17 @@ def test_wording_none_of_the_retrieved_articles_prints_does_not_count_against_a_
     # A noun stays a fact asked about, printed or not: 集团 still counts against the sentence.
     assert here["集团"] > 0
     assert coverage(here, sentence, "") > coverage(everywhere, sentence, "")
+    # A pronoun glued to its measure word (那条) and an idiom (从头到尾) are wording too.
+    paraphrase = analyze("通往飞机场那条新修马路经北街从头到尾多长？")
+    weights = term_weights(paraphrase, Library(), ["经北街全长约5.24公里"])
+    assert weights["那条"] < 0 and weights["从头到尾"] < 0 and weights["经北街"] > 0
+
+
+def test_a_bound_does_not_count_what_a_how_many_question_asks():
+    # 超过100项 says more than 100; the count asked (几项) is 89项.
+    question = analyze("理工大这回拿到的国家自科资助里，面向年轻学者的那一类批了几项？")
+    assert _spans_of(question.text, "太原理工大学是全省唯一获批项目超过100项的单位。") == []
+    assert _spans_of(question.text, "其中，重点项目1项、青年科学基金项目89项。") == ["1项", "89项"]
 
 
 @pytest.mark.parametrize(
