@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from rag.errors import NotFoundError
 from rag.evidence_match import satisfies
 from rag.question import analyze
 from rag.types import Article, Passage
@@ -29,7 +30,8 @@ def constrained_top(
     ``top_k``, a passage whose article fails a hard constraint of the question gives way —
     the lowest ranked first — to the next deeper passage whose article meets them all; the
     order of what stays is retrieval's.  With no constraints, or nothing deeper meeting them,
-    this is the plain top ``top_k``.
+    this is the plain top ``top_k``.  An article deleted since the search (by another worker)
+    meets nothing.
     """
     top = list(passages[:top_k])
     analysis = analyze(question)
@@ -40,7 +42,11 @@ def constrained_top(
     def meets(passage: Passage) -> bool:
         article_id = passage.chunk.article_id
         if article_id not in verdicts:
-            verdicts[article_id] = not satisfies(analysis, article_of(article_id))
+            try:
+                verdicts[article_id] = not satisfies(analysis, article_of(article_id))
+            except NotFoundError:
+                # Deleted by another worker since the search: it meets nothing any more.
+                verdicts[article_id] = False
         return verdicts[article_id]
 
     deeper = [p for p in passages[top_k:] if meets(p)]

@@ -37,3 +37,16 @@ def test_without_constraints_or_anything_deeper_meeting_them_the_top_stays():
     # 王五 is printed nowhere: nothing deeper is better.
     unmet = constrained_top("王五提到哪一户企业带动了项目落户？", deep, _ARTICLES.get, 2)
     assert [p.chunk.article_id for p in unmet] == ["pd1", "pd2"]
+
+
+def test_an_article_deleted_since_the_search_meets_nothing_and_raises_nothing():
+    from rag.errors import NotFoundError
+
+    def article_of(article_id: str) -> Article:
+        if article_id == "pd2":
+            raise NotFoundError(f"no article with id {article_id!r}")
+        return _ARTICLES[article_id]
+
+    deep = _passages(["pd1", "pd2", "pd3", "hou"])
+    top = constrained_top("侯森提到，合肥仅靠哪一户企业就带动了40多个项目落户？", deep, article_of, 2)
+    assert [p.chunk.article_id for p in top] == ["pd1", "hou"]
