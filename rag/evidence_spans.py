@@ -49,7 +49,8 @@ _DATE_SPAN = re.compile(
     r"|[今去明前]年|上午|下午|晚上|当晚|当天"
 )
 _ROLE_BEFORE_NAME = re.compile(
-    r"(?:主任|书记|局长|市长|厅长|主席|经理|董事长|教授|院长|部长|记者|通讯员|博士生?|校长|县长|区长|镇长|站长|社长|负责人|专家|老师|教师|研究员)"
+    r"(?:主任|书记|局长|市长|厅长|主席|经理|董事长|教授|院长|部长|记者|通讯员|(?:博士|硕士)?研究生|博士生?|硕士生"
+    r"|校长|县长|区长|镇长|站长|社长|负责人|专家|老师|教师|研究员)"
 )
 
 
@@ -166,6 +167,10 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         if role:
             # 阳曲县工信局局长是谁: not 田艳, printed as 阳曲县行政审批服务管理局局长.
             spans = [(s, e) for s, e in spans if not _another_office(role, _item_before(text, s))]
+            office = _ROLE_BEFORE_NAME.search(role)
+            if office and office.group(0) in _OFFICES and office.group(0) not in text:
+                spans = []  # 太原理工大学的党委书记是谁: a sentence printing no 书记 names none
+
         if not spans and "谁" in analysis.text and not _ROLE_BEFORE_NAME.search(analysis.text):
             # 谁 may be an organisation or a group of people (我市居民, 企业负责人).
             spans = _group_spans(text, analysis) + name_phrases(text, ORG_END, analysis)
@@ -272,6 +277,27 @@ def _asked_role(question: str) -> str:
     return subject[max(0, roles[-1].start() - 3) :]
 
 
+#: Offices a sentence must print to name their holder (not 负责人, 专家: any title may fill those).
+_OFFICES = frozenset(
+    {
+        "主任",
+        "书记",
+        "局长",
+        "市长",
+        "厅长",
+        "主席",
+        "经理",
+        "董事长",
+        "院长",
+        "部长",
+        "校长",
+        "县长",
+        "区长",
+        "镇长",
+        "站长",
+        "社长",
+    }
+)
 #: Roles any titled person may fill (the 专家 who praised it is the 副院长 the paper names).
 _ANY_TITLE = frozenset({"专家", "记者", "通讯员"})
 

@@ -896,3 +896,17 @@ def test_a_span_of_the_asked_kind_stands_for_the_kind_word():
     asked = gather(analyze("太原市档案馆查档该拨哪个号码？"), [passage], None, LEXICAL_MODEL)[0]
     bare = gather(analyze("太原市档案馆查档该拨哪个？"), [passage], None, LEXICAL_MODEL)[0]
     assert asked[0].spans and asked[0].coverage >= bare[0].coverage
+
+
+@pytest.mark.parametrize("question", ["太原理工大学的校长是谁？", "太原理工大学的党委书记是谁？"])
+def test_a_sentence_printing_no_holder_of_the_office_asked_names_none(question):
+    # 王煜尘 is printed as a doctoral student, or with no title at all: neither is the 校长 or 书记.
+    assert _spans_of(question, "太原理工大学博士研究生王煜尘将参加南极中山站的越冬考察任务。") == []
+    assert _spans_of(question, "本次考察中，王煜尘主要承担空间物理观测等多个项目。") == []
+
+
+def test_the_holder_of_the_office_asked_is_named_where_the_office_is_printed():
+    assert _spans_of("嘉节社区的社区党委副书记是谁？", "社区党委副书记薛永生介绍，每周四是约会时间。") == [
+        "薛永生"
+    ]
+    assert _spans_of("太原理工大学的校长是谁？", "太原理工大学校长黄庆学出席仪式。") == ["黄庆学"]
