@@ -170,6 +170,14 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
             office = _ROLE_BEFORE_NAME.search(role)
             if office and office.group(0) in _OFFICES and office.group(0) not in text:
                 spans = []  # 太原理工大学的党委书记是谁: a sentence printing no 书记 names none
+            owners = [
+                local(normalize_for_match(str(c.value)))
+                for c in analysis.constraints
+                if c.kind == "organisation"
+            ]
+            printed = local(normalize_for_match(text))
+            if owners and not any(o in printed for o in owners) and name_phrases(text, ORG_END, analysis):
+                spans = []  # 水塔醋业的董事长: 董事长王国庆 of the 芦荟 firm this sentence names instead
 
         if not spans and "谁" in analysis.text and not _ROLE_BEFORE_NAME.search(analysis.text):
             # 谁 may be an organisation or a group of people (我市居民, 企业负责人).

@@ -910,3 +910,9 @@ def test_the_holder_of_the_office_asked_is_named_where_the_office_is_printed():
         "薛永生"
     ]
     assert _spans_of("太原理工大学的校长是谁？", "太原理工大学校长黄庆学出席仪式。") == ["黄庆学"]
+
+
+def test_the_holder_of_another_firms_office_is_not_the_one_asked():
+    sentence = "去年首次参展的山西澳意芦荟生物科技有限公司，七成产品售出，董事长王国庆笑着说：“每天都有惊喜。”"
+    assert _spans_of("水塔醋业的董事长是谁？", sentence) == []
+    assert _spans_of("山西澳意芦荟生物科技有限公司的董事长是谁？", sentence) == ["王国庆"]
