@@ -24,7 +24,7 @@ from rag.evidence_places import (
 )
 from rag.evidence_when import dates_another_event, event_printed
 from rag.question import QuestionAnalysis
-from rag.question_constraints import dictionary_frequency
+from rag.question_constraints import dictionary_frequency, tag
 from rag.text import normalize_for_match
 
 #: A question asking by how much something changed, and the words printing a change before a figure.
@@ -182,6 +182,14 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         if not spans and "谁" in analysis.text and not _ROLE_BEFORE_NAME.search(analysis.text):
             # 谁 may be an organisation or a group of people (我市居民, 企业负责人).
             spans = _group_spans(text, analysis) + name_phrases(text, ORG_END, analysis)
+        holder = _asked_holder(analysis.text)
+        if (
+            holder
+            and holder not in _ANY_TITLE
+            and holder not in text
+            and not (len(holder) > 2 and holder[:-1] in text)
+        ):
+            spans = []  # 科考队的领队是谁, 展厅的设计者是谁: a sentence printing no 领队 or 设计 names none
     elif kind == "organisation":
         spans = name_phrases(text, ORG_END, analysis)
         spans += [(s, e) for s, e, f in tagged(text) if f == "nt" and outside_question(text[s:e], analysis)]
@@ -274,6 +282,17 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
             continue
         kept.append((s, e))
     return kept
+
+
+def _asked_holder(question: str) -> str:
+    """The noun a who-question asks the holder of (科考队的领队是谁 → 领队), or ''."""
+    subject = re.split(r"是谁|叫什么名字|是哪位", question)[0]
+    if subject == question:
+        return ""
+    words = tag(subject)
+    if not words or not words[-1][1].startswith("n") or len(words[-1][0]) < 2:
+        return ""
+    return words[-1][0]
 
 
 def _asked_role(question: str) -> str:

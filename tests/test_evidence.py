@@ -916,3 +916,16 @@ def test_the_holder_of_another_firms_office_is_not_the_one_asked():
     sentence = "去年首次参展的山西澳意芦荟生物科技有限公司，七成产品售出，董事长王国庆笑着说：“每天都有惊喜。”"
     assert _spans_of("水塔醋业的董事长是谁？", sentence) == []
     assert _spans_of("山西澳意芦荟生物科技有限公司的董事长是谁？", sentence) == ["王国庆"]
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("中国第38次南极科考队的领队是谁？", "太原理工大学博士生王煜尘作为第一批队员搭乘雪龙号出征。"),
+        ("进博会山西展厅的设计者是谁？", "在去年的第七届进博会山西展厅，山西工美产业联盟展位前客流不断。"),
+    ],
+)
+def test_a_sentence_printing_nothing_of_the_role_asked_names_no_holder(question, sentence):
+    # Neither 领队 nor 设计 is printed: the student and the alliance are someone else.
+    assert _spans_of(question, sentence) == []
+    assert _spans_of("中国第38次南极科考队的领队是谁？", "科考队领队张三介绍了航线。") == ["张三"]
