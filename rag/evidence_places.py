@@ -113,6 +113,9 @@ _HOLDS = re.compile(r"(?:召开|举办|举行|主办|承办|开展|组织)")
 _AT = re.compile(r"(?:在|于|到|赴|至)$")
 #: 锦波生物是哪里的企业: the place a firm or person is from, printed at the head of its name.
 _WHOSE_PLACE = re.compile(r"([\u4e00-\u9fff]{2,}?)是?(?:哪里|哪儿|何地)的")
+#: 是哪里人: someone's hometown, printed as 临汾人 or after 来自/籍贯/老家.
+_HOMETOWN_ASKED = re.compile(r"(?:哪里|哪儿|什么地方|何地|哪个(?:省|市|县))人")
+_FROM_PLACE = re.compile(r"(?:来自|出生于|生于|籍贯|老家|家乡)$")
 #: 从哪里出发: the place asked is the one the action starts from, and its verb.
 _FROM_ASKED = re.compile(r"从(?:哪里|哪儿|什么地方|何处|何地)([\u4e00-\u9fff]{2})")
 
@@ -171,6 +174,11 @@ def place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     if category == "区":
         # 哪个区 asks for a district, not a 社区 or 园区 (服务社区).
         spans = [(s, e) for s, e in spans if not _NOT_A_DISTRICT.search(text[s:e])]
+    if _HOMETOWN_ASKED.search(analysis.text):
+        # 王煜尘是哪里人: where someone is from (临汾人, 来自大同), not where the sentence sends him (南极).
+        return [
+            (s, e) for s, e in spans if text.startswith("人", e) or _FROM_PLACE.search(text, max(0, s - 4), s)
+        ]
     whose = _WHOSE_PLACE.search(analysis.text)
     if whose:
         # 山西锦波生物医药股份有限公司 says where 锦波生物 is from; 嘉宾 elsewhere in the sentence does not.

@@ -929,3 +929,9 @@ def test_a_sentence_printing_nothing_of_the_role_asked_names_no_holder(question,
     # Neither 领队 nor 设计 is printed: the student and the alliance are someone else.
     assert _spans_of(question, sentence) == []
     assert _spans_of("中国第38次南极科考队的领队是谁？", "科考队领队张三介绍了航线。") == ["张三"]
+
+
+def test_a_hometown_is_where_someone_is_from_not_where_the_sentence_sends_them():
+    assert _spans_of("王煜尘是哪里人？", "本次考察中，王煜尘主要承担南极陆地机器人等项目。") == []
+    assert _spans_of("走失的老人是哪里人？", "老人今年90岁，临汾人，被家人接走。") == ["临汾"]
+    assert _spans_of("王煜尘是哪里人？", "王煜尘来自大同，是太原理工大学博士生。") == ["大同"]
