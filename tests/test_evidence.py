@@ -913,7 +913,7 @@ def test_the_holder_of_the_office_asked_is_named_where_the_office_is_printed():
 
 
 def test_the_holder_of_another_firms_office_is_not_the_one_asked():
-    sentence = "去年首次参展的山西澳意芦荟生物科技有限公司，七成产品售出，董事长王国庆笑着说：“每天都有惊喜。”"
+    sentence = "去年首次参展的山西澳意芦荟生物科技有限公司，七成产品售出，董事长王国庆笑着说：“好。”"
     assert _spans_of("水塔醋业的董事长是谁？", sentence) == []
     assert _spans_of("山西澳意芦荟生物科技有限公司的董事长是谁？", sentence) == ["王国庆"]
 
@@ -935,3 +935,21 @@ def test_a_hometown_is_where_someone_is_from_not_where_the_sentence_sends_them()
     assert _spans_of("王煜尘是哪里人？", "本次考察中，王煜尘主要承担南极陆地机器人等项目。") == []
     assert _spans_of("走失的老人是哪里人？", "老人今年90岁，临汾人，被家人接走。") == ["临汾"]
     assert _spans_of("王煜尘是哪里人？", "王煜尘来自大同，是太原理工大学博士生。") == ["大同"]
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        ("山西展厅是谁设计的？", "在去年的第七届进博会山西展厅，山西工美产业联盟展位前客流不断。"),
+        ("太原理工大学是哪一年成立的？", "太原理工大学获批2023年度国家自然科学基金项目135个。"),
+    ],
+)
+def test_who_did_it_or_when_needs_the_sentence_to_print_the_deed(question, sentence):
+    # Nothing was designed or founded in these sentences: their names and years answer nothing.
+    assert _spans_of(question, sentence) == []
+
+
+def test_the_deed_printed_lets_its_doer_answer():
+    assert _spans_of("山西展厅是谁设计的？", "山西展厅由山西工美产业联盟设计，面积435平方米。") == [
+        "山西工美产业联盟"
+    ]
