@@ -86,11 +86,13 @@ def _person_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]
             i = text.find(name)
             e = i + len(name)
             # jieba cuts some three-character names short (王煜|尘作为).
+            # 侯森|感触很大 is not: the next word is whole without the character after the name.
             if (
                 len(name) == 2
                 and e < len(text)
                 and "\u4e00" <= text[e] <= "\u9fff"
                 and text[e] not in _AFTER_NAME
+                and len(tag(text[e : e + 4])[0][0]) == 1
             ):
                 e += 1
             spans.append((i, e))

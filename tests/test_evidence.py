@@ -953,3 +953,10 @@ def test_the_deed_printed_lets_its_doer_answer():
     assert _spans_of("山西展厅是谁设计的？", "山西展厅由山西工美产业联盟设计，面积435平方米。") == [
         "山西工美产业联盟"
     ]
+
+
+def test_a_name_is_not_grown_into_the_word_after_it():
+    # jieba cuts 王煜|尘作为 short, and 侯森|感触 right: only the first grows.
+    assert _spans_of("杏花岭区委书记是谁？", "在合肥市考察学习后，杏花岭区委书记侯森感触很大。") == ["侯森"]
+    sentence = "太原理工大学电气与动力工程学院博士生王煜尘作为第一批队员出征。"
+    assert _spans_of("参加南极科考的太原理工大学博士生是谁？", sentence) == ["王煜尘"]
