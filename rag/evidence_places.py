@@ -151,12 +151,19 @@ def _named_places(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]
     return [(s, e) for s, e in spans if not (_HOLDS.match(text, e) and not _AT.search(text, 0, s))]
 
 
+def _clause_of(text: str, start: int, end: int) -> str:
+    """The clause of ``text`` holding ``text[start:end]`` (between ，；。)."""
+    lo = max(text.rfind(p, 0, start) for p in "，,；;。") + 1
+    his = [i for p in "，,；;。" if (i := text.find(p, end)) >= 0]
+    return text[lo : min(his) if his else len(text)]
+
+
 def place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     """Spans of ``text`` answering a where-question: of the kind of place asked, where things happen."""
     spans = _named_places(text, analysis)
-    category = analysis.category
+    category, happening = analysis.category, ""
     if category and all(f[:1] == "v" and f != "vn" for _, f in tag(category)):
-        category = ""  # 在哪里召开: 召开 says what happens there, not what kind of place
+        category, happening = "", category  # 在哪里召开: 召开 says what happens there, not what kind of place
     suffixes = _CATEGORY_PLACES.get(category) or (
         (category,) if category and _PLACE_END.search(category) else ()
     )
@@ -193,6 +200,9 @@ def place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         # 大会在哪里召开: the venue is where something is held (在龙潭公园…举行), not any
         # place the sentence names (听取太原市圈建设峰会…).
         spans = [(s, e) for s, e in spans if _AT_VENUE.search(text, max(0, s - 2), s)]
+        if happening:
+            # 山西之夜在哪里举办: 走进太原 in the clause after 举办…推介活动 is not where anything is held.
+            spans = [(s, e) for s, e in spans if happening in _clause_of(text, s, e)]
     return spans
 
 

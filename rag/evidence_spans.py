@@ -278,7 +278,7 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
             ]
     action = _ACTION_ASKED.search(analysis.text)
     if action and len(action.group(1)) >= 2 and action.group(1) not in text:
-        if all(flag.startswith("v") for _, flag in tag(action.group(1))):
+        if all(flag.startswith(("v", "b")) for _, flag in tag(action.group(1))):
             return []  # 山西展厅是谁设计的: a sentence printing no 设计 says nobody designed it
     # Longest first among overlapping spans, then in reading order.
     spans = sorted(set(spans), key=lambda se: (se[0], -(se[1] - se[0])))
@@ -291,7 +291,7 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
 
 
 #: Who did it / which year it happened (是谁设计的, 是哪一年成立的): the action asked about.
-_ACTION_ASKED = re.compile(r"是(?:谁|哪一?年|哪位|哪家\w{0,2}?)(\w{2,3}?)的[？?]?$")
+_ACTION_ASKED = re.compile(r"(?:是(?:谁|哪一?年|哪位|哪家\w{0,2}?)|[由被]谁)(\w{2,3}?)的?[？?]?$")
 
 
 def _asked_holder(question: str) -> str:

@@ -942,6 +942,7 @@ def test_a_hometown_is_where_someone_is_from_not_where_the_sentence_sends_them()
     [
         ("山西展厅是谁设计的？", "在去年的第七届进博会山西展厅，山西工美产业联盟展位前客流不断。"),
         ("太原理工大学是哪一年成立的？", "太原理工大学获批2023年度国家自然科学基金项目135个。"),
+        ("进博会山西展厅由谁主办？", "在去年的第七届进博会山西展厅，山西工美产业联盟展位前客流不断。"),
     ],
 )
 def test_who_did_it_or_when_needs_the_sentence_to_print_the_deed(question, sentence):
@@ -960,3 +961,13 @@ def test_a_name_is_not_grown_into_the_word_after_it():
     assert _spans_of("杏花岭区委书记是谁？", "在合肥市考察学习后，杏花岭区委书记侯森感触很大。") == ["侯森"]
     sentence = "太原理工大学电气与动力工程学院博士生王煜尘作为第一批队员出征。"
     assert _spans_of("参加南极科考的太原理工大学博士生是谁？", sentence) == ["王煜尘"]
+
+
+def test_a_venue_is_where_the_asked_event_is_held_in_the_same_clause():
+    from rag.evidence_places import place_spans
+
+    question = analyze("山西之夜在哪里举办？")
+    elsewhere = "我市还将举办品牌推介活动和特色文化展演,吸引各界朋友走进太原。"
+    assert place_spans(elsewhere, question) == []
+    held = "“山西之夜”活动在上海国家会展中心举办。"
+    assert [held[s:e] for s, e in place_spans(held, question)] == ["上海国家会展中心"]
