@@ -203,6 +203,11 @@ def place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         if happening:
             # 山西之夜在哪里举办: 走进太原 in the clause after 举办…推介活动 is not where anything is held.
             spans = [(s, e) for s, e in spans if happening in _clause_of(text, s, e)]
+        printed = normalize_for_match(text)
+        if analysis.nouns and not any(normalize_for_match(n) in printed for n in analysis.nouns):
+            return []  # 农交会在哪里举办: 在太原、上海…举办了4场推介活动 is where something else was held
+        # 在中国(山西)第八届农交会…举办: a place before a bracket heads an event's name, it is no venue.
+        spans = [(s, e) for s, e in spans if text[e : e + 1] not in ("（", "(")]
     return spans
 
 

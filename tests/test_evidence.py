@@ -971,3 +971,9 @@ def test_a_venue_is_where_the_asked_event_is_held_in_the_same_clause():
     assert place_spans(elsewhere, question) == []
     held = "“山西之夜”活动在上海国家会展中心举办。"
     assert [held[s:e] for s, e in place_spans(held, question)] == ["上海国家会展中心"]
+    # 中国(山西)… is the head of the fair's name, not where it is held.
+    fair = "近期还计划在中国(山西)第八届农交会、北京大学和广州等地举办3场品牌推介活动。"
+    assert "中国" not in [fair[s:e] for s, e in place_spans(fair, analyze("第八届农交会在哪里举办？"))]
+    # A sentence not naming the fair says where other events were held.
+    others = "今年以来，先后在太原、上海、广州等地举办了4场特优农产品品牌推介活动。"
+    assert place_spans(others, analyze("第八届农交会在哪里举办？")) == []
