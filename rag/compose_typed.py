@@ -18,7 +18,7 @@ from rag.evidence_match import abbreviates, local, period_of_figure
 from rag.evidence_places import place_spans
 from rag.question import QuestionAnalysis
 from rag.question_constraints import tag
-from rag.text import normalize_for_match
+from rag.text import clause_around, normalize_for_match
 from rag.types import Article, Citation
 
 #: Punctuation and space a question ends with, dropped before it is restated.
@@ -205,9 +205,7 @@ def _best_span(candidate: Candidate, analysis: QuestionAnalysis) -> str:
     predicate = local(normalize_for_match(before_ask[-6:]))
     best, best_score = candidate.spans[0], -1.0
     for s, e in candidate.spans:
-        lo = max(text.rfind(p, 0, s) for p in "，,；;。") + 1
-        his = [i for p in "，,；;。" if (i := text.find(p, e)) >= 0]
-        hi = min(his) if his else len(text)
+        lo, hi = clause_around(text, s, e)
         clause = local(normalize_for_match(text[lo:hi]))
         before = local(normalize_for_match(text[max(lo - 30, 0) : hi]))
         # The span's own clause decides (举办 beside 9月1日至15日, not 报名截止日期为8月30日);

@@ -12,7 +12,7 @@ import re
 from rag.evidence_match import abbreviates, local
 from rag.question import QuestionAnalysis
 from rag.question_constraints import tag
-from rag.text import normalize_for_match
+from rag.text import clause_around, normalize_for_match
 
 #: Words that make a figure the province's or the country's, not the city's (全省26家优质企业).
 _WIDER_AREA = re.compile(r"全省|全国|省内|国内|全球|全世界")
@@ -130,8 +130,7 @@ def about_head(text: str, span: tuple[int, int], head: str, kind: str, question:
         return False  # 每个村建设1所…, 14个街道各设立1至2所…: a figure per unit, not the total asked
     if not head or not kind.startswith(_HEAD_KINDS):
         return True
-    ends = [i for p in "，,；;。" if (i := text.find(p, span[1])) >= 0]
-    clause = local(normalize_for_match(text[clause_start : min(ends) if ends else len(text)]))
+    clause = local(normalize_for_match(text[clause_start : clause_around(text, *span)[1]]))
 
     after, preceding = text[span[1] :], text[max(0, span[0] - 12) : span[0]]
     if (

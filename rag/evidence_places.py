@@ -11,7 +11,7 @@ import re
 
 from rag.question import QuestionAnalysis
 from rag.question_constraints import tag
-from rag.text import normalize_for_match
+from rag.text import clause_around, normalize_for_match
 
 #: Where a counterpart follows in a sentence (与/和/供… 太钢): 和谁签了合同 is answered after one.
 COUNTERPART_MARKS = frozenset("与和跟同给为向供")
@@ -151,11 +151,10 @@ def _named_places(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]
     return [(s, e) for s, e in spans if not (_HOLDS.match(text, e) and not _AT.search(text, 0, s))]
 
 
-def _clause_of(text: str, start: int, end: int) -> str:
-    """The clause of ``text`` holding ``text[start:end]`` (between ，；。)."""
-    lo = max(text.rfind(p, 0, start) for p in "，,；;。") + 1
-    his = [i for p in "，,；;。" if (i := text.find(p, end)) >= 0]
-    return text[lo : min(his) if his else len(text)]
+def _clause_prints(text: str, start: int, end: int, word: str) -> bool:
+    """Whether the clause of ``text`` holding ``text[start:end]`` prints ``word``."""
+    lo, hi = clause_around(text, start, end)
+    return word in text[lo:hi]
 
 
 def place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
@@ -202,7 +201,7 @@ def place_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         spans = [(s, e) for s, e in spans if _AT_VENUE.search(text, max(0, s - 2), s)]
         if happening:
             # 山西之夜在哪里举办: 走进太原 in the clause after 举办…推介活动 is not where anything is held.
-            spans = [(s, e) for s, e in spans if happening in _clause_of(text, s, e)]
+            spans = [(s, e) for s, e in spans if _clause_prints(text, s, e, happening)]
         printed = normalize_for_match(text)
         if analysis.nouns and not any(normalize_for_match(n) in printed for n in analysis.nouns):
             return []  # 农交会在哪里举办: 在太原、上海…举办了4场推介活动 is where something else was held

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from rag.evidence_match import abbreviates, abbreviates_word, article_text, local, misprinted, without_asides
@@ -82,6 +83,12 @@ def _name_like(word: str, tags: tuple[tuple[str, str], ...]) -> bool:
     return dictionary_frequency(word) == 0
 
 
+@lru_cache(maxsize=64)
+def _normalised(body: str) -> str:
+    """``body`` folded for matching, once per article (each of its sentences asks for it)."""
+    return local(normalize_for_match(body))
+
+
 def nouns_apart(
     analysis: QuestionAnalysis,
     sentence: str,
@@ -111,7 +118,7 @@ def nouns_apart(
         # 1998's 台下…100多名在校中学生 for a Shanxi university's fire drill: an article printing
         # none of the scene's words (高校, 火灾) is another story, whatever its sentence counts.
         scene = [w for w in scene if library.document_frequency(w) > 0]
-        story = local(normalize_for_match(body))
+        story = _normalised(body)
         if scene and not any(local(w) in story for w in scene):
             return 1.0
     if library is not None:

@@ -25,7 +25,7 @@ from rag.evidence_places import (
 from rag.evidence_when import dates_another_event, event_printed
 from rag.question import QuestionAnalysis
 from rag.question_constraints import dictionary_frequency, tag
-from rag.text import normalize_for_match
+from rag.text import clause_around, normalize_for_match
 
 #: A question asking by how much something changed, and the words printing a change before a figure.
 _CHANGE_ASKED = re.compile(
@@ -316,24 +316,7 @@ def _asked_role(question: str) -> str:
 
 #: Offices a sentence must print to name their holder (not 负责人, 专家: any title may fill those).
 _OFFICES = frozenset(
-    {
-        "主任",
-        "书记",
-        "局长",
-        "市长",
-        "厅长",
-        "主席",
-        "经理",
-        "董事长",
-        "院长",
-        "部长",
-        "校长",
-        "县长",
-        "区长",
-        "镇长",
-        "站长",
-        "社长",
-    }
+    "主任 书记 局长 市长 厅长 主席 经理 董事长 院长 部长 校长 县长 区长 镇长 站长 社长".split()
 )
 #: Roles any titled person may fill (the 专家 who praised it is the 副院长 the paper names).
 _ANY_TITLE = frozenset({"专家", "记者", "通讯员"})
@@ -377,9 +360,8 @@ def _role_spans(text: str, analysis: QuestionAnalysis, titled: bool = True) -> l
 
 def _names_owner(text: str, span: tuple[int, int], analysis: QuestionAnalysis) -> bool:
     """Whether the clause around ``span`` prints every noun of the question (whose number it is)."""
-    start = max(text.rfind(p, 0, span[0]) for p in "，,；;。") + 1
-    ends = [i for p in "，,；;。" if (i := text.find(p, span[1])) >= 0]
-    clause = local(normalize_for_match(text[start : min(ends) if ends else len(text)]))
+    start, end = clause_around(text, *span)
+    clause = local(normalize_for_match(text[start:end]))
     # 省会存档机构要查资料，该拨哪个号码: a leading clause sets the scene; its names still count.
     asked = local(normalize_for_match(re.split(r"[，,；;]", analysis.text)[-1]))
     nouns = [n for n in analysis.nouns if local(n) in asked]

@@ -222,8 +222,10 @@ def _paper_dropped(text: str) -> str:
     return re.sub(rf"(?:{DEFAULT_PAPER}|本报)(?:上|里)?的?", "", text)
 
 
+@lru_cache(maxsize=256)
 def analyze(question: str) -> QuestionAnalysis:
-    """Read ``question`` (any script) into a :class:`QuestionAnalysis`.
+    """Read ``question`` (any script) into a :class:`QuestionAnalysis` (cached: it is immutable, and
+    both the retrieval of the named story and the answerer read the same question).
 
     Example:
         >>> a = analyze("第八届进博会山西展厅面积多大？")

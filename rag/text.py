@@ -280,3 +280,21 @@ def zh_to_int(numeral: str) -> int | None:
             total = (total + wan + section + digit or 1) * 10**8
             wan = section = digit = 0
     return total + wan + section + digit
+
+
+#: What ends a clause for :func:`clause_around`.
+_CLAUSE_MARKS = "，,；;。"
+
+
+def clause_around(text: str, start: int, end: int) -> tuple[int, int]:
+    """Bounds of the clause of ``text`` holding ``text[start:end]``, between the ，；。 around it.
+
+    Example:
+        >>> text = "8月29日，对接活动在万柏林区举行，5项成果落地。"
+        >>> a, b = clause_around(text, 12, 16)
+        >>> text[a:b]
+        '对接活动在万柏林区举行'
+    """
+    lo = max(text.rfind(p, 0, start) for p in _CLAUSE_MARKS) + 1
+    his = [i for p in _CLAUSE_MARKS if (i := text.find(p, end)) >= 0]
+    return lo, min(his) if his else len(text)
