@@ -212,6 +212,9 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
         unit = re.search(r"第几(\S)", analysis.text)
         units = unit.group(1) if unit and unit.group(1) not in "届次期" else "届次期"
         spans = [(s, e) for s, e in spans if text[e - 1] in units]
+        figures = [str(c.value) for c in analysis.constraints if c.kind == "figure"]
+        if any(f not in normalize_for_match(text) for f in figures):
+            spans = []  # 面积435平方米是第几届: 第七届 in a sentence without 435 is another edition's
         then = re.search(r"第几\S([\u4e00-\u9fff]{2})", analysis.text)
         if then and then.group(1) in text:
             # 第几次登上南极大陆: 参加第36次南极考察后第二次登上… is answered by the 第二次 that 登上 follows.

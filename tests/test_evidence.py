@@ -977,3 +977,9 @@ def test_a_venue_is_where_the_asked_event_is_held_in_the_same_clause():
     # A sentence not naming the fair says where other events were held.
     others = "今年以来，先后在太原、上海、广州等地举办了4场特优农产品品牌推介活动。"
     assert place_spans(others, analyze("第八届农交会在哪里举办？")) == []
+
+
+def test_the_edition_of_a_figure_is_the_one_printed_with_it():
+    question = "山西展厅面积435平方米是第几届进博会？"
+    assert _spans_of(question, "在去年的第七届进博会山西展厅，山西工美产业联盟展位前客流不断。") == []
+    assert _spans_of(question, "第八届进博会上，面积435平方米的山西展厅将精彩亮相。") == ["第八届"]
