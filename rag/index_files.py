@@ -39,6 +39,7 @@ from rag.index_manifest import (
     REPAIR,
     TEMP_FILE,
     file_set,
+    floats_name,
     lexical_name,
     manifest_files,
     read_manifest,
@@ -210,6 +211,7 @@ def write_generation(
     if persist is not None:
         written.append(f"vectors-{generation:06d}.npz")
         written.append(vectors_name(generation))
+        written.append(floats_name(vectors_name(generation)))
         vectors: list[str] = persist(path, generation)
     else:
         written.append(vectors_name(generation))

@@ -6,6 +6,7 @@ Directory layout (``vectorstore/default/`` by default)::
     records-<gen>.sqlite3    articles (with their answerable sentences' spans and vectors), page
                              holders and chunks by slot, versioned by generation (see rag.index_db)
     vectors-<gen>.faiss      the dense store's base (FAISS, flat or HNSW; see rag.store); ids are slots
+    vectors-<gen>.f32        beside an HNSW base over 8-bit codes: its float vectors (rag.store_floats)
     vectors-<gen>.npz        a segment: the vectors added and ids removed by one save after the base
     lexical-<gen>/           the lexical store (tantivy over the jieba tokens; see rag.lexical)
 
@@ -42,7 +43,7 @@ LOCK_WAIT_SECONDS = 600.0
 #: (Older formats' names too, so a rebuild over an old index removes them.)
 DATA_FILE = re.compile(
     r"^(?:(?:vectors|chunks|articles|sentences|records)-(\d{6})"
-    r"\.(?:faiss|jsonl|npz|json|sqlite3(?:-wal|-shm)?)|lexical-(\d{6}))$"
+    r"\.(?:faiss|f32|jsonl|npz|json|sqlite3(?:-wal|-shm)?)|lexical-(\d{6}))$"
 )
 #: A temporary file a write in progress (or a killed one) left (a records file's journal too).
 TEMP_FILE = re.compile(r"^\..*\.tmp(?:-wal|-shm|-journal)?$")
@@ -69,9 +70,15 @@ def vectors_name(generation: int) -> str:
     return f"vectors-{generation:06d}.faiss"
 
 
+def floats_name(base_name: str) -> str:
+    """The float vectors' file kept beside base file ``base_name`` (``vectors-000003.faiss`` → ``….f32``)."""
+    return base_name.removesuffix(".faiss") + ".f32"
+
+
 def file_set(files: dict[str, Any]) -> set[str]:
     """Every name on disk that ``files`` (a manifest's) keeps alive: the records file's journal too."""
     names = {files[k] for k in FILE_KINDS} | set(files.get("segments", []))
+    names.add(floats_name(files["vectors"]))  # a compressed graph's float vectors (when there are)
     return names | {f"{files['records']}-wal", f"{files['records']}-shm"}
 
 

@@ -1,10 +1,9 @@
 """Dense vector store: FAISS inner product over L2-normalised vectors, addressed by int64 ids.
 
-Exact (``IndexFlatIP``) while small; past ``approximate_from`` vectors (default 50,000)
-the store turns itself into an HNSW graph (``IndexHNSWFlat``, M 32, efConstruction 200,
-efSearch 128), which answers in about a millisecond where exact search takes tens: on
-People's Daily vectors it keeps recall@10 ≥ 0.95 against exact search (measured in
-``/work/notes/scale-report.md``).  The kind in use is recorded in the index manifest.
+Exact (``IndexFlatIP``) while small; past ``approximate_from`` vectors (default 50,000) an
+HNSW graph over 8-bit codes (``IndexHNSWSQ``, M 32, efConstruction 200, efSearch 128),
+re-ranked exactly from float vectors memory-mapped beside it (:mod:`rag.store_floats`).
+An older index's ``IndexHNSWFlat`` still loads.  The kind is recorded in the manifest.
 
 Layers: a *base* FAISS index, never changed once a copy shares it, the vectors added since
 (the *delta*, searched exactly) and the base ids removed since (*gone*, hidden by an
@@ -31,7 +30,9 @@ import numpy as np
 
 from rag.errors import IndexMismatchError
 from rag.index_files import write_atomic
+from rag.index_manifest import floats_name
 from rag.protocols import Selection
+from rag.store_floats import FloatRows, exact_top, new_sq8_graph, search_reranked
 from rag.store_segments import read_segment, write_segment
 
 #: Where exact search gives way to HNSW (chunks); ``RAG_FAISS_APPROXIMATE_FROM`` sets it.
@@ -61,7 +62,7 @@ def _as_matrix(vectors: np.ndarray) -> np.ndarray:
 
 
 class FaissVectorStore:
-    """A FAISS ``IndexIDMap2`` over ``IndexFlatIP`` (exact) or ``IndexHNSWFlat`` (approximate), plus a delta.
+    """A FAISS ``IndexIDMap2`` over ``IndexFlatIP`` (exact) or ``IndexHNSWSQ`` (approximate), plus a delta.
 
     Example:
         >>> store = FaissVectorStore(dimension=3)
@@ -80,6 +81,8 @@ class FaissVectorStore:
         self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
         self._shared = False
         self._dead = 0  # tombstones folded into the base (id -1 in its id map)
+        #: The base's float vectors in storage order when its graph holds only 8-bit codes.
+        self._floats: FloatRows | None = None
         #: Vectors added since the base was made, in blocks (arrays are replaced, never changed).
         self._blocks: list[tuple[np.ndarray, np.ndarray]] = []
         self._joined: tuple[np.ndarray, np.ndarray] | None = None
@@ -101,8 +104,10 @@ class FaissVectorStore:
 
     @property
     def kind(self) -> str:
-        """``flat`` (exact) or ``hnsw-flat`` (approximate)."""
-        return "hnsw-flat" if self._hnsw is not None else "flat"
+        """``flat`` (exact), ``hnsw-sq8`` (approximate) or ``hnsw-flat`` (approximate, an older index)."""
+        if self._hnsw is None:
+            return "flat"
+        return "hnsw-sq8" if self._floats is not None else "hnsw-flat"
 
     @property
     def _hnsw(self) -> Any:
@@ -131,12 +136,8 @@ class FaissVectorStore:
             "approximate_from": self.approximate_from,
         }
         if self._hnsw is not None:
-            info |= {
-                "M": HNSW_M,
-                "ef_construction": HNSW_EF_CONSTRUCTION,
-                "ef_search": HNSW_EF_SEARCH,
-                "tombstones": self._dead + len(self._gone),
-            }
+            info |= {"M": HNSW_M, "ef_construction": HNSW_EF_CONSTRUCTION, "ef_search": HNSW_EF_SEARCH}
+            info["tombstones"] = self._dead + len(self._gone)
         return info
 
     # -- writing ---------------------------------------------------------------------
@@ -194,12 +195,6 @@ class FaissVectorStore:
             self._gone = np.union1d(self._gone, in_base)
         return removed
 
-    def _new_hnsw(self) -> Any:
-        inner = faiss.IndexHNSWFlat(self._dimension, HNSW_M, faiss.METRIC_INNER_PRODUCT)
-        inner.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
-        inner.hnsw.efSearch = HNSW_EF_SEARCH
-        return faiss.IndexIDMap2(inner)
-
     def _fold(self) -> None:
         """Make the delta and the gone list part of a new base (the shared base is not changed)."""
         delta_ids, delta = self._delta()
@@ -208,13 +203,13 @@ class FaissVectorStore:
         )
         if rebuild:
             live_ids, live = self._base_vectors()
-            index = (
-                self._new_hnsw()
-                if len(live_ids) + len(delta_ids) >= self.approximate_from
-                else faiss.IndexIDMap2(faiss.IndexFlatIP(self._dimension))
-            )
-            self._dead = 0
             delta_ids, delta = np.concatenate([live_ids, delta_ids]), np.vstack([live, delta])
+            if len(delta_ids) >= self.approximate_from:
+                args = (HNSW_M, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH)
+                index, self._floats = new_sq8_graph(self._dimension, *args, delta), FloatRows(self._dimension)
+            else:
+                index, self._floats = faiss.IndexIDMap2(faiss.IndexFlatIP(self._dimension)), None
+            self._dead = 0
         else:
             index = self._index
             if self._shared:
@@ -230,6 +225,8 @@ class FaissVectorStore:
                 self._dead += len(self._gone)
         if len(delta_ids):
             index.add_with_ids(delta, delta_ids)
+            if self._floats is not None:
+                self._floats = self._floats.appended(delta)
         self._index, self._shared = index, False
         self._blocks, self._joined, self._gone = [], None, _NO_IDS
         # The base no longer matches a file: the next save writes it whole.
@@ -241,9 +238,11 @@ class FaissVectorStore:
 
     def _stored(self) -> np.ndarray:
         """Every base vector (tombstones included), in storage order; a view, not a copy."""
+        if self._floats is not None:
+            return self._floats.whole()
         inner = faiss.downcast_index(self._index.index)
         flat = faiss.downcast_index(inner.storage) if isinstance(inner, faiss.IndexHNSW) else inner
-        # Both kinds keep their vectors in a flat index (IndexFlatIP, or the HNSW graph's storage).
+        # Exact and older HNSW bases keep their vectors in a flat index (IndexFlatIP, or the graph's storage).
         assert isinstance(flat, faiss.IndexFlat), type(flat).__name__
         n = int(self._index.ntotal)
         if not n:
@@ -301,26 +300,16 @@ class FaissVectorStore:
             selector = both
         elif self._dead:
             selector = real
-        # In faiss's Python API, missing from the stubs it ships (faiss-cpu 1.15).
-        params = faiss.SearchParametersHNSW(efSearch=max(HNSW_EF_SEARCH, k))  # type: ignore[attr-defined]
-        if selector is not None:
-            params.sel = selector
-        return self._index.search(vectors, k, params=params)
+        return search_reranked(self._index, self._float_rows(), vectors, k, HNSW_EF_SEARCH, selector)
 
     def _search_subset(self, vectors: np.ndarray, k: int, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact inner product over the base vectors of ``ids`` (a small filtered subset)."""
-        id_map = self._id_map()
-        rows = np.flatnonzero(np.isin(id_map, ids))
-        scores = np.full((len(vectors), k), -np.inf, dtype="float32")
-        found = np.full((len(vectors), k), -1, dtype="int64")
-        if not len(rows):
-            return scores, found
-        sims = vectors @ self._stored()[rows].T
-        top = np.argsort(-sims, axis=1, kind="stable")[:, :k]
-        width = top.shape[1]
-        scores[:, :width] = np.take_along_axis(sims, top, axis=1)
-        found[:, :width] = id_map[rows][top]
-        return scores, found
+        rows = np.flatnonzero(np.isin(self._id_map(), ids))
+        return exact_top(vectors, self._float_rows().take(rows), self._id_map()[rows], k)
+
+    def _float_rows(self) -> FloatRows:
+        """The base's float vectors: beside a compressed graph, else in its flat storage (a view)."""
+        return self._floats if self._floats is not None else FloatRows(self._dimension, [self._stored()])
 
     # -- copies and files ------------------------------------------------------------
 
@@ -333,10 +322,22 @@ class FaissVectorStore:
         return clone
 
     def save(self, target: Path) -> None:
-        """Write the whole store, folded, to ``target`` as one FAISS file (callers make the write atomic)."""
+        """Write the whole store, folded, to ``target`` as one FAISS file (callers make that write atomic).
+
+        A compressed graph's float vectors go beside it first, atomically (``floats_name``).
+        """
+        self._save_floats(target)
+        faiss.write_index(self._index, str(target))
+
+    def _save_floats(self, target: Path) -> None:
+        """Fold, then write a compressed graph's float vectors beside ``target`` (named as its base)."""
         if self._blocks or len(self._gone):
             self._fold()
-        faiss.write_index(self._index, str(target))
+        if self._floats is not None:
+            path = target.parent / floats_name(target.name)
+            write_atomic(path, self._floats.write)
+            # Read back from the file: a bulk build's vectors leave memory once written.
+            self._floats = FloatRows.open(path, len(self._floats), self._dimension)
 
     def save_segment(self, target: Path) -> None:
         """Write the changes since the last file (``persist``) to ``target``, an ``.npz`` file."""
@@ -350,14 +351,11 @@ class FaissVectorStore:
         first time, or past ``SEGMENT_LIMIT`` unfolded vectors or ``MAX_SEGMENTS`` segments.
         Call :meth:`persisted` once the manifest naming them is in place.
         """
-        if (
-            self._folder != folder
-            or not self._files
-            or self._delta_size() > SEGMENT_LIMIT
-            or len(self._files) > MAX_SEGMENTS
-        ):
+        fresh = self._folder != folder or not self._files
+        if fresh or self._delta_size() > SEGMENT_LIMIT or len(self._files) > MAX_SEGMENTS:
             name = f"vectors-{generation:06d}.faiss"
-            write_atomic(folder / name, self.save)
+            self._save_floats(folder / name)
+            write_atomic(folder / name, lambda tmp: faiss.write_index(self._index, str(tmp)))
             return [name]
         if not self._new and not self._removed:
             return list(self._files)
@@ -378,6 +376,8 @@ class FaissVectorStore:
         if not isinstance(index, faiss.IndexIDMap2):
             raise ValueError(f"{path.name} holds a {type(index).__name__}, not an id-mapped index")
         store._index = index
+        if isinstance(faiss.downcast_index(index.index), faiss.IndexHNSWSQ):
+            store._floats = FloatRows.open(path.parent / floats_name(path.name), int(index.ntotal), index.d)
         store._dead = int((store._id_map() < 0).sum())
         store._folder, store._files = path.parent, [path.name]
         return store

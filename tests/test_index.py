@@ -153,6 +153,31 @@ def test_a_save_writes_only_what_changed_and_removes_what_no_manifest_names(tmp_
     assert len(loaded) == len(index) and len(loaded.articles) == len(seed_articles) - 1
 
 
+def test_a_compacted_graph_writes_its_float_file_and_the_old_one_goes(tmp_path, seed_articles, monkeypatch):
+    import rag.store
+    from rag.stores import FaissStores
+
+    stores = FaissStores(approximate_from=50)
+    index = _build(seed_articles, stores=stores)
+    index.save(tmp_path / "idx")
+    first = json.loads((tmp_path / "idx" / MANIFEST).read_text())["files"]
+    assert index.manifest()["store"]["dense"]["index"] == "hnsw-sq8"
+    assert {"vectors-000001.faiss", "vectors-000001.f32"} <= _on_disk(tmp_path / "idx")
+    monkeypatch.setattr(rag.store, "SEGMENT_LIMIT", -1)  # the next save compacts: a new base and float file
+    index.delete(next(iter(index.articles)))
+    index.save(tmp_path / "idx")
+    files = json.loads((tmp_path / "idx" / MANIFEST).read_text())["files"]
+    assert files["vectors"] == "vectors-000002.faiss" != first["vectors"]
+    on_disk = _on_disk(tmp_path / "idx")
+    assert "vectors-000002.f32" in on_disk and not on_disk & {"vectors-000001.f32", "vectors-000001.faiss"}
+    loaded = Index.load(tmp_path / "idx", HashingEmbedder(128), stores=stores)
+    query = HashingEmbedder(128).encode_queries([index.articles[next(iter(index.articles))].body[:40]])[0]
+    assert [c.id for c, _ in loaded.dense_search(query, 5)] == [c.id for c, _ in index.dense_search(query, 5)]
+    (tmp_path / "idx" / "vectors-000002.f32").unlink()
+    with pytest.raises(IndexDamagedError, match="vectors-000002.f32 is missing.*rag ingest --rebuild"):
+        Index.load(tmp_path / "idx", HashingEmbedder(128), stores=stores)
+
+
 KILL_SCRIPT = textwrap.dedent(
     """
     import sys, time

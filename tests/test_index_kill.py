@@ -65,7 +65,7 @@ def test_an_upload_killed_at_any_moment_leaves_the_old_or_the_new_index(tmp_path
     for page in range(30):
         index.sync_source(f"p{page}.txt", _articles(page * 50, 50, f"p{page}.txt"))
     index.save(path)
-    assert index.manifest()["store"]["dense"]["index"] == "hnsw-flat" and len(index) >= 3000
+    assert index.manifest()["store"]["dense"]["index"] == "hnsw-sq8" and len(index) >= 3000
     articles, chunks = len(index.articles), len(index)
     rng = random.Random(7)
     outcomes = []

@@ -70,12 +70,14 @@ def test_past_the_threshold_the_store_is_hnsw_with_tombstones_that_survive_savin
     store.add(np.arange(300), vectors[:300])
     assert store.kind == "flat"
     store.add(np.arange(300, 600), vectors[300:])
-    assert store.kind == "hnsw-flat" and store.describe()["M"] == 32
+    assert store.kind == "hnsw-sq8" and store.describe()["M"] == 32
     assert store.search(vectors[:1], 1)[1][0, 0] == 0
     assert store.remove(np.array([0, 1])) == 2 and len(store) == 598
     store.save(tmp_path / "v.faiss")
+    # The graph holds 8-bit codes; the float vectors are beside it, for exact re-ranking.
+    assert (tmp_path / "v.f32").stat().st_size == 600 * 16 * 4
     loaded = FaissVectorStore.load(tmp_path / "v.faiss", approximate_from=500)
-    assert len(loaded) == 598 and loaded.describe()["tombstones"] == 2
+    assert len(loaded) == 598 and loaded.describe()["tombstones"] == 2 and loaded.kind == "hnsw-sq8"
     _, ids = loaded.search(vectors[:2], 10)
     assert 0 not in ids and 1 not in ids and (ids >= 0).all()
     # Past a fifth of tombstones the graph is rebuilt from the live vectors (flat again below the threshold).
@@ -129,3 +131,59 @@ def test_past_the_segment_limit_a_save_folds_everything_into_a_new_base(tmp_path
     loaded = FaissVectorStore.load(tmp_path / "vectors-000002.faiss")
     assert len(loaded) == 39 and loaded.search(vectors[30:31], 1)[1][0, 0] == 30
     assert len(clone) == 20 and clone.search(vectors[:1], 1)[1][0, 0] == 0
+
+
+def _near_duplicates(n, d, seed=0):
+    """Noisy copies of a few vectors: what 8-bit codes alone rank poorly."""
+    rng = np.random.default_rng(seed)
+    base = rng.standard_normal((n // 20, d))
+    return _unit(base[rng.integers(0, len(base), n)] + 0.03 * rng.standard_normal((n, d)))
+
+
+def _recall_at_10(store, queries, vectors):
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    found = store.search(queries, 10)[1]
+    return np.mean([len(set(f) & set(e)) / 10 for f, e in zip(found, exact, strict=True)])
+
+
+def test_the_compressed_graph_is_reranked_exactly_and_maps_its_floats_from_the_file(tmp_path):
+    vectors = _near_duplicates(3000, 32)
+    queries = vectors[::150] + 0.01
+    store = FaissVectorStore(32, approximate_from=1000)
+    store.add(np.arange(3000), vectors)
+    assert store.kind == "hnsw-sq8"
+    assert _recall_at_10(store, queries, vectors) >= 0.95
+    scores, ids = store.search(vectors[7:8], 3)
+    assert ids[0, 0] == 7 and scores[0, 0] == pytest.approx(1.0, abs=1e-5)  # exact, not a code's score
+    store.save(tmp_path / "v.faiss")
+    loaded = FaissVectorStore.load(tmp_path / "v.faiss", approximate_from=1000)
+    assert isinstance(loaded._floats.whole(), np.memmap)  # read from disk, not held in memory
+    assert loaded.search(queries, 10)[1].tolist() == store.search(queries, 10)[1].tolist()
+    # A filter over many vectors walks the graph; its answers are only allowed ids, re-ranked exactly.
+    allowed = np.arange(0, 3000, 2)
+    _, ids = loaded.search(vectors[8:9], 5, Selection(SearchFilters(source="p"), allowed))
+    assert ids[0, 0] == 8 and set(ids[0].tolist()) <= set(allowed.tolist())
+
+
+def test_a_compressed_graph_without_its_float_file_is_refused_naming_it(tmp_path):
+    store = FaissVectorStore(16, approximate_from=100)
+    store.add(np.arange(200), _random_unit(200, 16))
+    store.save(tmp_path / "vectors-000001.faiss")
+    (tmp_path / "vectors-000001.f32").unlink()
+    with pytest.raises(ValueError, match="vectors-000001.f32 is missing"):
+        FaissVectorStore.load(tmp_path / "vectors-000001.faiss")
+
+
+def test_an_older_index_with_a_float_graph_still_loads_and_searches(tmp_path):
+    import faiss
+
+    vectors = _random_unit(300, 16, seed=4)
+    index = faiss.IndexIDMap2(faiss.IndexHNSWFlat(16, 32, faiss.METRIC_INNER_PRODUCT))
+    index.add_with_ids(vectors, np.arange(100, 400))
+    faiss.write_index(index, str(tmp_path / "v.faiss"))
+    loaded = FaissVectorStore.load(tmp_path / "v.faiss", approximate_from=100)
+    assert loaded.kind == "hnsw-flat" and len(loaded) == 300
+    assert loaded.search(vectors[5:6], 1)[1][0, 0] == 105
+    loaded.add(np.array([1]), vectors[:1])
+    assert loaded.remove(np.arange(100, 170)) == 70  # past a fifth: rebuilt, now compressed
+    assert loaded.kind == "hnsw-sq8" and loaded.search(vectors[200:201], 1)[1][0, 0] == 300
