@@ -21,7 +21,7 @@ This module also holds what the others share: the citations (:func:`citation_of`
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rag.evidence import Candidate, Library
 from rag.evidence_match import local
@@ -29,6 +29,9 @@ from rag.evidence_score import coverage, term_weights
 from rag.question import QuestionAnalysis
 from rag.text import answer_sentences, normalize_for_match
 from rag.types import Article, Chunk, Citation
+
+#: A report answer (what the paper printed on a date) lists at most this many headlines.
+REPORT_LINES = 8
 
 _QUOTE = re.compile(r"“([^”]{4,200})”")
 
@@ -273,6 +276,31 @@ def _quoted_remark(body: str, span: tuple[int, int]) -> bool:
     return body[span[0]] in '“"「'
 
 
+def articles_on_pages(
+    library: Library, dated: Callable[[str], bool], matches: Callable[[Article], bool], seen: set[str]
+) -> list[Article]:
+    """Articles ``matches`` accepts on the pages whose date ``dated`` accepts, by date (notices last).
+
+    Reads the pages' articles only, a page at a time, and stops once ``REPORT_LINES`` of them are
+    not notices (the answer lists no more): a year of an archive is not read to list eight.
+    ``seen`` (ids already listed) is not repeated.  A library without pages gives none.
+    """
+    pages = getattr(library, "pages", None)
+    if pages is None:
+        return []
+    found: list[Article] = []
+    for source, (date, _) in sorted(pages().items(), key=lambda item: item[1][0]):
+        if sum(a.kind != "notice" for a in found) >= REPORT_LINES:
+            break
+        if not dated(date):
+            continue
+        for article_id in library.held_by(source):  # type: ignore[attr-defined]
+            if article_id not in seen and matches(article := library.article(article_id)):
+                seen.add(article_id)
+                found.append(article)
+    return sorted(found, key=lambda a: (a.date, a.kind == "notice"))
+
+
 def report_answer(
     articles: Sequence[Article], library: Library | None, fallback_chunks: dict[str, Chunk]
 ) -> tuple[str, list[Citation]]:
@@ -288,7 +316,7 @@ def report_answer(
         chunks = library.chunks_of(article.id) if library is not None else [fallback_chunks[article.id]]
         citations.append(citation_of(n, article, start, end, chunks))
         lines.append(f"《{article.title}》（{article.date}）[{n}]")
-        if len(citations) >= 8:
+        if len(citations) >= REPORT_LINES:
             break
     if not lines:
         return "", []
@@ -296,6 +324,7 @@ def report_answer(
 
 
 __all__ = [
+    "articles_on_pages",
     "candidate_citation",
     "citation_of",
     "clause_ends",

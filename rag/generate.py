@@ -347,13 +347,11 @@ class ExtractiveGenerator:
             if article is not None and article.id not in articles and matches(article):
                 articles[article.id] = article
                 chunks[article.id] = passage.chunk
-        everything = getattr(library, "articles", None)
-        if dates and everything is not None:
+        if dates and library is not None:
             # A date names a set of pages: what they printed, not only what retrieval ranked first,
             # after the ranked ones, in page order (headlines and news before notices).
-            rest = [a for a in everything.values() if a.id not in articles and matches(a)]
-            rest.sort(key=lambda a: (a.date, a.kind == "notice"))
-            for article in rest:
+            on_pages = lambda date: all(_on_date(c, date) for c in dates)  # noqa: E731
+            for article in compose.articles_on_pages(library, on_pages, matches, set(articles)):
                 articles[article.id] = article
         # Notices (通告) are printed news too, but a reader asking what happened wants the news first.
         ordered = sorted(articles.values(), key=lambda a: a.kind == "notice")

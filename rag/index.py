@@ -6,11 +6,10 @@ the lexical store, and keeps them in step.  The engines behind the stores come f
 :class:`~rag.protocols.Stores` the index is built with (``RAG_STORE``: FAISS + tantivy
 files, or a Milvus collection).
 
-The bookkeeping of the records is :class:`rag.index_records.Records`, a view of one
-generation of a SQLite file (read when asked for, not held in memory).  An index is saved
-as one directory: :mod:`rag.index_manifest` describes its files and checks them on
-loading, :mod:`rag.index_files` writes what changed atomically (and holds the write lock
-several processes share).
+The records are :class:`rag.index_records.Records`, a view of one generation of a SQLite
+file (read when asked for, not held in memory).  An index is one directory:
+:mod:`rag.index_manifest` describes and checks its files, :mod:`rag.index_files` writes what
+changed atomically (under the write lock several processes share).
 """
 
 from __future__ import annotations
@@ -18,8 +17,8 @@ from __future__ import annotations
 import copy
 import threading
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -53,39 +52,18 @@ from rag.index_manifest import (
     read_manifest,
 )
 from rag.index_records import Records, SentenceTable, sentence_embed_text, sentence_tables
+from rag.index_rows import ArticleView
 from rag.protocols import DenseStore, Embedder, LexicalStore, Stores
 from rag.text import answer_sentences
-from rag.types import Article, Chunk, SearchFilters
-
-
-@dataclass(frozen=True)
-class IngestReport:
-    """What an ingest changed."""
-
-    articles_added: int = 0
-    articles_removed: int = 0
-    articles_unchanged: int = 0
-    chunks_added: int = 0
-    chunks_removed: int = 0
-    seconds: float = 0.0
-
-    @property
-    def changed(self) -> bool:
-        """Whether anything was added or removed."""
-        return bool(self.articles_added or self.articles_removed)
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict."""
-        return asdict(self)
+from rag.types import Article, Chunk, IngestReport, SearchFilters
 
 
 class Index:
     """Articles and their chunks, searchable densely (FAISS) and lexically (BM25).
 
-    The constructor is cheap; the embedder is only called when chunks are added or
-    a query is embedded.  Ingest is incremental and page-based: :meth:`sync_source`
-    makes the index hold exactly the given articles for one page file, so an
-    unchanged page adds nothing and a changed article replaces its chunks.
+    The constructor is cheap; the embedder is only called when chunks are added or a query
+    is embedded.  Ingest is incremental and page-based: :meth:`sync_source` makes the index hold
+    exactly the given articles of one page file (an unchanged page adds nothing).
 
     Example:
         >>> from rag.embed import HashingEmbedder
@@ -111,8 +89,7 @@ class Index:
         #: Made on the first chunk (a tantivy store is a folder: not made for an index that is loaded).
         self._lexical: LexicalStore | None = None
         self._query_cache: dict[str, np.ndarray] = {}
-        self._query_lock = threading.Lock()
-        self._generation = 0
+        self._query_lock, self._generation = threading.Lock(), 0
         #: The data files the manifest of ``_generation`` names (empty until saved or loaded).
         self._files: dict[str, Any] = {}
         self.created_at = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -120,7 +97,7 @@ class Index:
     # -- reading ---------------------------------------------------------------------
 
     @property
-    def articles(self) -> Mapping[str, Article]:
+    def articles(self) -> ArticleView:
         """Articles by id, in ingest order."""
         return self._records.articles
 
@@ -152,6 +129,14 @@ class Index:
     def sources(self) -> list[str]:
         """Page files represented in the index."""
         return self._records.sources
+
+    def held_by(self, source: str) -> list[str]:
+        """The ids of the articles page file ``source`` holds, in ingest order."""
+        return self._records.held_by(source)
+
+    def pages(self) -> dict[str, tuple[str, int]]:
+        """Each page file's date (its first article's) and article count, without reading the articles."""
+        return self._records.page_dates()
 
     @property
     def dimension(self) -> int | None:
@@ -225,8 +210,7 @@ class Index:
         if vector is None:
             vector = self.embedder.encode_queries([text])
             with self._query_lock:
-                if len(self._query_cache) >= 256:
-                    # Dicts keep insertion order: drop the oldest entry.
+                if len(self._query_cache) >= 256:  # dicts keep insertion order: drop the oldest entry
                     self._query_cache.pop(next(iter(self._query_cache)), None)
                 self._query_cache[text] = vector
         return vector

@@ -81,11 +81,11 @@ class Records:
         """The generation whose rows this view sees (its own changes' tag while it has any)."""
         return self._writing if self._writing is not None else self.generation
 
-    def _select(self, sql: str, *params: object, order: str = "") -> list[tuple[Any, ...]]:
+    def _select(self, sql: str, *params: object, order: str = "", group: str = "") -> list[tuple[Any, ...]]:
         """``sql`` (a SELECT … FROM table [WHERE …]) restricted to the rows this generation sees."""
         joiner = " AND " if " WHERE " in sql else " WHERE "
         view = self.view
-        tail = f" ORDER BY {order}" if order else ""
+        tail = (f" GROUP BY {group}" if group else "") + (f" ORDER BY {order}" if order else "")
         return self.database.query(f"{sql}{joiner}{VISIBLE}{tail}", (*params, view, view))
 
     def _begin(self) -> int:
@@ -188,6 +188,13 @@ class Records:
     def sources(self) -> list[str]:
         """Page files represented in the records."""
         return [str(r[0]) for r in self._select("SELECT DISTINCT source FROM articles", order="source")]
+
+    def page_dates(self) -> dict[str, tuple[str, int]]:
+        """Each page file's date (its first article's: SQLite takes a bare column of a ``MIN()`` query
+        from the row holding the minimum) and article count, in one pass of SQL, remembered."""
+        sql = "SELECT source, json_extract(data, '$.date'), MIN(seq), COUNT(*) FROM articles"
+        read = lambda: {str(r[0]): (str(r[1] or ""), int(r[3])) for r in self._select(sql, group="source")}  # noqa: E731
+        return self._cached("pages", "", read)
 
     def holders(self, article_id: str) -> set[str]:
         """The page files that hold an article (its own ``source`` at least)."""

@@ -85,6 +85,16 @@ class ArticleView(Mapping[str, Article]):
         """Every article, in ingest order (one read)."""
         return [article_of(r[0]) for r in self._select("SELECT data FROM articles", order="seq")]
 
+    def page(self, source: str | None, offset: int, limit: int) -> tuple[int, list[Article]]:
+        """How many articles there are (of page file ``source`` only, when given) and ``limit`` of
+        them from ``offset``, in ingest order: a listing reads the articles it shows, no others."""
+        where, params = (" WHERE source = ?", (source,)) if source else ("", ())
+        total = int(self._select(f"SELECT COUNT(*) FROM articles{where}", *params)[0][0])
+        window = f"seq LIMIT {int(limit)} OFFSET {int(offset)}"  # ints: the view's parameters come last
+        return total, [
+            article_of(r[0]) for r in self._select(f"SELECT data FROM articles{where}", *params, order=window)
+        ]
+
     def items(self) -> list[tuple[str, Article]]:  # type: ignore[override]
         """(id, article) pairs, in ingest order."""
         return [(a.id, a) for a in self.values()]

@@ -18,13 +18,13 @@ from pathlib import Path
 from rag.catalog import PageCatalog
 from rag.chunk import ChunkerSettings
 from rag.errors import IndexDamagedError, IndexNotFoundError
-from rag.index import Index, IngestReport
+from rag.index import Index
 from rag.index_files import remove_orphans, write_lock
 from rag.index_manifest import manifest_signature
 from rag.parse import PageMeta, read_pages
 from rag.protocols import Embedder, Stores
 from rag.settings import Settings
-from rag.types import Article
+from rag.types import Article, IngestReport
 
 log = logging.getLogger(__name__)
 

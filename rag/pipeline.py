@@ -21,13 +21,13 @@ from rag.constrained import DEPTH, constrained_top
 from rag.embed import prepare_embedder
 from rag.errors import InvalidInputError
 from rag.generate import REFUSAL_TEXT
-from rag.index import Index, IngestReport
+from rag.index import Index
 from rag.live_index import LiveIndex, sync_articles
 from rag.parse import PageMeta, infer_page_date, parse_text, read_pages, split_page_header
 from rag.protocols import Embedder, Generator
 from rag.retrieve import MAX_TOP_K, Retriever, RetrieverSettings
 from rag.settings import Settings
-from rag.types import Answer, Article, Passage, RetrieverMode, SearchFilters, Turn
+from rag.types import Answer, Article, IngestReport, Passage, RetrieverMode, SearchFilters, Turn
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +183,11 @@ class Pipeline:
         """Every indexed article, in page and reading order."""
         return list(self.index.articles.values())
 
+    def article_page(self, source: str | None, offset: int, limit: int) -> tuple[int, list[Article]]:
+        """How many articles there are (of page file ``source`` only, when given) and ``limit`` of them
+        from ``offset``, in page and reading order."""
+        return self.index.articles.page(source, offset, limit)
+
     def article(self, article_id: str) -> Article:
         """One article by id (raises :class:`~rag.errors.NotFoundError`)."""
         return self.index.article(article_id)
@@ -193,10 +198,7 @@ class Pipeline:
         cached = self._labels
         if cached is not None and cached[0] is index and cached[1] is entries:
             return cached[2]
-        dates: dict[str, str] = {}
-        for article in index.articles.values():
-            dates.setdefault(article.source, article.date)
-        labels = self.catalog.labels(dates)
+        labels = self.catalog.labels({source: date for source, (date, _) in index.pages().items()})
         self._labels = (index, entries, labels)
         return labels
 
@@ -206,24 +208,19 @@ class Pipeline:
 
     def pages(self) -> list[PageInfo]:
         """Every page of the index with its label and article count, newest first."""
-        labels = self.page_labels()
-        counts: dict[str, int] = {}
-        dates: dict[str, str] = {}
-        for article in self.index.articles.values():
-            counts[article.source] = counts.get(article.source, 0) + 1
-            dates.setdefault(article.source, article.date)
+        labels, pages = self.page_labels(), self.index.pages()
         infos = []
-        for source in sorted(counts, key=lambda s: (dates[s], labels.get(s, s)), reverse=True):
+        for source in sorted(pages, key=lambda s: (pages[s][0], labels.get(s, s)), reverse=True):
             meta = self.catalog.meta(source)
             infos.append(
                 PageInfo(
                     source=source,
                     page_label=labels[source],
-                    date=dates[source],
+                    date=pages[source][0],
                     paper=meta.paper or DEFAULT_PAPER,
                     page=meta.page,
                     title=meta.title,
-                    articles=counts[source],
+                    articles=pages[source][1],
                 )
             )
         return infos

@@ -186,3 +186,24 @@ class Turn:
 
     role: Literal["user", "assistant"]
     content: str
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What an ingest changed."""
+
+    articles_added: int = 0
+    articles_removed: int = 0
+    articles_unchanged: int = 0
+    chunks_added: int = 0
+    chunks_removed: int = 0
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was added or removed."""
+        return bool(self.articles_added or self.articles_removed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return asdict(self)

@@ -617,3 +617,42 @@ def test_items_of_a_named_whole_come_from_the_sentence_printing_its_name():
     # Far behind, it is another answer, not a near tie.
     topics, places = _scored_sentences(body, 0.96, 0.5)
     assert richest_listing([topics, places], analysis=analysis) is topics
+
+
+class _PagedLibrary:
+    """Pages of four articles each, one page a day; counts the articles read."""
+
+    def __init__(self, days: int) -> None:
+        self.read: list[str] = []
+        self._pages = {f"p{d:02d}.txt": f"2023-01-{d:02d}" for d in range(1, days + 1)}
+
+    def pages(self) -> dict[str, tuple[str, int]]:
+        return {source: (date, 4) for source, date in reversed(self._pages.items())}
+
+    def held_by(self, source: str) -> list[str]:
+        return [f"{source}#{i}" for i in range(4)]
+
+    def article(self, article_id: str) -> Article:
+        self.read.append(article_id)
+        source = article_id.split("#")[0]
+        kind = "notice" if article_id.endswith("#0") else "news"
+        return Article(
+            id=article_id, title="t", body="太原。", source=source, date=self._pages[source], kind=kind
+        )
+
+
+def test_a_dates_pages_are_read_in_date_order_only_until_the_report_is_full():
+    from rag.compose import REPORT_LINES, articles_on_pages
+
+    library = _PagedLibrary(days=30)
+    january = articles_on_pages(library, lambda d: d.startswith("2023-01"), lambda a: True, {"p01.txt#1"})
+    # Three news articles a page: the first three pages give eight, the others are never read.
+    assert {a.source for a in january} == {"p01.txt", "p02.txt", "p03.txt"}
+    assert sum(a.kind != "notice" for a in january) >= REPORT_LINES and len(library.read) == 11
+    assert "p01.txt#1" not in {a.id for a in january}  # already listed
+    dates = [a.date for a in january if a.kind != "notice"]
+    assert dates == sorted(dates) and january[0].date == "2023-01-01"
+    library.read.clear()
+    tenth = articles_on_pages(library, lambda d: d == "2023-01-10", lambda a: a.kind == "news", set())
+    assert [a.id for a in tenth] == ["p10.txt#1", "p10.txt#2", "p10.txt#3"] and len(library.read) == 4
+    assert articles_on_pages(object(), lambda d: True, lambda a: True, set()) == []  # type: ignore[arg-type]

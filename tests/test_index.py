@@ -153,6 +153,26 @@ def test_a_save_writes_only_what_changed_and_removes_what_no_manifest_names(tmp_
     assert len(loaded) == len(index) and len(loaded.articles) == len(seed_articles) - 1
 
 
+def test_pages_give_each_page_files_date_and_count_without_reading_an_article(seed_articles, monkeypatch):
+    import rag.index_rows
+
+    index = _build(seed_articles)
+    expected: dict[str, tuple[str, int]] = {}
+    for article in seed_articles:
+        date, count = expected.get(article.source, (article.date, 0))
+        expected[article.source] = (date, count + 1)
+    deleted = seed_articles[0]
+    index.delete(deleted.id)
+    date, count = expected[deleted.source]
+    expected[deleted.source] = (date, count - 1)
+
+    def no_article(data):
+        raise AssertionError("an article was read")
+
+    monkeypatch.setattr(rag.index_rows, "article_of", no_article)
+    assert index.pages() == expected
+
+
 def test_a_compacted_graph_writes_its_float_file_and_the_old_one_goes(tmp_path, seed_articles, monkeypatch):
     import rag.store
     from rag.stores import FaissStores

@@ -66,14 +66,9 @@ async def list_articles(
     limit: Annotated[int, Query(ge=1, le=1000, description="Return at most this many articles.")] = 500,
 ) -> ArticleList:
     """Every indexed article with its full text, date, page and reporters, in page and reading order."""
-    articles = await state.run(pipeline.articles)
-    if source:
-        articles = [a for a in articles if a.source == source]
-    page = articles[offset : offset + limit]
+    total, page = await state.run(pipeline.article_page, source or None, offset, limit)
     labels = await run_in_threadpool(pipeline.page_labels)
-    return ArticleList(
-        total=len(articles), offset=offset, limit=limit, articles=[_article(a, labels) for a in page]
-    )
+    return ArticleList(total=total, offset=offset, limit=limit, articles=[_article(a, labels) for a in page])
 
 
 def _article(article: Article, labels: Mapping[str, str]) -> ArticleOut:

@@ -56,6 +56,8 @@ def test_list_filters_and_pages(client: TestClient, pipeline: Pipeline) -> None:
     assert [a["id"] for a in body["articles"]] == of_source and body["total"] == len(of_source)
     page = client.get("/api/articles", params={"offset": 2, "limit": 3}).json()
     assert [a["id"] for a in page["articles"]] == [a.id for a in pipeline.articles()][2:5]
+    window = client.get("/api/articles", params={"source": source, "offset": 1, "limit": 2}).json()
+    assert [a["id"] for a in window["articles"]] == of_source[1:3] and window["total"] == len(of_source)
     assert_error(client.get("/api/articles", params={"limit": 0}), 422, "invalid_input")
 
 
