@@ -283,6 +283,10 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     if action and len(action.group(1)) >= 2 and action.group(1) not in text:
         if all(flag.startswith(("v", "b")) for _, flag in tag(action.group(1))):
             return []  # 山西展厅是谁设计的: a sentence printing no 设计 says nobody designed it
+    chosen = _CHOSEN_BY.search(analysis.text)
+    if chosen and (words := tag(chosen.group(1))) and len(words[-1][0]) >= 2 and words[-1][0] not in text:
+        if words[-1][1] == "v":
+            return []  # 新聘请的物业公司是哪家: a sentence on the company dismissed prints no 聘请
     # Longest first among overlapping spans, then in reading order.
     spans = sorted(set(spans), key=lambda se: (se[0], -(se[1] - se[0])))
     kept: list[tuple[int, int]] = []
@@ -293,6 +297,8 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
     return kept
 
 
+#: The verb that picks out what is asked (新聘请的物业公司是哪家 → …聘请).
+_CHOSEN_BY = re.compile(r"(\w{1,6})的\w{2,8}?是(?:哪家|哪个|哪位|谁)")
 #: Who did it / which year it happened (是谁设计的, 是哪一年成立的): the action asked about.
 _ACTION_ASKED = re.compile(r"(?:是(?:谁|哪一?年|哪位|哪家\w{0,2}?)|[由被]谁)(\w{2,3}?)的?[？?]?$")
 

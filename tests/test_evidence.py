@@ -956,6 +956,16 @@ def test_the_deed_printed_lets_its_doer_answer():
     ]
 
 
+def test_the_verb_that_picks_out_the_one_asked_must_be_printed():
+    dismissed = "现决定更换物业公司,解除与山西众诚物业管理有限公司的合作。"
+    assert _spans_of("太原广场项目地块二新聘请的物业公司是哪家？", dismissed) == []
+    assert _spans_of("太原广场项目地块二解除合作的物业公司是哪家？", dismissed) == [
+        "山西众诚物业管理有限公司"
+    ]
+    hired = "小区新聘请的物业公司为山西众诚物业管理有限公司。"
+    assert _spans_of("太原广场项目地块二新聘请的物业公司是哪家？", hired) == ["山西众诚物业管理有限公司"]
+
+
 def test_a_name_is_not_grown_into_the_word_after_it():
     # jieba cuts 王煜|尘作为 short, and 侯森|感触 right: only the first grows.
     assert _spans_of("杏花岭区委书记是谁？", "在合肥市考察学习后，杏花岭区委书记侯森感触很大。") == ["侯森"]
