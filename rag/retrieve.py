@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from rag.bm25 import tokenize
+from rag.coverage import rerank_by_coverage, term_weights
 from rag.errors import InvalidInputError
 from rag.index import Index
 from rag.text import normalize_for_match
@@ -42,6 +43,9 @@ class RetrieverSettings:
     bm25_weight: float = 0.3
     #: Chunks whose normalised texts overlap this much (shorter one's share) count as duplicates.
     duplicate_overlap: float = 0.8
+    #: What a hybrid hit printing none of the question's terms keeps of its fused score
+    #: (:func:`rag.coverage.rerank_by_coverage`; 1 turns the re-ranking off).
+    coverage_floor: float = 0.3
 
     def __post_init__(self) -> None:
         if self.fusion not in FUSION_METHODS:
@@ -52,6 +56,8 @@ class RetrieverSettings:
             raise ValueError(f"top_k must be ≥ 1, got {self.top_k}")
         if self.candidates < self.top_k:
             raise ValueError(f"candidates ({self.candidates}) must be ≥ top_k ({self.top_k})")
+        if not 0.0 <= self.coverage_floor <= 1.0:
+            raise ValueError(f"coverage_floor must be between 0 and 1, got {self.coverage_floor}")
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetrieverSettings:
@@ -64,6 +70,7 @@ class RetrieverSettings:
             rrf_k=settings.rrf_k,
             dense_weight=settings.dense_weight,
             bm25_weight=settings.bm25_weight,
+            coverage_floor=settings.coverage_floor,
         )
 
 
@@ -115,14 +122,19 @@ class Retriever:
         # candidate lists, so their length must not change the order of the first hits.
         depth = max(self.settings.candidates, top_k * 2)
         rankings: list[tuple[float, list[tuple[Chunk, float]]]] = []
+        tokens = tokenize(query) if mode in ("hybrid", "bm25") else []
         if mode in ("hybrid", "dense"):
             vector = self.index.query_vector(query)
             rankings.append((self.settings.dense_weight, self.index.dense_search(vector, depth, filters)))
         if mode in ("hybrid", "bm25"):
-            tokens = tokenize(query)
             rankings.append((self.settings.bm25_weight, self.index.bm25_search(tokens, depth, filters)))
         if mode == "hybrid":
             fused = self._fuse(rankings)
+            if self.settings.coverage_floor < 1.0:
+                # Weighed by the question's terms each prints: at scale the dense list alone is
+                # a run of near-ties (see rag.coverage).
+                weights = term_weights(tokens, self.index)
+                fused = rerank_by_coverage(fused, weights, self.settings.coverage_floor)
         else:
             fused = rankings[0][1]
         return self._dedupe(fused, top_k)

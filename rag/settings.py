@@ -81,6 +81,13 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, le=1000)
     dense_weight: float = Field(0.7, ge=0.0, description="Weight of the dense ranking in hybrid fusion.")
     bm25_weight: float = Field(0.3, ge=0.0, description="Weight of the BM25 ranking in hybrid fusion.")
+    coverage_floor: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="Share of its fused score a hybrid hit printing none of the question's terms keeps "
+        "(scores are weighed by the idf-weighted share of the question's terms printed; 1: off).",
+    )
 
     # Generation.
     generator: Literal["extractive", "transformers", "openai", "local"] = "extractive"
