@@ -281,23 +281,25 @@ def articles_on_pages(
 ) -> list[Article]:
     """Articles ``matches`` accepts on the pages whose date ``dated`` accepts, by date (notices last).
 
-    Reads the pages' articles only, a page at a time, and stops once ``REPORT_LINES`` of them are
-    not notices (the answer lists no more): a year of an archive is not read to list eight.
-    ``seen`` (ids already listed) is not repeated.  A library without pages gives none.
+    Reads the dated pages' articles only, in date order, and stops at the ``REPORT_LINES``-th
+    that is not a notice (the answer lists no more, notices after news): a year of an archive,
+    or a page of two thousand articles, is not read to list eight.  ``seen`` (ids already
+    listed) is not repeated.  A library without pages gives none.
     """
     pages = getattr(library, "pages", None)
     if pages is None:
         return []
+    sources = [s for s, (date, _) in sorted(pages().items(), key=lambda item: item[1][0]) if dated(date)]
+    held = (a for source in sources for a in library.held_by(source))  # type: ignore[attr-defined]
     found: list[Article] = []
-    for source, (date, _) in sorted(pages().items(), key=lambda item: item[1][0]):
-        if sum(a.kind != "notice" for a in found) >= REPORT_LINES:
+    news = 0
+    for article_id in held:  # a page's ids are read when the one before is done
+        if news >= REPORT_LINES:
             break
-        if not dated(date):
-            continue
-        for article_id in library.held_by(source):  # type: ignore[attr-defined]
-            if article_id not in seen and matches(article := library.article(article_id)):
-                seen.add(article_id)
-                found.append(article)
+        if article_id not in seen and matches(article := library.article(article_id)):
+            seen.add(article_id)
+            found.append(article)
+            news += article.kind != "notice"
     return sorted(found, key=lambda a: (a.date, a.kind == "notice"))
 
 

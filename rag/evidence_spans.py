@@ -279,14 +279,8 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
                 for s, e in spans
                 if not (text[max(0, s - 1) : s] in ("由", "从") and any(t > s for t in ends))
             ]
-    action = _ACTION_ASKED.search(analysis.text)
-    if action and len(action.group(1)) >= 2 and action.group(1) not in text:
-        if all(flag.startswith(("v", "b")) for _, flag in tag(action.group(1))):
-            return []  # 山西展厅是谁设计的: a sentence printing no 设计 says nobody designed it
-    chosen = _CHOSEN_BY.search(analysis.text)
-    if chosen and (words := tag(chosen.group(1))) and len(words[-1][0]) >= 2 and words[-1][0] not in text:
-        if words[-1][1] == "v":
-            return []  # 新聘请的物业公司是哪家: a sentence on the company dismissed prints no 聘请
+    if _deed_unprinted(analysis.text, text):
+        return []
     # Longest first among overlapping spans, then in reading order.
     spans = sorted(set(spans), key=lambda se: (se[0], -(se[1] - se[0])))
     kept: list[tuple[int, int]] = []
@@ -295,6 +289,21 @@ def typed_spans(text: str, analysis: QuestionAnalysis) -> list[tuple[int, int]]:
             continue
         kept.append((s, e))
     return kept
+
+
+def _deed_unprinted(question: str, text: str) -> bool:
+    """Whether the deed the question asks about is a verb ``text`` does not print.
+
+    山西展厅是谁设计的: a sentence printing no 设计 says nobody designed it; 新聘请的物业公司是哪家:
+    a sentence on the company dismissed prints no 聘请.
+    """
+    action = _ACTION_ASKED.search(question)
+    if action and len(action.group(1)) >= 2 and action.group(1) not in text:
+        if all(flag.startswith(("v", "b")) for _, flag in tag(action.group(1))):
+            return True
+    chosen = _CHOSEN_BY.search(question)
+    words = tag(chosen.group(1)) if chosen else []
+    return bool(words) and words[-1][1] == "v" and len(words[-1][0]) >= 2 and words[-1][0] not in text
 
 
 #: The verb that picks out what is asked (新聘请的物业公司是哪家 → …聘请).
